@@ -1,0 +1,1 @@
+"""Annotation: campaigns, video ingest, and the five-grade rating workflow for annotators."""

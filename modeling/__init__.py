@@ -1,0 +1,1 @@
+"""Realism models (DA-CLIP and the baselines) trained on exported labels."""
