@@ -1,0 +1,500 @@
+"""Subject models of Netflix's sureal, re-implemented vectorized: BT.500 rejection, P.913 bias removal, MLE.
+
+Each model follows sureal 0.9.0 (`sureal/subjective_model.py`) definition for definition, so its
+numbers agree with sureal's (tests/analysis/test_subjects.py runs both side by side), but it works
+on the long format (one row per rating) with `np.bincount` sums instead of a dense
+videos x subjects x repetitions matrix and Python loops. A missing rating is simply an absent row,
+which is what sureal's NaN cell means; a repeated rating (same annotator, same video, e.g. a
+re-annotated attempt) is one more row, which is what sureal's repetition axis means.
+
+Models and their sureal names:
+- `mos_model(...)`: `MosModel`; with `reject_subjects=True` it is `SubjrejMosModel` / `BT500Model`;
+  with `remove_bias=True` it is `BiasremvMosModel`, and with both `BiasremvSubjrejMosModel` /
+  `P913124Model` (ITU-T P.913 section 12.4: bias removed first, then rejection).
+- `mle_model(..., content_aware=True)`: `MaximumLikelihoodEstimationModel` (TYPE "MLE"): rating =
+  quality x_e + subject bias b_s + N(0, v_s^2) subject inconsistency + N(0, a_c^2) ambiguity of the
+  video's content c. `content_aware=False`: `MaximumLikelihoodEstimationModelContentOblivious`
+  (TYPE "MLE_CO"), the same model with a_c fixed at 0.
+
+Confidence intervals are the ones sureal reports: normal 1.95996 x std for MOS, quality, bias and
+ambiguity; a chi-squared interval for inconsistency. sureal reports them as distances from the
+estimate; here they are bounds (estimate - lower distance, estimate + upper distance).
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+import pandas as pd
+from scipy import stats
+
+from analysis.stats._ratings import (
+    BoolArray,
+    Coded,
+    FloatArray,
+    IntArray,
+    RatingsLike,
+    as_frame,
+    code,
+    group_moments,
+    group_sum,
+)
+
+Z95 = 1.95996  # sureal's hard-coded 97.5% normal quantile; kept verbatim so CIs agree to the digit
+BT500_KURTOSIS_RANGE = (2.0, 4.0)  # inside it a video's scores count as normal: outlier at 2 sigma
+BT500_NORMAL_FACTOR = 2.0
+BT500_OTHER_FACTOR = float(np.sqrt(20.0))
+BT500_REJECT_SHARE = 0.05  # P+Q over the subject's cells above this ...
+BT500_REJECT_BALANCE = 0.3  # ... and |P-Q|/(P+Q) below this (outliers on both sides) rejects
+MLE_DELTA_THR = 1e-8  # sureal's stop: L2 norm of the change of the quality vector
+MLE_MAX_ITERATIONS = 10000
+MLE_REFRESH_RATE = 0.1  # sureal damps every update: new = 0.9 old + 0.1 proposed
+
+
+# --------------------------------------------------------------------------------------------
+# Input
+# --------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class _Design:
+    """Ratings as codes plus the two sizes sureal's formulas use: repetitions R and contents C."""
+
+    coded: Coded
+    repetitions: int
+    content: IntArray  # content code per video
+    contents: pd.Index
+
+    @property
+    def n_observations(self) -> int:
+        return int(self.coded.score.size)
+
+
+def _design(ratings: RatingsLike, content_column: str | None = None) -> _Design:
+    frame = as_frame(ratings)
+    coded = code(frame)
+    pair = coded.video.astype(np.int64) * coded.n_annotators + coded.annotator
+    repetitions = int(np.unique(pair, return_counts=True)[1].max()) if pair.size else 1
+    if content_column is not None and content_column in frame.columns:
+        keep = ~np.isnan(np.asarray(frame["score"], dtype=np.float64))
+        per_video = pd.Series(np.asarray(frame[content_column])[keep]).groupby(coded.video).first()
+        content_codes, contents = pd.factorize(per_video.sort_index().to_numpy(), sort=True)
+    else:
+        # No content labels: every video is its own content, so a_c becomes a per-video ambiguity.
+        content_codes, contents = np.arange(coded.n_videos), coded.videos
+    return _Design(coded=coded, repetitions=repetitions, content=content_codes.astype(np.intp), contents=pd.Index(contents, name="content"))
+
+
+# --------------------------------------------------------------------------------------------
+# BT.500 observer rejection and P.913 bias removal
+# --------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class SubjectRejection:
+    """BT.500-style screening, as sureal implements it (`subject_rejection=True`).
+
+    Per video: if the kurtosis (Pearson, biased) of its scores is in [2, 4] a score is an outlier
+    beyond 2 population standard deviations from the mean, otherwise beyond sqrt(20). Per subject,
+    P and Q count the high and low outliers; `share` = (P+Q) / (videos x max repetitions) and
+    `balance` = |P-Q| / (P+Q). A subject is rejected when share > 0.05 and balance < 0.3, unless
+    every subject would be.
+    """
+
+    subjects: pd.Index
+    rejected: BoolArray
+    share: FloatArray
+    balance: FloatArray
+    high: FloatArray
+    low: FloatArray
+
+    def frame(self) -> pd.DataFrame:
+        return pd.DataFrame(
+            {"rejected": self.rejected, "share": self.share, "balance": self.balance, "high": self.high, "low": self.low},
+            index=self.subjects,
+        )
+
+
+def _kurtosis_pearson(n: FloatArray, mean: FloatArray, m2: FloatArray, m4: FloatArray) -> FloatArray:
+    # scipy.stats.kurtosis(fisher=False) returns NaN when the variance is zero up to rounding; sureal
+    # then falls to the sqrt(20) branch with sigma 0, which marks every score both high and low.
+    with np.errstate(divide="ignore", invalid="ignore"):
+        zero = m2 <= (np.finfo(np.float64).eps * mean) ** 2
+        return np.where(zero | (n == 0), np.nan, m4 / m2**2)
+
+
+def _rejection(coded: Coded, score: FloatArray, repetitions: int, per_rated: bool) -> SubjectRejection:
+    n_videos, n_subjects = coded.n_videos, coded.n_annotators
+    moments = group_moments(coded.video, score, n_videos)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        m2 = moments.ss / moments.n  # population variance, as np.std's default ddof=0
+        m4 = group_sum(coded.video, (score - moments.mean[coded.video]) ** 4, n_videos) / moments.n
+    sigma = np.sqrt(m2)
+    kurt = _kurtosis_pearson(moments.n, moments.mean, m2, m4)
+    normal = (kurt >= BT500_KURTOSIS_RANGE[0]) & (kurt <= BT500_KURTOSIS_RANGE[1])  # NaN compares False
+    factor = np.where(normal, BT500_NORMAL_FACTOR, BT500_OTHER_FACTOR)
+    mu, width = moments.mean[coded.video], (factor * sigma)[coded.video]
+    high = np.bincount(coded.annotator, weights=(score >= mu + width), minlength=n_subjects)
+    low = np.bincount(coded.annotator, weights=(score <= mu - width), minlength=n_subjects)
+    # sureal divides by all videos x max repetitions, as BT.500 does for a complete design where
+    # every subject sees every video. In a sparse design (DREAM: 40 of 1,520 videos each) that
+    # share can never pass 5%; per_rated=True divides by the subject's own number of ratings.
+    denominator = np.bincount(coded.annotator, minlength=n_subjects) if per_rated else float(n_videos * repetitions)
+    share = (high + low) / denominator
+    with np.errstate(divide="ignore", invalid="ignore"):
+        balance = np.abs((high - low) / (high + low))
+    rejected = (share > BT500_REJECT_SHARE) & (balance < BT500_REJECT_BALANCE)
+    if rejected.all():
+        rejected = np.zeros(n_subjects, dtype=bool)
+    return SubjectRejection(subjects=coded.annotators, rejected=rejected, share=share, balance=balance, high=high, low=low)
+
+
+def bt500_rejection(ratings: RatingsLike, *, per_rated: bool = False) -> SubjectRejection:
+    """Which subjects BT.500 screening rejects, from the raw scores (see `SubjectRejection`)."""
+    design = _design(ratings)
+    return _rejection(design.coded, design.coded.score, design.repetitions, per_rated)
+
+
+def _bias_offsets(coded: Coded, score: FloatArray) -> FloatArray:
+    # P.913 12.4: a subject's bias is their mean deviation from the plain MOS of the videos they rated.
+    moments = group_moments(coded.video, score, coded.n_videos)
+    deviation = score - moments.mean[coded.video]
+    with np.errstate(divide="ignore", invalid="ignore"):
+        return group_sum(coded.annotator, deviation, coded.n_annotators) / np.bincount(
+            coded.annotator, minlength=coded.n_annotators
+        )
+
+
+@dataclass(frozen=True)
+class MosResult:
+    """MOS per video from a sureal MOS-family model, with what it rejected and removed.
+
+    `mos_ci_low/high` are MOS -/+ 1.95996 x `mos_std`, where `mos_std` = SOS / sqrt(n) (sureal's
+    normal interval). `sos` is the sample std (sureal's `quality_ambiguity`). `n` counts the ratings
+    left after rejection. `subject_bias` is the P.913 offset (NaN when bias was not removed);
+    `rejection` is None unless subjects were screened. Log-likelihood, AIC and BIC are per
+    observation, as sureal reports them.
+    """
+
+    model: str
+    videos: pd.Index
+    mos: FloatArray
+    mos_std: FloatArray
+    mos_ci_low: FloatArray
+    mos_ci_high: FloatArray
+    sos: FloatArray
+    n: FloatArray
+    subjects: pd.Index
+    subject_bias: FloatArray
+    rejection: SubjectRejection | None
+    loglikelihood: float
+    aic: float
+    bic: float
+
+    def frame(self) -> pd.DataFrame:
+        """Per-video table: mos, mos_std, mos_ci_low, mos_ci_high, sos, n."""
+        return pd.DataFrame(
+            {
+                "mos": self.mos,
+                "mos_std": self.mos_std,
+                "mos_ci_low": self.mos_ci_low,
+                "mos_ci_high": self.mos_ci_high,
+                "sos": self.sos,
+                "n": self.n,
+            },
+            index=self.videos,
+        )
+
+
+def _gaussian_loglik(x: FloatArray, mu: FloatArray, sigma: FloatArray) -> FloatArray:
+    with np.errstate(divide="ignore", invalid="ignore"):
+        return -0.5 * np.log(2.0 * np.pi) - np.log(sigma) - (x - mu) ** 2 / (2.0 * sigma**2)
+
+
+def mos_model(
+    ratings: RatingsLike,
+    *,
+    remove_bias: bool = False,
+    reject_subjects: bool = False,
+    per_rated: bool = False,
+) -> MosResult:
+    """MOS with sureal's normal CI, optionally after P.913 bias removal and/or BT.500 rejection.
+
+    The order is sureal's: bias is removed first (from all subjects), screening then runs on the
+    bias-removed scores, and the MOS is taken over the subjects kept. `per_rated` only changes the
+    rejection share's denominator (see `SubjectRejection`); False matches sureal.
+    """
+    design = _design(ratings)
+    coded = design.coded
+    score = coded.score
+    n_obs_original = design.n_observations
+    bias = np.full(coded.n_annotators, np.nan)
+    if remove_bias:
+        bias = _bias_offsets(coded, score)
+        score = score - bias[coded.annotator]
+    rejection = None
+    kept = np.ones(score.size, dtype=bool)
+    if reject_subjects:
+        rejection = _rejection(coded, score, design.repetitions, per_rated)
+        kept = ~rejection.rejected[coded.annotator]
+    video, kept_score = coded.video[kept], score[kept]
+    moments = group_moments(video, kept_score, coded.n_videos)
+    sos = np.sqrt(moments.variance(ddof=1))
+    with np.errstate(divide="ignore", invalid="ignore"):
+        mos_std = sos / np.sqrt(moments.n)
+    # sureal's dof per observation counts the original (pre-rejection) design.
+    dof_total = 2 * coded.n_videos + (coded.n_annotators * design.repetitions if remove_bias else 0)
+    dof = dof_total / n_obs_original
+    loglik = _gaussian_loglik(kept_score, moments.mean[video], sos[video])
+    loglikelihood = float(np.nansum(loglik) / kept_score.size)
+    if remove_bias and reject_subjects:
+        name = "P913"
+    elif remove_bias:
+        name = "BR_MOS"
+    elif reject_subjects:
+        name = "BT500"
+    else:
+        name = "MOS"
+    return MosResult(
+        model=name,
+        videos=coded.videos,
+        mos=moments.mean,
+        mos_std=mos_std,
+        mos_ci_low=moments.mean - Z95 * mos_std,
+        mos_ci_high=moments.mean + Z95 * mos_std,
+        sos=sos,
+        n=moments.n,
+        subjects=coded.annotators,
+        subject_bias=bias,
+        rejection=rejection,
+        loglikelihood=loglikelihood,
+        aic=2 * dof - 2 * loglikelihood,
+        bic=float(np.log(n_obs_original) * dof - 2 * loglikelihood),
+    )
+
+
+# --------------------------------------------------------------------------------------------
+# Maximum-likelihood subject model
+# --------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class MleResult:
+    """Estimates of sureal's MLE subject model with their standard errors and 95% bounds.
+
+    quality (x_e) per video, subject bias (b_s, zero-mean) and inconsistency (v_s) per subject,
+    content ambiguity (a_c) per content (NaN arrays in the content-oblivious model).
+    Log-likelihood, AIC and BIC are per observation, as in sureal.
+    """
+
+    model: str
+    videos: pd.Index
+    quality: FloatArray
+    quality_std: FloatArray
+    quality_ci_low: FloatArray
+    quality_ci_high: FloatArray
+    subjects: pd.Index
+    subject_bias: FloatArray
+    subject_bias_std: FloatArray
+    subject_bias_ci_low: FloatArray
+    subject_bias_ci_high: FloatArray
+    subject_inconsistency: FloatArray
+    subject_inconsistency_std: FloatArray
+    subject_inconsistency_ci_low: FloatArray
+    subject_inconsistency_ci_high: FloatArray
+    contents: pd.Index
+    content_ambiguity: FloatArray
+    content_ambiguity_std: FloatArray
+    content_ambiguity_ci_low: FloatArray
+    content_ambiguity_ci_high: FloatArray
+    n_iterations: int
+    converged: bool
+    loglikelihood: float
+    aic: float
+    bic: float
+    dof: float = field(default=float("nan"))
+
+    def videos_frame(self) -> pd.DataFrame:
+        return pd.DataFrame(
+            {
+                "quality": self.quality,
+                "quality_std": self.quality_std,
+                "quality_ci_low": self.quality_ci_low,
+                "quality_ci_high": self.quality_ci_high,
+            },
+            index=self.videos,
+        )
+
+    def subjects_frame(self) -> pd.DataFrame:
+        return pd.DataFrame(
+            {
+                "bias": self.subject_bias,
+                "bias_std": self.subject_bias_std,
+                "bias_ci_low": self.subject_bias_ci_low,
+                "bias_ci_high": self.subject_bias_ci_high,
+                "inconsistency": self.subject_inconsistency,
+                "inconsistency_std": self.subject_inconsistency_std,
+                "inconsistency_ci_low": self.subject_inconsistency_ci_low,
+                "inconsistency_ci_high": self.subject_inconsistency_ci_high,
+            },
+            index=self.subjects,
+        )
+
+
+def _inv_sqrt_nonneg(x: FloatArray) -> FloatArray:
+    # sureal's std = 1 / sqrt(max(0, information)); zero information gives inf, on purpose.
+    with np.errstate(divide="ignore", invalid="ignore"):
+        return 1.0 / np.sqrt(np.maximum(0.0, x))
+
+
+def mle_model(
+    ratings: RatingsLike,
+    *,
+    content_aware: bool = True,
+    content_column: str = "content",
+    delta_thr: float = MLE_DELTA_THR,
+    max_iterations: int = MLE_MAX_ITERATIONS,
+    refresh_rate: float = MLE_REFRESH_RATE,
+    force_subject_bias_zero_mean: bool = True,
+) -> MleResult:
+    """sureal's MLE subject model (gradient_method 'simplified', Gaussian pdf), same updates and stop.
+
+    Each iteration updates, in order: b_s (closed form given the rest), v_s (one Newton step),
+    a_c (one Newton step, content-aware only; summed over the content's videos), x_e (closed form),
+    each damped by `refresh_rate`, v_s and a_c clipped at 0; it stops when the L2 change of x_e is
+    below `delta_thr` or after `max_iterations`. Start: x_e = MOS, b_s = 0, v_s = std of a subject's
+    residuals from MOS, a_c = std of a content's residuals (both ddof=0). Standard errors are
+    1/sqrt(information) from the last iteration. Finally b_s is shifted to zero mean and x_e by the
+    same amount. Videos take their content from `content_column` when present; otherwise each
+    video is its own content.
+    """
+    design = _design(ratings, content_column if content_aware else None)
+    coded = design.coded
+    e, s, x = coded.video, coded.annotator, coded.score
+    n_videos, n_subjects, n_contents = coded.n_videos, coded.n_annotators, len(design.contents)
+    content_of_video = design.content
+    c = content_of_video[e]  # content code per rating
+    ones_e = np.bincount(e, minlength=n_videos).astype(np.float64)
+    ones_s = np.bincount(s, minlength=n_subjects).astype(np.float64)
+
+    def by_video(values: FloatArray) -> FloatArray:
+        return group_sum(e, values, n_videos)
+
+    def by_subject(values: FloatArray) -> FloatArray:
+        return group_sum(s, values, n_subjects)
+
+    def by_content(values: FloatArray) -> FloatArray:
+        return group_sum(c, values, n_contents)
+
+    with np.errstate(divide="ignore", invalid="ignore"):
+        mos = by_video(x) / ones_e
+        residual = x - mos[e]
+        v_s = np.sqrt(group_moments(s, residual, n_subjects).ss / ones_s)
+        a_c = np.sqrt(group_moments(c, residual, n_contents).ss / np.bincount(c, minlength=n_contents))
+    if not content_aware:
+        a_c = np.zeros(n_contents)
+    x_e = mos.copy()
+    b_s = np.zeros(n_subjects)
+    keep = 1.0 - refresh_rate
+    iterations = 0
+    converged = False
+    x_e_std = b_s_std = v_s_std = np.full(0, np.nan)
+    a_c_std = np.zeros(n_contents)
+    with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
+        while True:
+            x_e_prev = x_e
+            a2 = a_c[c] ** 2
+
+            # b_s given x_e (sureal eq. 12, 'simplified')
+            var = v_s[s] ** 2 + a2
+            den = by_subject(1.0 / var)
+            b_new = by_subject((x - x_e[e]) / var) / den
+            b_s = b_s * keep + b_new * refresh_rate
+            b_s_std = _inv_sqrt_nonneg(den)
+
+            # v_s: one Newton step on the log-likelihood (eq. 14)
+            resid2 = (x - x_e[e] - b_s[s]) ** 2
+            v = v_s[s]
+            v2 = v**2
+            add = v2 + a2
+            sub = v2 - a2
+            add2 = add**2
+            num = by_subject(-v / add + v * resid2 / add2)
+            poly = a2**2 - 3.0 * v2**2 - 2.0 * v2 * a2
+            lpp = by_subject(sub / add2 + resid2 * poly / add2**2)
+            v_new = v_s - num / lpp
+            v_s = np.maximum(v_s * keep + v_new * refresh_rate, 0.0)
+            v_s_std = _inv_sqrt_nonneg(-lpp)
+
+            if content_aware:
+                # a_c: one Newton step, summed over all ratings of the content's videos (eq. 15)
+                v2 = v_s[s] ** 2
+                a = a_c[c]
+                add = v2 + a2
+                sub = v2 - a2
+                add2 = add**2
+                num = by_content(-a / add + a * resid2 / add2)
+                poly = v2**2 - 3.0 * a2**2 - 2.0 * v2 * a2
+                lpp_c = by_content(-sub / add2 + resid2 * poly / add2**2)
+                a_new = a_c - num / lpp_c
+                a_c = np.maximum(a_c * keep + a_new * refresh_rate, 0.0)
+                a_c_std = _inv_sqrt_nonneg(-lpp_c)
+                a2 = a_c[c] ** 2
+
+            # x_e given b_s, v_s, a_c (eq. 11)
+            var = v_s[s] ** 2 + a2
+            den = by_video(1.0 / var)
+            x_new = by_video((x - b_s[s]) / var) / den
+            x_e = x_e * keep + x_new * refresh_rate
+            x_e_std = _inv_sqrt_nonneg(den)
+
+            iterations += 1
+            if np.linalg.norm(x_e_prev - x_e) < delta_thr:
+                converged = True
+                break
+            if iterations >= max_iterations:
+                break
+
+    if force_subject_bias_zero_mean:
+        mean_b = np.mean(b_s)
+        b_s = b_s - mean_b
+        x_e = x_e + mean_b
+
+    # chi-squared interval of a standard deviation estimated from cnt_s ratings (sureal's formula)
+    lower_factor = np.sqrt(ones_s / stats.chi2.ppf(1 - 0.025, df=ones_s))
+    upper_factor = np.sqrt(ones_s / stats.chi2.ppf(0.025, df=ones_s))
+
+    sigma = np.sqrt(v_s[s] ** 2 + a_c[c] ** 2)
+    loglik = _gaussian_loglik(x, x_e[e] + b_s[s], sigma)
+    loglikelihood = float(np.nansum(loglik) / x.size)
+    n_params = n_videos + n_subjects * design.repetitions * 2 + (n_contents if content_aware else 0)
+    dof = n_params / x.size
+    nan_c = np.full(n_contents, np.nan)
+    return MleResult(
+        model="MLE" if content_aware else "MLE_CO",
+        videos=coded.videos,
+        quality=x_e,
+        quality_std=x_e_std,
+        quality_ci_low=x_e - Z95 * x_e_std,
+        quality_ci_high=x_e + Z95 * x_e_std,
+        subjects=coded.annotators,
+        subject_bias=b_s,
+        subject_bias_std=b_s_std,
+        subject_bias_ci_low=b_s - Z95 * b_s_std,
+        subject_bias_ci_high=b_s + Z95 * b_s_std,
+        subject_inconsistency=v_s,
+        subject_inconsistency_std=v_s_std,
+        subject_inconsistency_ci_low=v_s * lower_factor,
+        subject_inconsistency_ci_high=v_s * upper_factor,
+        contents=design.contents,
+        content_ambiguity=a_c if content_aware else nan_c,
+        content_ambiguity_std=a_c_std if content_aware else nan_c,
+        content_ambiguity_ci_low=a_c - Z95 * a_c_std if content_aware else nan_c,
+        content_ambiguity_ci_high=a_c + Z95 * a_c_std if content_aware else nan_c,
+        n_iterations=iterations,
+        converged=converged,
+        loglikelihood=loglikelihood,
+        aic=2 * dof - 2 * loglikelihood,
+        bic=float(np.log(x.size) * dof - 2 * loglikelihood),
+        dof=dof,
+    )

@@ -1,0 +1,116 @@
+"""The researchers' admin: campaigns and videos editable, ratings read-only, filters and search everywhere."""
+from django.contrib import admin
+from django.urls import reverse
+from django.utils.html import format_html
+
+from .models import AnnotationSession, Annotator, Attempt, Campaign, ConsentText, Rating, Video
+
+
+class ReadOnlyAdmin(admin.ModelAdmin):
+    """Collected data is evidence: researchers look, filter and export, but never edit it by hand."""
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+
+class ConsentTextInline(admin.TabularInline):
+    model = ConsentText
+    extra = 0
+    fields = ["version", "text", "created_at"]
+    readonly_fields = ["created_at"]
+
+
+@admin.register(Campaign)
+class CampaignAdmin(admin.ModelAdmin):
+    list_display = ["title", "slug", "is_open", "videos_per_session", "checkers_per_session", "target_ratings_per_video", "status_link"]
+    list_filter = ["is_open"]
+    search_fields = ["title", "slug"]
+    prepopulated_fields = {"slug": ["title"]}
+    inlines = [ConsentTextInline]
+    actions = ["open_campaigns", "close_campaigns"]
+    fieldsets = [
+        (None, {"fields": ["title", "slug", "is_open"]}),
+        ("Sessions", {"fields": ["videos_per_session", "checkers_per_session", "checker_tolerance",
+                                 "target_ratings_per_video", "sessions_per_annotator", "session_timeout_minutes"]}),
+        ("Texts", {"fields": ["lecture_text", "min_reason_length", "grade5_reason"]}),
+        ("Crowd platform", {"fields": ["completion_code", "completion_redirect_url"]}),
+    ]
+
+    @admin.display(description="Status")
+    def status_link(self, obj):
+        return format_html('<a href="{}">status</a> · <a href="{}">link</a>',
+                           reverse("annotation:campaign_status", args=[obj.slug]), reverse("annotation:entry", args=[obj.slug]))
+
+    @admin.action(description="Open the selected campaigns")
+    def open_campaigns(self, request, queryset):
+        queryset.update(is_open=True)
+
+    @admin.action(description="Close the selected campaigns")
+    def close_campaigns(self, request, queryset):
+        queryset.update(is_open=False)
+
+
+@admin.register(Video)
+class VideoAdmin(admin.ModelAdmin):
+    list_display = ["source_name", "campaign", "role", "identity_pair", "method", "is_real", "gold_score", "demo_grade", "duration_s"]
+    list_filter = ["campaign", "role", "is_real", "method"]
+    search_fields = ["source_name", "identity_pair", "method", "content_hash"]
+    readonly_fields = ["content_hash", "file", "poster", "duration_s", "fps", "width", "height", "source_codec", "created_at"]
+
+
+@admin.register(Annotator)
+class AnnotatorAdmin(admin.ModelAdmin):
+    list_display = ["external_id", "campaign", "source", "age_group", "gender", "education", "prior_knowledge", "consented_at"]
+    list_filter = ["campaign", "source", "age_group", "gender", "education", "prior_knowledge"]
+    search_fields = ["external_id", "user__username"]
+    readonly_fields = ["campaign", "source", "external_id", "user", "platform_params", "consent", "consented_at", "demographics_at", "created_at"]
+
+
+class AttemptInline(admin.TabularInline):
+    model = Attempt
+    extra = 0
+    fields = ["number", "outcome", "lecture_completed_at", "started_at", "finished_at"]
+    readonly_fields = fields
+    can_delete = False
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+
+@admin.register(AnnotationSession)
+class AnnotationSessionAdmin(admin.ModelAdmin):
+    list_display = ["id", "campaign", "annotator", "status", "started_at", "last_activity_at", "finished_at"]
+    list_filter = ["campaign", "status"]
+    search_fields = ["annotator__external_id"]
+    readonly_fields = ["campaign", "annotator", "started_at", "last_activity_at", "finished_at"]
+    inlines = [AttemptInline]
+
+
+@admin.register(Rating)
+class RatingAdmin(ReadOnlyAdmin):
+    list_display = ["id", "video", "score", "short_reason", "attempt_number", "attempt_outcome", "annotator", "seconds_spent", "played_to_end"]
+    list_filter = ["attempt__session__campaign", "score", "attempt__outcome", "video__role", "played_to_end", "fullscreen"]
+    search_fields = ["reason", "typed_reason", "video__source_name", "attempt__session__annotator__external_id"]
+    list_select_related = ["video", "attempt__session__annotator"]
+
+    @admin.display(description="Reason")
+    def short_reason(self, obj):
+        return obj.typed_reason[:60]
+
+    @admin.display(description="Attempt", ordering="attempt__number")
+    def attempt_number(self, obj):
+        return obj.attempt.number
+
+    @admin.display(description="Outcome", ordering="attempt__outcome")
+    def attempt_outcome(self, obj):
+        return obj.attempt.get_outcome_display()
+
+    @admin.display(description="Annotator")
+    def annotator(self, obj):
+        return obj.attempt.session.annotator

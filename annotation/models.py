@@ -1,0 +1,270 @@
+"""Campaigns, videos, annotators and the records of their sessions, attempts and ratings.
+
+The workflow rules (assignment, submission, checker evaluation) live in `services.py`; these models
+only hold state. A session is the fixed set of videos one annotator was given; an attempt is one
+pass over that set in its own random order. A disqualified attempt is followed by another attempt
+of the same session, so the ratings of every attempt stay stored beside their outcome.
+"""
+from django.conf import settings
+from django.core.validators import MaxValueValidator, MinValueValidator
+from django.db import models
+
+GRADE5_REASON = "The realism is very high, and there are no detectable signs of forgery"
+
+# The five grades, verbatim in meaning from the DREAM protocol (DOMAIN.md section 1).
+GRADES = {
+    1: ("Very low sense of realism", "Obvious traces of forgery can be seen, seriously affecting viewing."),
+    2: ("Relatively low sense of realism", "Obvious traces of forgery, which hinder normal viewing."),
+    3: ("Average sense of realism", "Relatively obvious traces, but little impact on normal viewing."),
+    4: ("Relatively high sense of realism", "Traces of suspected forgery, not obvious or uncertain."),
+    5: ("High sense of realism", "No traces of forgery can be seen."),
+}
+
+grade_validators = [MinValueValidator(1), MaxValueValidator(5)]
+
+DEFAULT_LECTURE = (
+    "A deepfake is a video in which the face of one person has been replaced by the face of "
+    "another person by a computer program (a face swap). Some deepfakes look perfectly real, "
+    "others show traces of the forgery: blur, flicker, a visible seam around the face, colours "
+    "that do not match, a stiff mouth, shaking, and so on.\n\n"
+    "You will watch short videos and rate how real each one looks on a five-grade scale. Watch "
+    "each video as often as you like: you can pause, replay, seek and go full-screen. Then pick "
+    "a grade and write the reason for it."
+)
+REASON_SUGGESTION = (
+    'Suggested form of a reason: "<place> looks like having <artifact> of <extent>", for example '
+    '"The whole face flickers dramatically and the mouth movement looks unnatural".'
+)
+
+
+class Campaign(models.Model):
+    """One study: its videos, its rules and its texts. Several campaigns run at once."""
+
+    slug = models.SlugField(unique=True)
+    title = models.CharField(max_length=200)
+    is_open = models.BooleanField(default=True, help_text="Closed campaigns accept no new annotators.")
+    videos_per_session = models.PositiveSmallIntegerField(default=40, validators=[MinValueValidator(1)])
+    checkers_per_session = models.PositiveSmallIntegerField(default=5)
+    checker_tolerance = models.PositiveSmallIntegerField(
+        default=1, help_text="A checker rated more than this many grades away from its gold score disqualifies."
+    )
+    target_ratings_per_video = models.PositiveIntegerField(default=90, validators=[MinValueValidator(1)])
+    min_reason_length = models.PositiveSmallIntegerField(default=10)
+    sessions_per_annotator = models.PositiveSmallIntegerField(
+        default=1, validators=[MinValueValidator(1)], help_text="How many sessions one annotator may complete."
+    )
+    session_timeout_minutes = models.PositiveIntegerField(
+        default=120, help_text="A session idle this long is abandoned and its videos go back to the pool."
+    )
+    lecture_text = models.TextField(default=DEFAULT_LECTURE)
+    grade5_reason = models.CharField(max_length=300, default=GRADE5_REASON)
+    completion_code = models.CharField(max_length=64, blank=True)
+    completion_redirect_url = models.URLField(
+        blank=True, help_text="Where a qualified annotator is sent afterwards, e.g. the crowd platform's completion link."
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+
+    def __str__(self):
+        return self.title or self.slug
+
+    @property
+    def regular_per_session(self) -> int:
+        return max(self.videos_per_session - self.checkers_per_session, 0)
+
+
+class ConsentText(models.Model):
+    """A version of a campaign's consent text; annotators record which version they agreed to."""
+
+    campaign = models.ForeignKey(Campaign, on_delete=models.CASCADE, related_name="consent_texts")
+    version = models.PositiveIntegerField()
+    text = models.TextField()
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["campaign", "-version"]
+        constraints = [models.UniqueConstraint(fields=["campaign", "version"], name="consent_version_unique")]
+
+    def __str__(self):
+        return f"{self.campaign.slug} consent v{self.version}"
+
+
+class Video(models.Model):
+    """One stimulus. Stored files are named by content hash so no name leaks a label."""
+
+    class Role(models.TextChoices):
+        REGULAR = "regular", "Regular"
+        CHECKER = "checker", "Checker (hidden, gold score)"
+        DEMO = "demo", "Lecture demo"
+
+    campaign = models.ForeignKey(Campaign, on_delete=models.CASCADE, related_name="videos")
+    role = models.CharField(max_length=8, choices=Role.choices, default=Role.REGULAR)
+    content_hash = models.CharField(max_length=64, help_text="SHA-256 of the source file.")
+    source_name = models.CharField(max_length=500, help_text="The researcher's file name; never shown to annotators.")
+    file = models.FileField(max_length=300)
+    poster = models.FileField(max_length=300)
+    identity_pair = models.CharField(max_length=100, blank=True)
+    method = models.CharField(max_length=100, blank=True)
+    is_real = models.BooleanField(default=False)
+    gold_score = models.PositiveSmallIntegerField(null=True, blank=True, validators=grade_validators)
+    demo_grade = models.PositiveSmallIntegerField(null=True, blank=True, validators=grade_validators)
+    demo_reason = models.TextField(blank=True)
+    duration_s = models.FloatField(default=0)
+    fps = models.FloatField(default=0)
+    width = models.PositiveIntegerField(default=0)
+    height = models.PositiveIntegerField(default=0)
+    source_codec = models.CharField(max_length=40, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["campaign", "id"]
+        constraints = [
+            models.UniqueConstraint(fields=["campaign", "content_hash"], name="video_hash_unique_per_campaign"),
+        ]
+        indexes = [models.Index(fields=["campaign", "role"])]
+
+    def __str__(self):
+        return self.source_name
+
+
+class Annotator(models.Model):
+    """A person rating in one campaign, bound to a crowd-platform id, a lab login or a browser."""
+
+    class Source(models.TextChoices):
+        PROLIFIC = "prolific", "Prolific"
+        MTURK = "mturk", "Amazon MTurk"
+        LAB = "lab", "Lab login"
+        LINK = "link", "Open link"
+
+    class AgeGroup(models.TextChoices):
+        UNDER_20 = "<20", "under 20"
+        FROM_20 = "20-29", "20-29"
+        FROM_30 = "30-39", "30-39"
+        FROM_40 = "40-49", "40-49"
+        FROM_50 = "50+", "50 or older"
+
+    class Gender(models.TextChoices):
+        FEMALE = "female", "Female"
+        MALE = "male", "Male"
+        OTHER = "other", "Other"
+        UNDISCLOSED = "undisclosed", "Prefer not to say"
+
+    class Education(models.TextChoices):
+        SECONDARY = "secondary", "High school or below"
+        BACHELOR = "bachelor", "Bachelor or equivalent"
+        MASTER = "master", "Master or equivalent"
+        DOCTORATE = "doctorate", "Doctorate"
+
+    class PriorKnowledge(models.TextChoices):
+        NONE = "none", "I had never heard of deepfakes"
+        HEARD = "heard", "I have heard of deepfakes"
+        SEEN = "seen", "I have knowingly watched deepfakes"
+        EXPERT = "expert", "I work with or study deepfakes"
+
+    campaign = models.ForeignKey(Campaign, on_delete=models.CASCADE, related_name="annotators")
+    source = models.CharField(max_length=10, choices=Source.choices)
+    external_id = models.CharField(max_length=128)
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL)
+    platform_params = models.JSONField(default=dict, blank=True)
+    consent = models.ForeignKey(ConsentText, null=True, blank=True, on_delete=models.PROTECT)
+    consented_at = models.DateTimeField(null=True, blank=True)
+    age_group = models.CharField(max_length=8, choices=AgeGroup.choices, blank=True)
+    gender = models.CharField(max_length=12, choices=Gender.choices, blank=True)
+    education = models.CharField(max_length=10, choices=Education.choices, blank=True)
+    prior_knowledge = models.CharField(max_length=8, choices=PriorKnowledge.choices, blank=True)
+    demographics_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["campaign", "id"]
+        constraints = [
+            models.UniqueConstraint(fields=["campaign", "source", "external_id"], name="annotator_identity_unique"),
+        ]
+
+    def __str__(self):
+        return f"{self.get_source_display()} {self.external_id}"
+
+
+class AnnotationSession(models.Model):
+    """The fixed set of videos (regular and checkers) given to one annotator."""
+
+    class Status(models.TextChoices):
+        ACTIVE = "active", "In progress"
+        QUALIFIED = "qualified", "Qualified"
+        ABANDONED = "abandoned", "Abandoned"
+
+    campaign = models.ForeignKey(Campaign, on_delete=models.CASCADE, related_name="sessions")
+    annotator = models.ForeignKey(Annotator, on_delete=models.CASCADE, related_name="sessions")
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.ACTIVE)
+    videos = models.ManyToManyField(Video, through="SessionItem", related_name="+")
+    started_at = models.DateTimeField(auto_now_add=True)
+    last_activity_at = models.DateTimeField()
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-started_at"]
+        indexes = [models.Index(fields=["campaign", "status", "last_activity_at"])]
+
+    def __str__(self):
+        return f"session {self.pk} of {self.annotator}"
+
+
+class SessionItem(models.Model):
+    session = models.ForeignKey(AnnotationSession, on_delete=models.CASCADE, related_name="items")
+    video = models.ForeignKey(Video, on_delete=models.PROTECT, related_name="session_items")
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["session", "video"], name="session_item_unique")]
+
+
+class Attempt(models.Model):
+    """One pass over a session's videos, in its own order, ending qualified or disqualified."""
+
+    class Outcome(models.TextChoices):
+        IN_PROGRESS = "in_progress", "In progress"
+        QUALIFIED = "qualified", "Qualified"
+        DISQUALIFIED = "disqualified", "Disqualified"
+        ABANDONED = "abandoned", "Abandoned"
+
+    session = models.ForeignKey(AnnotationSession, on_delete=models.CASCADE, related_name="attempts")
+    number = models.PositiveSmallIntegerField()
+    video_order = models.JSONField(help_text="Video ids in the order this attempt shows them.")
+    outcome = models.CharField(max_length=12, choices=Outcome.choices, default=Outcome.IN_PROGRESS)
+    lecture_completed_at = models.DateTimeField(null=True, blank=True)
+    started_at = models.DateTimeField(auto_now_add=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["session", "number"]
+        constraints = [models.UniqueConstraint(fields=["session", "number"], name="attempt_number_unique")]
+
+    def __str__(self):
+        return f"attempt {self.number} of session {self.session_id}"
+
+
+class Rating(models.Model):
+    """A grade and its reason for one video within one attempt (one row, however often submitted)."""
+
+    attempt = models.ForeignKey(Attempt, on_delete=models.CASCADE, related_name="ratings")
+    video = models.ForeignKey(Video, on_delete=models.PROTECT, related_name="ratings")
+    position = models.PositiveSmallIntegerField(help_text="1-based place of the video in its attempt.")
+    score = models.PositiveSmallIntegerField(validators=grade_validators)
+    reason = models.TextField(help_text="The stored reason: the campaign's fixed sentence for grade 5.")
+    typed_reason = models.TextField(help_text="What the annotator typed.")
+    served_at = models.DateTimeField(help_text="When the server delivered the video to the annotator.")
+    seconds_spent = models.FloatField(help_text="Server-side seconds from delivery to submission.")
+    played_to_end = models.BooleanField(default=False)
+    plays = models.PositiveIntegerField(default=0)
+    seeks = models.PositiveIntegerField(default=0)
+    fullscreen = models.BooleanField(default=False)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["attempt", "position"]
+        constraints = [models.UniqueConstraint(fields=["attempt", "video"], name="rating_once_per_attempt")]
+
+    def __str__(self):
+        return f"{self.score} for video {self.video_id}"

@@ -1,0 +1,330 @@
+"""Read-only queries of the annotation workflow: where an annotator stands, what a page shows."""
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from django.core import signing
+from django.db.models import Count, Q
+from django.utils import timezone
+
+from .errors import ApplicationError
+from .models import (
+    AnnotationSession,
+    Annotator,
+    Attempt,
+    Campaign,
+    ConsentText,
+    Rating,
+    SessionItem,
+    Video,
+)
+
+RATING_TOKEN_SALT = "annotation.rating"
+
+
+class Step(enum.Enum):
+    """Where an annotator must go next; each step has its own page."""
+
+    CONSENT = "consent"
+    DEMOGRAPHICS = "demographics"
+    LECTURE = "lecture"
+    RATE = "rate"
+    REVIEW = "review"
+    DONE = "done"
+    CLOSED = "closed"
+
+
+def campaign_current_consent(campaign: Campaign) -> ConsentText | None:
+    return campaign.consent_texts.order_by("-version").first()
+
+
+def session_idle_cutoff(campaign: Campaign, now: datetime) -> datetime:
+    """Sessions whose last activity is older than this are abandoned."""
+    return now - timedelta(minutes=campaign.session_timeout_minutes)
+
+
+def annotator_current_session(annotator: Annotator, *, now: datetime | None = None) -> AnnotationSession | None:
+    """The annotator's session in progress, unless it has been idle past the campaign's timeout."""
+    now = now or timezone.now()
+    campaign = annotator.campaign
+    return (
+        AnnotationSession.objects.filter(
+            annotator=annotator,
+            status=AnnotationSession.Status.ACTIVE,
+            last_activity_at__gte=session_idle_cutoff(campaign, now),
+        )
+        .order_by("-started_at")
+        .first()
+    )
+
+
+def session_current_attempt(session: AnnotationSession) -> Attempt:
+    return session.attempts.order_by("-number").first()
+
+
+def attempt_rated_positions(attempt: Attempt) -> set[int]:
+    return set(Rating.objects.filter(attempt=attempt).values_list("position", flat=True))
+
+
+def first_unrated_position(attempt: Attempt, rated: set[int] | frozenset[int]) -> int | None:
+    """The 1-based position the annotator should rate next, or None when every video has a grade."""
+    for position in range(1, len(attempt.video_order) + 1):
+        if position not in rated:
+            return position
+    return None
+
+
+def annotator_qualified_sessions(annotator: Annotator) -> int:
+    return annotator.sessions.filter(status=AnnotationSession.Status.QUALIFIED).count()
+
+
+@dataclass(frozen=True)
+class Progress:
+    """Where an annotator stands: the next step, and the session and attempt it refers to."""
+
+    step: Step
+    session: AnnotationSession | None = None
+    attempt: Attempt | None = None
+    rated: frozenset[int] = frozenset()
+
+    @property
+    def next_position(self) -> int | None:
+        return first_unrated_position(self.attempt, self.rated) if self.attempt else None
+
+
+def annotator_progress(annotator: Annotator, *, now: datetime | None = None) -> Progress:
+    if annotator.consented_at is None:
+        return Progress(Step.CONSENT)
+    if annotator.demographics_at is None:
+        return Progress(Step.DEMOGRAPHICS)
+    session = annotator_current_session(annotator, now=now)
+    if session is not None:
+        attempt = session_current_attempt(session)
+        if attempt.lecture_completed_at is None:
+            return Progress(Step.LECTURE, session, attempt)
+        rated = frozenset(attempt_rated_positions(attempt))
+        step = Step.RATE if first_unrated_position(attempt, rated) is not None else Step.REVIEW
+        return Progress(step, session, attempt, rated)
+    if annotator_qualified_sessions(annotator) >= annotator.campaign.sessions_per_annotator:
+        return Progress(Step.DONE)
+    if not annotator.campaign.is_open:
+        return Progress(Step.CLOSED)
+    return Progress(Step.LECTURE)
+
+
+def annotator_next_step(annotator: Annotator, *, now: datetime | None = None) -> Step:
+    return annotator_progress(annotator, now=now).step
+
+
+def annotator_last_outcome(annotator: Annotator) -> str | None:
+    """Outcome of the annotator's latest finished attempt, for the pages that follow a finish."""
+    attempt = (
+        Attempt.objects.filter(session__annotator=annotator, finished_at__isnull=False)
+        .order_by("-finished_at")
+        .only("outcome")
+        .first()
+    )
+    return attempt.outcome if attempt else None
+
+
+def demo_videos(campaign: Campaign) -> dict[int, Video]:
+    """One lecture demo video per grade (the first imported, if several)."""
+    demos: dict[int, Video] = {}
+    for video in campaign.videos.filter(role=Video.Role.DEMO).order_by("demo_grade", "id"):
+        demos.setdefault(video.demo_grade, video)
+    return demos
+
+
+# --- The rating token -------------------------------------------------------------------------
+# A rating page carries a signed token naming the attempt, the position and when the server
+# delivered it. Positions, not video ids, so nothing in the page hints at which video is which;
+# the delivery time makes `seconds_spent` a server-side measurement.
+
+
+@dataclass(frozen=True)
+class RatingToken:
+    attempt_id: int
+    position: int
+    served_at: datetime
+
+
+def rating_token_make(attempt: Attempt, position: int, served_at: datetime) -> str:
+    payload = {"a": attempt.pk, "p": position, "t": round(served_at.timestamp(), 3)}
+    return signing.dumps(payload, salt=RATING_TOKEN_SALT)
+
+
+def rating_token_read(token: str) -> RatingToken:
+    try:
+        payload = signing.loads(token, salt=RATING_TOKEN_SALT)
+        return RatingToken(
+            attempt_id=int(payload["a"]),
+            position=int(payload["p"]),
+            served_at=datetime.fromtimestamp(float(payload["t"]), tz=timezone.utc),
+        )
+    except (signing.BadSignature, KeyError, TypeError, ValueError):
+        raise ApplicationError(
+            "bad_token", "This page is out of date or was altered. Reload the page and rate the video again."
+        )
+
+
+@dataclass(frozen=True)
+class RatingItem:
+    """What the rating page shows for one position of an attempt."""
+
+    attempt: Attempt
+    position: int
+    total: int
+    rated_count: int
+    video: Video
+    rating: Rating | None
+    token: str
+
+    def as_public_dict(self) -> dict:
+        """What the browser may see: no video id, role, method or gold score."""
+        return {
+            "position": self.position,
+            "total": self.total,
+            "rated": self.rated_count,
+            "video_url": self.video.file.url,
+            "poster_url": self.video.poster.url,
+            "token": self.token,
+            "score": self.rating.score if self.rating else None,
+            "reason": self.rating.typed_reason if self.rating else "",
+        }
+
+
+def rating_item(attempt: Attempt, position: int, rated: set[int] | frozenset[int], *, now: datetime | None = None) -> RatingItem:
+    video_id = attempt.video_order[position - 1]
+    rating = None
+    if position in rated:
+        rating = Rating.objects.filter(attempt=attempt, position=position).first()
+    return RatingItem(
+        attempt=attempt,
+        position=position,
+        total=len(attempt.video_order),
+        rated_count=len(rated),
+        video=Video.objects.only("file", "poster").get(pk=video_id),
+        rating=rating,
+        token=rating_token_make(attempt, position, now or timezone.now()),
+    )
+
+
+def attempt_review(attempt: Attempt) -> list[dict]:
+    """Every position of the attempt with the grade given so far (None where none yet)."""
+    ratings = {r.position: r for r in Rating.objects.filter(attempt=attempt).only("position", "score", "typed_reason")}
+    return [
+        {"position": p, "score": ratings[p].score if p in ratings else None,
+         "reason": ratings[p].typed_reason if p in ratings else ""}
+        for p in range(1, len(attempt.video_order) + 1)
+    ]
+
+
+# --- Assignment load --------------------------------------------------------------------------
+
+
+def video_assignment_loads(campaign: Campaign, *, now: datetime) -> dict[int, int]:
+    """Ratings per regular video, counting sessions in progress; abandoned sessions count no more."""
+    cutoff = session_idle_cutoff(campaign, now)
+    counted = Q(session__status=AnnotationSession.Status.QUALIFIED) | Q(
+        session__status=AnnotationSession.Status.ACTIVE, session__last_activity_at__gte=cutoff
+    )
+    loads = dict.fromkeys(
+        campaign.videos.filter(role=Video.Role.REGULAR).values_list("id", flat=True), 0
+    )
+    rows = (
+        SessionItem.objects.filter(counted, video__campaign=campaign, video__role=Video.Role.REGULAR)
+        .values("video_id")
+        .annotate(n=Count("id"))
+    )
+    for row in rows:
+        loads[row["video_id"]] = row["n"]
+    return loads
+
+
+# --- Researchers' view ------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class CampaignStatus:
+    videos: int
+    target: int
+    videos_at_target: int
+    ratings_min: int
+    ratings_median: float
+    ratings_max: int
+    qualified_ratings: int
+    sessions_started: int
+    sessions_active: int
+    sessions_qualified: int
+    sessions_abandoned: int
+    attempts_disqualified: int
+    annotators: int
+    annotators_finished: int
+    annotators_redo: int
+    per_video: list[dict]
+
+    @property
+    def redo_share(self) -> float | None:
+        return self.annotators_redo / self.annotators_finished if self.annotators_finished else None
+
+    def as_dict(self) -> dict:
+        data = {k: getattr(self, k) for k in self.__dataclass_fields__}
+        data["redo_share"] = self.redo_share
+        return data
+
+
+def campaign_status(campaign: Campaign) -> CampaignStatus:
+    """Progress of a campaign: qualified ratings per video against the target, sessions, redo share."""
+    per_video = list(
+        campaign.videos.filter(role=Video.Role.REGULAR)
+        .annotate(
+            qualified=Count(
+                "ratings",
+                distinct=True,
+                filter=Q(ratings__attempt__outcome=Attempt.Outcome.QUALIFIED),
+            ),
+            in_progress=Count(
+                "session_items",
+                distinct=True,
+                filter=Q(session_items__session__status=AnnotationSession.Status.ACTIVE),
+            ),
+        )
+        .values("id", "source_name", "method", "identity_pair", "qualified", "in_progress")
+        .order_by("qualified", "id")
+    )
+    counts = sorted(v["qualified"] for v in per_video)
+    sessions = campaign.sessions.aggregate(
+        started=Count("id"),
+        active=Count("id", filter=Q(status=AnnotationSession.Status.ACTIVE)),
+        qualified=Count("id", filter=Q(status=AnnotationSession.Status.QUALIFIED)),
+        abandoned=Count("id", filter=Q(status=AnnotationSession.Status.ABANDONED)),
+    )
+    attempts = Attempt.objects.filter(session__campaign=campaign)
+    finished = attempts.exclude(outcome__in=[Attempt.Outcome.IN_PROGRESS, Attempt.Outcome.ABANDONED])
+    median = 0.0
+    if counts:
+        mid = len(counts) // 2
+        median = float(counts[mid]) if len(counts) % 2 else (counts[mid - 1] + counts[mid]) / 2
+    return CampaignStatus(
+        videos=len(per_video),
+        target=campaign.target_ratings_per_video,
+        videos_at_target=sum(c >= campaign.target_ratings_per_video for c in counts),
+        ratings_min=counts[0] if counts else 0,
+        ratings_median=median,
+        ratings_max=counts[-1] if counts else 0,
+        qualified_ratings=sum(counts),
+        sessions_started=sessions["started"],
+        sessions_active=sessions["active"],
+        sessions_qualified=sessions["qualified"],
+        sessions_abandoned=sessions["abandoned"],
+        attempts_disqualified=attempts.filter(outcome=Attempt.Outcome.DISQUALIFIED).count(),
+        annotators=campaign.annotators.count(),
+        annotators_finished=finished.values("session__annotator").distinct().count(),
+        annotators_redo=attempts.filter(outcome=Attempt.Outcome.DISQUALIFIED)
+        .values("session__annotator")
+        .distinct()
+        .count(),
+        per_video=per_video,
+    )

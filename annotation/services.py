@@ -1,0 +1,371 @@
+"""Every state change of the annotation workflow, each in one transaction.
+
+Entering a campaign, consenting, giving demographics, finishing the lecture (which starts a
+session), submitting a rating, finishing an attempt (the checker rule) and releasing abandoned
+sessions. Views and tasks call these and nothing else writes workflow state.
+"""
+from __future__ import annotations
+
+import random
+import re
+import secrets
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import datetime
+
+from django.db import transaction
+from django.utils import timezone
+
+from . import selectors
+from .assignment import pick_checkers, pick_least_rated, shuffled
+from .errors import ApplicationError
+from .models import (
+    AnnotationSession,
+    Annotator,
+    Attempt,
+    Campaign,
+    ConsentText,
+    Rating,
+    SessionItem,
+    Video,
+)
+
+# Session order and checker choice must not be predictable from outside.
+_rng = random.SystemRandom()
+
+_EXTERNAL_ID = re.compile(r"^[A-Za-z0-9_.:-]{1,128}$")
+
+
+# --- Entry ------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Identity:
+    source: str
+    external_id: str
+    platform_params: dict
+
+
+def identity_from_request(params: Mapping[str, str], user) -> Identity | None:
+    """The annotator's identity from crowd-platform parameters or a lab login; None for an open link.
+
+    Prolific sends PROLIFIC_PID, STUDY_ID and SESSION_ID; MTurk sends workerId, assignmentId and
+    hitId. The platform's own worker id is what binds: a returning worker resumes, whatever browser.
+    """
+    if params.get("PROLIFIC_PID"):
+        source, external_id = Annotator.Source.PROLIFIC, params["PROLIFIC_PID"]
+        extra = {k: params[k] for k in ("STUDY_ID", "SESSION_ID") if params.get(k)}
+    elif params.get("workerId"):
+        source, external_id = Annotator.Source.MTURK, params["workerId"]
+        extra = {k: params[k] for k in ("assignmentId", "hitId", "turkSubmitTo") if params.get(k)}
+    elif user is not None and user.is_authenticated:
+        return Identity(Annotator.Source.LAB, str(user.pk), {"username": user.get_username()})
+    else:
+        return None
+    if not _EXTERNAL_ID.match(external_id) or any(len(v) > 256 for v in extra.values()):
+        raise ApplicationError(
+            "bad_external_id",
+            "The link you followed carries an invalid participant id. Open the study again from your "
+            "crowd platform, or contact the researchers.",
+        )
+    return Identity(source, external_id, extra)
+
+
+@transaction.atomic
+def annotator_enter(*, campaign: Campaign, identity: Identity | None, known_annotator_id: int | None, user=None) -> Annotator:
+    """Find or create the annotator for this visit.
+
+    An identity from a crowd platform or a login wins over the browser's cookie; without one the
+    cookie's annotator resumes, and a new open-link annotator is created only for a new browser.
+    """
+    if identity is not None:
+        annotator = Annotator.objects.filter(
+            campaign=campaign, source=identity.source, external_id=identity.external_id
+        ).first()
+        if annotator is None:
+            _require_open(campaign)
+            annotator, _ = Annotator.objects.get_or_create(
+                campaign=campaign,
+                source=identity.source,
+                external_id=identity.external_id,
+                defaults={
+                    "platform_params": identity.platform_params,
+                    "user": user if identity.source == Annotator.Source.LAB else None,
+                },
+            )
+        elif identity.platform_params and identity.platform_params != annotator.platform_params:
+            # A returning worker on a new study session: keep the latest ids for the completion step.
+            annotator.platform_params = {**annotator.platform_params, **identity.platform_params}
+            annotator.save(update_fields=["platform_params"])
+        return annotator
+    if known_annotator_id is not None:
+        annotator = Annotator.objects.filter(pk=known_annotator_id, campaign=campaign).first()
+        if annotator is not None:
+            return annotator
+    _require_open(campaign)
+    return Annotator.objects.create(
+        campaign=campaign, source=Annotator.Source.LINK, external_id=secrets.token_urlsafe(16)
+    )
+
+
+def _require_open(campaign: Campaign) -> None:
+    if not campaign.is_open:
+        raise ApplicationError("campaign_closed", "This study is closed and takes no new participants. Thank you for your interest.")
+
+
+@transaction.atomic
+def consent_give(*, annotator: Annotator, consent: ConsentText) -> None:
+    if consent.campaign_id != annotator.campaign_id:
+        raise ApplicationError("bad_consent", "This consent text belongs to another study. Reload the page.")
+    annotator.consent = consent
+    annotator.consented_at = timezone.now()
+    annotator.save(update_fields=["consent", "consented_at"])
+
+
+@transaction.atomic
+def demographics_save(*, annotator: Annotator, age_group: str, gender: str, education: str, prior_knowledge: str) -> None:
+    annotator.age_group = age_group
+    annotator.gender = gender
+    annotator.education = education
+    annotator.prior_knowledge = prior_knowledge
+    annotator.demographics_at = timezone.now()
+    annotator.save(update_fields=["age_group", "gender", "education", "prior_knowledge", "demographics_at"])
+
+
+# --- Sessions ---------------------------------------------------------------------------------
+
+
+@transaction.atomic
+def lecture_complete(*, annotator: Annotator, now: datetime | None = None) -> Attempt:
+    """The annotator pressed "start" after the lecture: unlock the current attempt or start a session.
+
+    The annotator row is locked so a double-clicked start button cannot open two sessions.
+    """
+    now = now or timezone.now()
+    annotator = Annotator.objects.select_for_update().select_related("campaign").get(pk=annotator.pk)
+    session = selectors.annotator_current_session(annotator, now=now)
+    if session is None:
+        _sessions_expire(annotator.campaign, now=now, annotator=annotator)
+        session = session_start(annotator=annotator, now=now)
+    attempt = selectors.session_current_attempt(session)
+    if attempt.lecture_completed_at is None:
+        attempt.lecture_completed_at = now
+        attempt.save(update_fields=["lecture_completed_at"])
+    return attempt
+
+
+@transaction.atomic
+def session_start(*, annotator: Annotator, now: datetime | None = None) -> AnnotationSession:
+    """Give the annotator a new session: the least-rated regular videos plus hidden checkers, shuffled.
+
+    The campaign row is locked while the loads are read and the session is written, so two
+    annotators starting together on PostgreSQL see each other's sessions and no video goes past
+    its target. Session starts are rare (one per 40 ratings), so this lock costs nothing that shows.
+    """
+    now = now or timezone.now()
+    campaign = Campaign.objects.select_for_update().get(pk=annotator.campaign_id)
+    _require_open(campaign)
+    if selectors.annotator_qualified_sessions(annotator) >= campaign.sessions_per_annotator:
+        raise ApplicationError("no_more_sessions", "You have completed every session of this study. Thank you!")
+    seen = set(SessionItem.objects.filter(session__annotator=annotator).values_list("video_id", flat=True))
+    loads = selectors.video_assignment_loads(campaign, now=now)
+    regular = pick_least_rated(
+        {v: n for v, n in loads.items() if v not in seen},
+        campaign.regular_per_session,
+        campaign.target_ratings_per_video,
+        _rng,
+    )
+    if not regular:
+        raise ApplicationError(
+            "campaign_full",
+            "Every video of this study already has all the ratings it needs. Thank you for your interest.",
+        )
+    checker_pool = campaign.videos.filter(role=Video.Role.CHECKER).exclude(id__in=seen).values_list("id", flat=True)
+    checkers = pick_checkers(checker_pool, campaign.checkers_per_session, _rng)
+    session = AnnotationSession.objects.create(campaign=campaign, annotator=annotator, last_activity_at=now)
+    SessionItem.objects.bulk_create(SessionItem(session=session, video_id=v) for v in regular + checkers)
+    Attempt.objects.create(session=session, number=1, video_order=shuffled(regular + checkers, _rng))
+    return session
+
+
+def _sessions_expire(campaign: Campaign, *, now: datetime, annotator: Annotator | None = None) -> int:
+    """Mark idle sessions abandoned (and their open attempts); their ratings stay stored."""
+    idle = AnnotationSession.objects.filter(
+        campaign=campaign,
+        status=AnnotationSession.Status.ACTIVE,
+        last_activity_at__lt=selectors.session_idle_cutoff(campaign, now),
+    )
+    if annotator is not None:
+        idle = idle.filter(annotator=annotator)
+    ids = list(idle.values_list("id", flat=True))
+    if ids:
+        Attempt.objects.filter(session_id__in=ids, outcome=Attempt.Outcome.IN_PROGRESS).update(
+            outcome=Attempt.Outcome.ABANDONED, finished_at=now
+        )
+        AnnotationSession.objects.filter(id__in=ids).update(status=AnnotationSession.Status.ABANDONED, finished_at=now)
+    return len(ids)
+
+
+def sessions_release_abandoned(*, now: datetime | None = None) -> int:
+    """Abandon every session idle past its campaign's timeout; returns how many."""
+    now = now or timezone.now()
+    released = 0
+    for campaign in Campaign.objects.all():
+        with transaction.atomic():
+            released += _sessions_expire(campaign, now=now)
+    return released
+
+
+# --- Rating -----------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Playback:
+    """What the player saw of the annotator: facts for the analysis, never a condition to submit."""
+
+    played_to_end: bool = False
+    plays: int = 0
+    seeks: int = 0
+    fullscreen: bool = False
+
+
+@dataclass(frozen=True)
+class SubmitResult:
+    attempt: Attempt
+    rating_position: int
+    next_position: int | None
+    rated: set[int]
+
+
+@transaction.atomic
+def rating_submit(
+    *, annotator_id: int, token: str, score: int, typed_reason: str, playback: Playback, now: datetime | None = None
+) -> SubmitResult:
+    """Store the grade and reason for the position named by the page's token.
+
+    Idempotent: the row is keyed by (attempt, video) and written with an upsert, so a double click
+    or a retry after a dropped connection stores one rating, and going back rewrites the answer.
+    """
+    now = now or timezone.now()
+    ticket = selectors.rating_token_read(token)
+    attempt = (
+        Attempt.objects.select_related("session__campaign").filter(pk=ticket.attempt_id).first()
+    )
+    if attempt is None or attempt.session.annotator_id != annotator_id:
+        raise ApplicationError("bad_token", "This page belongs to another participant. Open the study link again.", status=403)
+    session, campaign = attempt.session, attempt.session.campaign
+    if not 1 <= ticket.position <= len(attempt.video_order):
+        raise ApplicationError("bad_token", "This page is out of date. Reload it and rate the video again.")
+    typed_reason = (typed_reason or "").strip()
+    if attempt.outcome != Attempt.Outcome.IN_PROGRESS or session.status != AnnotationSession.Status.ACTIVE:
+        return _late_submit(attempt, ticket.position, score, typed_reason)
+    if session.last_activity_at < selectors.session_idle_cutoff(campaign, now):
+        # Its videos already count as released (see video_assignment_loads); the periodic task or
+        # the next lecture_complete marks the session abandoned.
+        raise ApplicationError(
+            "session_expired",
+            f"Your session was idle for more than {campaign.session_timeout_minutes} minutes and has been "
+            "closed; the answers you gave are kept. Open the study link again to continue with a new session.",
+            status=409,
+        )
+    if attempt.lecture_completed_at is None:
+        raise ApplicationError("lecture_first", "Please take the lecture before rating.", status=409)
+    _validate_rating(campaign, score, typed_reason)
+    Rating.objects.bulk_create(
+        [
+            Rating(
+                attempt=attempt,
+                video_id=attempt.video_order[ticket.position - 1],
+                position=ticket.position,
+                score=score,
+                reason=campaign.grade5_reason if score == 5 else typed_reason,
+                typed_reason=typed_reason,
+                served_at=ticket.served_at,
+                seconds_spent=max((now - ticket.served_at).total_seconds(), 0.0),
+                played_to_end=playback.played_to_end,
+                plays=playback.plays,
+                seeks=playback.seeks,
+                fullscreen=playback.fullscreen,
+            )
+        ],
+        update_conflicts=True,
+        unique_fields=["attempt", "video"],
+        update_fields=[
+            "score", "reason", "typed_reason", "served_at", "seconds_spent",
+            "played_to_end", "plays", "seeks", "fullscreen", "updated_at",
+        ],
+    )
+    AnnotationSession.objects.filter(pk=session.pk).update(last_activity_at=now)
+    rated = selectors.attempt_rated_positions(attempt)
+    return SubmitResult(attempt, ticket.position, selectors.first_unrated_position(attempt, rated), rated)
+
+
+def _validate_rating(campaign: Campaign, score: int, typed_reason: str) -> None:
+    if score not in (1, 2, 3, 4, 5):
+        raise ApplicationError("bad_score", "Pick one of the five grades (keys 1 to 5).")
+    if len(typed_reason) < campaign.min_reason_length:
+        what = "the person in the video" if score == 5 else "why you chose this grade"
+        raise ApplicationError(
+            "reason_too_short",
+            f"Please describe {what} in at least {campaign.min_reason_length} characters.",
+        )
+
+
+def _late_submit(attempt: Attempt, position: int, score: int, typed_reason: str) -> SubmitResult:
+    """A submit for an attempt already finished: a retry of the stored answer is fine, a change is not."""
+    stored = Rating.objects.filter(attempt=attempt, position=position).first()
+    if stored is None or stored.score != score or stored.typed_reason != typed_reason:
+        raise ApplicationError(
+            "attempt_finished",
+            "This session is already finished, so its answers can no longer be changed.",
+            status=409,
+        )
+    rated = selectors.attempt_rated_positions(attempt)
+    return SubmitResult(attempt, position, None, rated)
+
+
+# --- Finishing --------------------------------------------------------------------------------
+
+
+@transaction.atomic
+def attempt_finish(*, annotator: Annotator, attempt_number: int, now: datetime | None = None) -> Attempt:
+    """Apply the checker rule to a fully rated attempt.
+
+    Qualified: the session is done. Disqualified (a checker more than the tolerance away from its
+    gold score): the next attempt of the same session is created in a new order, lecture first.
+    Finishing an attempt that is already finished returns it unchanged (a double click).
+    """
+    now = now or timezone.now()
+    attempt = (
+        Attempt.objects.select_for_update()
+        .select_related("session__campaign")
+        .filter(session__annotator=annotator, number=attempt_number)
+        .order_by("-session__started_at")
+        .first()
+    )
+    if attempt is None:
+        raise ApplicationError("no_attempt", "There is no session to finish. Open the study link again.", status=404)
+    if attempt.outcome != Attempt.Outcome.IN_PROGRESS:
+        return attempt
+    session, campaign = attempt.session, attempt.session.campaign
+    ratings = list(Rating.objects.filter(attempt=attempt).select_related("video").only("score", "video__role", "video__gold_score"))
+    missing = len(attempt.video_order) - len(ratings)
+    if missing:
+        raise ApplicationError("incomplete", f"{missing} video(s) still need a grade before you can finish.", status=409)
+    missed = [
+        r for r in ratings
+        if r.video.role == Video.Role.CHECKER and abs(r.score - r.video.gold_score) > campaign.checker_tolerance
+    ]
+    attempt.finished_at = now
+    if missed:
+        attempt.outcome = Attempt.Outcome.DISQUALIFIED
+        attempt.save(update_fields=["outcome", "finished_at"])
+        Attempt.objects.create(session=session, number=attempt.number + 1, video_order=shuffled(attempt.video_order, _rng))
+        AnnotationSession.objects.filter(pk=session.pk).update(last_activity_at=now)
+    else:
+        attempt.outcome = Attempt.Outcome.QUALIFIED
+        attempt.save(update_fields=["outcome", "finished_at"])
+        AnnotationSession.objects.filter(pk=session.pk).update(
+            status=AnnotationSession.Status.QUALIFIED, finished_at=now, last_activity_at=now
+        )
+    return attempt

@@ -1,0 +1,20 @@
+from django.urls import path
+
+from . import views
+
+app_name = "annotation"
+
+urlpatterns = [
+    path("c/<slug:slug>/", views.entry, name="entry"),
+    path("c/<slug:slug>/consent/", views.consent, name="consent"),
+    path("c/<slug:slug>/about-you/", views.demographics, name="demographics"),
+    path("c/<slug:slug>/lecture/", views.lecture, name="lecture"),
+    path("c/<slug:slug>/rate/", views.rate, name="rate"),
+    path("c/<slug:slug>/api/ratings/", views.rating_submit_api, name="rating_submit_api"),
+    path("c/<slug:slug>/review/", views.review, name="review"),
+    path("c/<slug:slug>/not-accepted/", views.disqualified, name="disqualified"),
+    path("c/<slug:slug>/thank-you/", views.done, name="done"),
+    path("c/<slug:slug>/closed/", views.closed, name="closed"),
+    path("staff/campaigns/<slug:slug>/", views.campaign_status_page, name="campaign_status"),
+    path("api/campaigns/<slug:slug>/status/", views.CampaignStatusApi.as_view(), name="campaign_status_api"),
+]

@@ -1,0 +1,255 @@
+"""Annotator pages and the rating API: each a few lines around a selector or a service."""
+from __future__ import annotations
+
+from functools import wraps
+
+from django.contrib.admin.views.decorators import staff_member_required
+from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
+from django.views.decorators.http import require_http_methods, require_POST
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from . import selectors, services
+from .errors import ApplicationError
+from .forms import ConsentForm, DemographicsForm, FinishForm, RatingInputForm
+from .models import GRADES, REASON_SUGGESTION, Annotator, Attempt, Campaign
+from .selectors import Step
+
+STEP_URLS = {
+    Step.CONSENT: "annotation:consent",
+    Step.DEMOGRAPHICS: "annotation:demographics",
+    Step.LECTURE: "annotation:lecture",
+    Step.RATE: "annotation:rate",
+    Step.REVIEW: "annotation:review",
+    Step.DONE: "annotation:done",
+    Step.CLOSED: "annotation:closed",
+}
+
+
+def _cookie_key(slug: str) -> str:
+    return f"annotator:{slug}"
+
+
+def step_redirect(campaign_slug: str, step: Step) -> HttpResponse:
+    return redirect(STEP_URLS[step], slug=campaign_slug)
+
+
+def error_page(request: HttpRequest, error: ApplicationError, campaign: Campaign | None = None) -> HttpResponse:
+    return render(request, "annotation/error.html", {"error": error, "campaign": campaign}, status=error.status)
+
+
+def annotator_page(*steps: Step):
+    """Load the annotator bound to this browser; send them to their own step if it is not one of `steps`."""
+
+    def decorator(view):
+        @wraps(view)
+        def wrapper(request, slug, *args, **kwargs):
+            annotator_id = request.session.get(_cookie_key(slug))
+            annotator = (
+                Annotator.objects.select_related("campaign").filter(pk=annotator_id, campaign__slug=slug).first()
+                if annotator_id
+                else None
+            )
+            if annotator is None:
+                get_object_or_404(Campaign, slug=slug)
+                return redirect("annotation:entry", slug=slug)
+            progress = selectors.annotator_progress(annotator)
+            if steps and progress.step not in steps:
+                return step_redirect(slug, progress.step)
+            return view(request, annotator, progress, *args, **kwargs)
+
+        return wrapper
+
+    return decorator
+
+
+def entry(request, slug):
+    """The campaign's open link; binds the browser to an annotator and sends them to their step."""
+    campaign = get_object_or_404(Campaign, slug=slug)
+    if request.GET.get("assignmentId") == "ASSIGNMENT_ID_NOT_AVAILABLE":
+        return render(request, "annotation/preview.html", {"campaign": campaign})
+    try:
+        identity = services.identity_from_request(request.GET, request.user)
+        annotator = services.annotator_enter(
+            campaign=campaign,
+            identity=identity,
+            known_annotator_id=request.session.get(_cookie_key(slug)),
+            user=request.user,
+        )
+    except ApplicationError as error:
+        return error_page(request, error, campaign)
+    request.session[_cookie_key(slug)] = annotator.pk
+    return step_redirect(slug, selectors.annotator_next_step(annotator))
+
+
+@require_http_methods(["GET", "POST"])
+@annotator_page(Step.CONSENT)
+def consent(request, annotator, progress):
+    campaign = annotator.campaign
+    text = selectors.campaign_current_consent(campaign)
+    if text is None:
+        return error_page(request, ApplicationError("no_consent", "This study is not ready yet (it has no consent text). Please come back later.", status=503), campaign)
+    form = ConsentForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        services.consent_give(annotator=annotator, consent=text)
+        return redirect("annotation:entry", slug=campaign.slug)
+    return render(request, "annotation/consent.html", {"campaign": campaign, "consent": text, "form": form})
+
+
+@require_http_methods(["GET", "POST"])
+@annotator_page(Step.DEMOGRAPHICS)
+def demographics(request, annotator, progress):
+    form = DemographicsForm(request.POST or None, instance=annotator)
+    if request.method == "POST" and form.is_valid():
+        services.demographics_save(annotator=annotator, **form.cleaned_data)
+        return redirect("annotation:entry", slug=annotator.campaign.slug)
+    return render(request, "annotation/demographics.html", {"campaign": annotator.campaign, "form": form})
+
+
+@require_http_methods(["GET", "POST"])
+@annotator_page(Step.LECTURE)
+def lecture(request, annotator, progress):
+    campaign = annotator.campaign
+    if request.method == "POST":
+        try:
+            services.lecture_complete(annotator=annotator)
+        except ApplicationError as error:
+            return error_page(request, error, campaign)
+        return redirect("annotation:rate", slug=campaign.slug)
+    demos = selectors.demo_videos(campaign)
+    grades = [
+        {"grade": g, "name": name, "definition": definition, "demo": demos.get(g)}
+        for g, (name, definition) in GRADES.items()
+    ]
+    return render(request, "annotation/lecture.html", {
+        "campaign": campaign,
+        "paragraphs": [p for p in campaign.lecture_text.split("\n\n") if p.strip()],
+        "grades": grades,
+        "reason_suggestion": REASON_SUGGESTION,
+        "repeat": progress.attempt is not None and progress.attempt.number > 1,
+        "total": len(progress.attempt.video_order) if progress.attempt else campaign.videos_per_session,
+    })
+
+
+@require_http_methods(["GET"])
+@annotator_page(Step.RATE, Step.REVIEW)
+def rate(request, annotator, progress):
+    attempt = progress.attempt
+    last_allowed = progress.next_position or len(attempt.video_order)
+    try:
+        position = int(request.GET.get("position", last_allowed))
+    except ValueError:
+        position = last_allowed
+    position = min(max(position, 1), last_allowed)
+    item = selectors.rating_item(attempt, position, progress.rated)
+    return render(request, "annotation/rate.html", {
+        "campaign": annotator.campaign,
+        "item": item,
+        "grades": [{"grade": g, "name": n, "definition": d} for g, (n, d) in GRADES.items()],
+        "reason_suggestion": REASON_SUGGESTION,
+    })
+
+
+@require_POST
+def rating_submit_api(request, slug):
+    """JSON endpoint the rating page posts to; answers with the next video or where to go."""
+    annotator_id = request.session.get(_cookie_key(slug))
+    if annotator_id is None:
+        return JsonResponse({"code": "no_annotator", "error": "Your browser lost this study's cookie. Open the study link again.",
+                             "redirect": reverse("annotation:entry", kwargs={"slug": slug})}, status=403)
+    form = RatingInputForm(request.POST)
+    if not form.is_valid():
+        return JsonResponse({"code": "invalid", "error": form.first_error()}, status=400)
+    data = form.cleaned_data
+    try:
+        result = services.rating_submit(
+            annotator_id=annotator_id,
+            token=data["token"],
+            score=data["score"],
+            typed_reason=data["reason"],
+            playback=services.Playback(
+                played_to_end=data["played_to_end"], plays=data["plays"] or 0,
+                seeks=data["seeks"] or 0, fullscreen=data["fullscreen"],
+            ),
+        )
+    except ApplicationError as error:
+        return JsonResponse(error.as_dict(), status=error.status)
+    if result.next_position is None:
+        target = "annotation:review" if result.attempt.outcome == Attempt.Outcome.IN_PROGRESS else "annotation:entry"
+        return JsonResponse({"saved": result.rating_position, "redirect": reverse(target, kwargs={"slug": slug})})
+    item = selectors.rating_item(result.attempt, result.next_position, result.rated)
+    return JsonResponse({"saved": result.rating_position, "item": item.as_public_dict()})
+
+
+@require_http_methods(["GET", "POST"])
+@annotator_page(Step.RATE, Step.REVIEW)
+def review(request, annotator, progress):
+    campaign = annotator.campaign
+    error = None
+    if request.method == "POST":
+        form = FinishForm(request.POST)
+        if form.is_valid():
+            try:
+                attempt = services.attempt_finish(annotator=annotator, attempt_number=form.cleaned_data["attempt"])
+            except ApplicationError as exc:
+                error = exc
+            else:
+                target = "annotation:done" if attempt.outcome == Attempt.Outcome.QUALIFIED else "annotation:disqualified"
+                return redirect(target, slug=campaign.slug)
+        else:
+            error = ApplicationError("invalid", "The form was incomplete. Press Finish again.")
+    rows = selectors.attempt_review(progress.attempt)
+    return render(request, "annotation/review.html", {
+        "campaign": campaign,
+        "attempt": progress.attempt,
+        "rows": rows,
+        "missing": sum(r["score"] is None for r in rows),
+        "error": error,
+    }, status=error.status if error else 200)
+
+
+@annotator_page()
+def disqualified(request, annotator, progress):
+    if progress.step != Step.LECTURE or selectors.annotator_last_outcome(annotator) != Attempt.Outcome.DISQUALIFIED:
+        return step_redirect(annotator.campaign.slug, progress.step)
+    return render(request, "annotation/disqualified.html", {"campaign": annotator.campaign})
+
+
+@annotator_page()
+def done(request, annotator, progress):
+    if selectors.annotator_qualified_sessions(annotator) == 0:
+        return step_redirect(annotator.campaign.slug, progress.step)
+    return render(request, "annotation/done.html", {
+        "campaign": annotator.campaign,
+        "another": progress.step == Step.LECTURE,
+    })
+
+
+def closed(request, slug):
+    campaign = get_object_or_404(Campaign, slug=slug)
+    return error_page(request, ApplicationError("campaign_closed", "This study is closed. Thank you for your interest.", status=200), campaign)
+
+
+# --- Researchers ------------------------------------------------------------------------------
+
+
+@staff_member_required
+def campaign_status_page(request, slug):
+    campaign = get_object_or_404(Campaign, slug=slug)
+    return render(request, "annotation/status.html", {"campaign": campaign, "status": selectors.campaign_status(campaign)})
+
+
+class CampaignStatusApi(APIView):
+    """Campaign progress as JSON for scripts and dashboards (staff only)."""
+
+    def get(self, request, slug):
+        campaign = get_object_or_404(Campaign, slug=slug)
+        return Response(selectors.campaign_status(campaign).as_dict())
+
+
+def home(request):
+    """The site root: open campaigns for lab annotators, links to the tools for staff."""
+    campaigns = Campaign.objects.filter(is_open=True).order_by("title")
+    return render(request, "annotation/home.html", {"campaigns": campaigns})

@@ -1,0 +1,134 @@
+// Rating page: playback facts, keys 1-5, and a submit that survives double clicks and lost connections.
+// The server keys each answer by (attempt, position), so re-sending the same answer is always safe.
+(function () {
+  "use strict";
+  var form = document.getElementById("rating-form");
+  var player = document.getElementById("player");
+  var reason = document.getElementById("reason");
+  var submitButton = document.getElementById("submit-button");
+  var errorBox = document.getElementById("form-error");
+  var grade5Hint = document.getElementById("grade5-hint");
+  var reasonLabel = document.getElementById("reason-label");
+  var minReason = parseInt(reason.dataset.min || "0", 10);
+  var facts;
+  var sending = false;
+
+  function resetFacts() {
+    facts = { plays: 0, seeks: 0, ended: false, fullscreen: false, replaying: false };
+  }
+  resetFacts();
+
+  player.addEventListener("play", function () { facts.plays += 1; });
+  player.addEventListener("ended", function () { facts.ended = true; });
+  player.addEventListener("seeked", function () {
+    if (facts.replaying) { facts.replaying = false; return; }
+    facts.seeks += 1;
+  });
+  document.addEventListener("fullscreenchange", function () {
+    if (document.fullscreenElement) { facts.fullscreen = true; }
+  });
+  document.getElementById("replay-button").addEventListener("click", function () {
+    facts.replaying = player.currentTime > 0;
+    player.currentTime = 0;
+    player.play();
+  });
+  document.getElementById("fullscreen-button").addEventListener("click", function () {
+    if (player.requestFullscreen) { player.requestFullscreen(); }
+    else if (player.webkitEnterFullscreen) { player.webkitEnterFullscreen(); facts.fullscreen = true; }
+  });
+
+  function selectedScore() {
+    var checked = form.querySelector("input[name=score]:checked");
+    return checked ? parseInt(checked.value, 10) : null;
+  }
+
+  function updateHints() {
+    var is5 = selectedScore() === 5;
+    grade5Hint.hidden = !is5;
+    reasonLabel.textContent = is5 ? "Describe the person in the video." : "Why? Describe what you see.";
+  }
+  form.addEventListener("change", updateHints);
+  updateHints();
+
+  document.addEventListener("keydown", function (event) {
+    if (event.target === reason || event.altKey || event.ctrlKey || event.metaKey) { return; }
+    if (event.key >= "1" && event.key <= "5") {
+      var radio = document.getElementById("grade-" + event.key);
+      radio.checked = true;
+      radio.dispatchEvent(new Event("change", { bubbles: true }));
+      event.preventDefault();
+    }
+  });
+
+  function showError(message) {
+    errorBox.textContent = message;
+    errorBox.hidden = !message;
+  }
+
+  function show(item) {
+    // Swap in the next video without reloading the page.
+    player.pause();
+    player.setAttribute("poster", item.poster_url);
+    player.src = item.video_url;
+    player.load();
+    document.getElementById("token").value = item.token;
+    document.getElementById("progress-text").textContent = item.position + " / " + item.total;
+    var bar = document.getElementById("progress-bar");
+    bar.max = item.total;
+    bar.value = item.rated;
+    form.querySelectorAll("input[name=score]").forEach(function (radio) {
+      radio.checked = item.score !== null && parseInt(radio.value, 10) === item.score;
+    });
+    reason.value = item.reason || "";
+    var back = document.getElementById("back-link");
+    back.hidden = item.position <= 1;
+    back.href = "?position=" + (item.position - 1);
+    history.replaceState(null, "", "?position=" + item.position);
+    resetFacts();
+    updateHints();
+    showError("");
+    window.scrollTo(0, 0);
+  }
+
+  form.addEventListener("submit", function (event) {
+    event.preventDefault();
+    if (sending) { return; }  // a double click sends once
+    var score = selectedScore();
+    if (score === null) { showError("Pick one of the five grades (keys 1 to 5)."); return; }
+    if (reason.value.trim().length < minReason) {
+      showError(score === 5
+        ? "Please describe the person in the video in at least " + minReason + " characters."
+        : "Please describe why you chose this grade in at least " + minReason + " characters.");
+      reason.focus();
+      return;
+    }
+    document.getElementById("played_to_end").value = facts.ended ? "on" : "";
+    document.getElementById("plays").value = facts.plays;
+    document.getElementById("seeks").value = facts.seeks;
+    document.getElementById("fullscreen").value = facts.fullscreen ? "on" : "";
+    sending = true;
+    submitButton.disabled = true;
+    submitButton.textContent = "Saving…";
+    fetch(form.action, {
+      method: "POST",
+      body: new FormData(form),
+      headers: { "Accept": "application/json" },
+      credentials: "same-origin"
+    }).then(function (response) {
+      return response.json().catch(function () {
+        throw new Error("The server answered with an error (" + response.status + "). Your answer is still here: press Save again.");
+      });
+    }).then(function (data) {
+      if (data.item) { show(data.item); }
+      else if (data.redirect) { window.location.assign(data.redirect); return; }
+      else { showError(data.error || "Your answer could not be saved. Press Save again."); }
+    }).catch(function (error) {
+      showError(error && error.message && error.message.indexOf("server") >= 0 ? error.message
+        : "Connection lost: your answer was not saved yet. It is still here; check your connection and press Save again.");
+    }).then(function () {
+      sending = false;
+      submitButton.disabled = false;
+      submitButton.textContent = "Save and next";
+    });
+  });
+})();
