@@ -135,7 +135,9 @@ def prepare_file(spec: VideoSpec, source_dir: Path, media_root: Path) -> Prepare
     """Hash, probe and (unless already stored) transcode one file. Runs in a worker thread."""
     source = source_dir / spec.file
     if not source.is_file():
-        raise media.MediaError("missing", f"{spec.file} (row {spec.row}) is listed in the metadata but not found in {source_dir}.")
+        raise media.MediaError(
+            media.MISSING, source, "is listed in the metadata but not found", "Copy the file into the folder or fix its name in the CSV."
+        )
     digest = media.file_sha256(source)
     video_name, poster_name = f"videos/{digest}.mp4", f"posters/{digest}.jpg"
     source_info = media.probe(source)

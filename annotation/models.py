@@ -31,6 +31,7 @@ DEFAULT_LECTURE = (
     "each video as often as you like: you can pause, replay, seek and go full-screen. Then pick "
     "a grade and write the reason for it."
 )
+REASON_EXAMPLE = 'e.g. "The whole face flickers dramatically and the mouth movement looks unnatural"'
 REASON_SUGGESTION = (
     'Suggested form of a reason: "<place> looks like having <artifact> of <extent>", for example '
     '"The whole face flickers dramatically and the mouth movement looks unnatural".'

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import enum
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime, timedelta, timezone as dt_timezone
 
 from django.core import signing
 from django.db.models import Count, Q
@@ -161,7 +161,7 @@ def rating_token_read(token: str) -> RatingToken:
         return RatingToken(
             attempt_id=int(payload["a"]),
             position=int(payload["p"]),
-            served_at=datetime.fromtimestamp(float(payload["t"]), tz=timezone.utc),
+            served_at=datetime.fromtimestamp(float(payload["t"]), tz=dt_timezone.utc),
         )
     except (signing.BadSignature, KeyError, TypeError, ValueError):
         raise ApplicationError(

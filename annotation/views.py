@@ -14,7 +14,7 @@ from rest_framework.views import APIView
 from . import selectors, services
 from .errors import ApplicationError
 from .forms import ConsentForm, DemographicsForm, FinishForm, RatingInputForm
-from .models import GRADES, REASON_SUGGESTION, Annotator, Attempt, Campaign
+from .models import GRADES, REASON_EXAMPLE, REASON_SUGGESTION, Annotator, Attempt, Campaign
 from .selectors import Step
 
 STEP_URLS = {
@@ -148,7 +148,7 @@ def rate(request, annotator, progress):
         "campaign": annotator.campaign,
         "item": item,
         "grades": [{"grade": g, "name": n, "definition": d} for g, (n, d) in GRADES.items()],
-        "reason_suggestion": REASON_SUGGESTION,
+        "reason_example": REASON_EXAMPLE,
     })
 
 

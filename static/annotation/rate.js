@@ -15,6 +15,14 @@
 
   function resetFacts() {
     facts = { plays: 0, seeks: 0, ended: false, fullscreen: false, replaying: false };
+    writeFacts();
+  }
+
+  function writeFacts() {
+    document.getElementById("played_to_end").value = facts.ended ? "on" : "";
+    document.getElementById("plays").value = facts.plays;
+    document.getElementById("seeks").value = facts.seeks;
+    document.getElementById("fullscreen").value = facts.fullscreen ? "on" : "";
   }
   resetFacts();
 
@@ -102,10 +110,7 @@
       reason.focus();
       return;
     }
-    document.getElementById("played_to_end").value = facts.ended ? "on" : "";
-    document.getElementById("plays").value = facts.plays;
-    document.getElementById("seeks").value = facts.seeks;
-    document.getElementById("fullscreen").value = facts.fullscreen ? "on" : "";
+    writeFacts();
     sending = true;
     submitButton.disabled = true;
     submitButton.textContent = "Saving…";

@@ -1,0 +1,113 @@
+"""Assignment: balanced ratings, never past the target, also when annotators start at the same moment."""
+from __future__ import annotations
+
+import random
+import threading
+from collections import Counter
+
+import pytest
+from django.db import connection, connections
+from django.utils import timezone
+
+from annotation import selectors, services
+from annotation.assignment import pick_least_rated
+from annotation.errors import ApplicationError
+from annotation.models import Annotator, Campaign, ConsentText, SessionItem, Video
+
+
+def bare_campaign(regular: int, checkers: int, **fields) -> Campaign:
+    """A campaign with video rows only (assignment never touches the files)."""
+    campaign = Campaign.objects.create(slug=fields.pop("slug", "assign"), title="Assignment", **fields)
+    ConsentText.objects.create(campaign=campaign, version=1, text="ok")
+    Video.objects.bulk_create(
+        [Video(campaign=campaign, content_hash=f"r{i:063d}", source_name=f"r{i}.mp4", file=f"videos/r{i}.mp4", poster=f"posters/r{i}.jpg")
+         for i in range(regular)]
+        + [Video(campaign=campaign, role=Video.Role.CHECKER, gold_score=5, content_hash=f"c{i:063d}", source_name=f"c{i}.mp4",
+                 file=f"videos/c{i}.mp4", poster=f"posters/c{i}.jpg") for i in range(checkers)]
+    )
+    return campaign
+
+
+def ready_annotator(campaign: Campaign, n: int) -> Annotator:
+    now = timezone.now()
+    return Annotator.objects.create(
+        campaign=campaign, source=Annotator.Source.PROLIFIC, external_id=f"W{n}", consented_at=now,
+        consent=campaign.consent_texts.first(), demographics_at=now,
+        age_group="20-29", gender="male", education="bachelor", prior_knowledge="none",
+    )
+
+
+def test_pick_least_rated_prefers_fewest_and_respects_target():
+    loads = {1: 0, 2: 0, 3: 1, 4: 2, 5: 3}
+    picked = pick_least_rated(loads, 3, target=3, rng=random.Random(0))
+    assert set(picked[:2]) == {1, 2} and picked[2] == 3
+    assert pick_least_rated(loads, 10, target=3, rng=random.Random(0)) == picked + [4]
+    # Ties are broken at random: over many draws each tied video is picked.
+    firsts = Counter(pick_least_rated({1: 0, 2: 0, 3: 0}, 1, 5, random.Random(seed))[0] for seed in range(300))
+    assert set(firsts) == {1, 2, 3} and min(firsts.values()) > 60
+
+
+@pytest.mark.django_db
+def test_many_sessions_stay_balanced_and_below_target():
+    campaign = bare_campaign(regular=100, checkers=10, target_ratings_per_video=12)
+    for n in range(40):
+        annotator = ready_annotator(campaign, n)
+        try:
+            session = services.session_start(annotator=annotator)
+        except ApplicationError as error:
+            assert error.code == "campaign_full"
+            break
+        items = list(session.items.select_related("video"))
+        assert sum(i.video.role == Video.Role.CHECKER for i in items) == 5
+        loads = selectors.video_assignment_loads(campaign, now=timezone.now())
+        assert max(loads.values()) - min(loads.values()) <= 1
+        assert max(loads.values()) <= campaign.target_ratings_per_video
+    loads = selectors.video_assignment_loads(campaign, now=timezone.now())
+    # 100 videos x 12 ratings = 1,200 slots; full sessions of 35 fill 34, the last one takes the rest.
+    assert sum(loads.values()) == 1200 and set(loads.values()) == {12}
+
+
+@pytest.mark.django_db
+def test_annotator_never_gets_a_video_twice():
+    campaign = bare_campaign(regular=50, checkers=8, target_ratings_per_video=5, sessions_per_annotator=3)
+    annotator = ready_annotator(campaign, 1)
+    first = services.session_start(annotator=annotator)
+    first.status = first.Status.QUALIFIED
+    first.save()
+    second = services.session_start(annotator=annotator)
+    a = set(first.items.values_list("video_id", flat=True))
+    b = set(second.items.values_list("video_id", flat=True))
+    assert not a & b
+    assert len(b) == 15 + 3  # the 15 regular and 3 checker videos this annotator has not seen
+
+
+@pytest.mark.django_db(transaction=True)
+def test_concurrent_starts_never_push_a_video_past_its_target():
+    """Eight annotators start at the same instant; 70 videos x target 2 allow exactly four sessions of 35."""
+    if connection.vendor != "postgresql":
+        pytest.skip("row locks are what is tested; SQLite serializes every writer anyway")
+    campaign = bare_campaign(regular=70, checkers=5, target_ratings_per_video=2, slug="race")
+    annotators = [ready_annotator(campaign, n) for n in range(8)]
+    barrier = threading.Barrier(len(annotators))
+    outcomes: list[str] = []
+
+    def start(annotator):
+        try:
+            barrier.wait()
+            services.session_start(annotator=annotator)
+            outcomes.append("started")
+        except ApplicationError as error:
+            outcomes.append(error.code)
+        finally:
+            connections.close_all()
+
+    threads = [threading.Thread(target=start, args=(a,)) for a in annotators]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout=60)
+    assert Counter(outcomes) == {"started": 4, "campaign_full": 4}
+    per_video = Counter(
+        SessionItem.objects.filter(video__campaign=campaign, video__role=Video.Role.REGULAR).values_list("video_id", flat=True)
+    )
+    assert len(per_video) == 70 and set(per_video.values()) == {2}

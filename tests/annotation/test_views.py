@@ -1,0 +1,156 @@
+"""Pages and endpoints through Django's client: routing by step, the rating API, Range requests, staff pages."""
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from django.conf import settings
+from django.contrib.auth import get_user_model
+from django.urls import reverse
+
+from annotation.models import Annotator, Attempt, Rating, Video
+
+pytestmark = pytest.mark.django_db
+
+
+def walk_to_rating(client, slug="study", pid="PID1"):
+    response = client.get(f"/c/{slug}/", {"PROLIFIC_PID": pid, "STUDY_ID": "st", "SESSION_ID": "se"})
+    assert response.status_code == 302 and response["Location"].endswith("/consent/")
+    assert client.post(f"/c/{slug}/consent/", {}).status_code == 200  # box not ticked: the form says so
+    client.post(f"/c/{slug}/consent/", {"agree": "on"})
+    response = client.post(f"/c/{slug}/about-you/", {"age_group": "20-29", "gender": "female",
+                                                      "education": "master", "prior_knowledge": "seen"})
+    assert response.status_code == 302
+    assert client.get(f"/c/{slug}/rate/")["Location"].endswith("/lecture/")  # no skipping the lecture
+    assert client.post(f"/c/{slug}/lecture/").status_code == 302
+    return Annotator.objects.get(external_id=pid)
+
+
+def token_of(html: str) -> str:
+    return html.split('name="token" id="token" value="')[1].split('"')[0]
+
+
+def test_rating_api_returns_next_item_without_labels(client, make_campaign):
+    make_campaign()
+    annotator = walk_to_rating(client)
+    assert annotator.platform_params == {"STUDY_ID": "st", "SESSION_ID": "se"}
+    page = client.get("/c/study/rate/").content.decode()
+    assert "1 / 40" in page
+    payload = {"token": token_of(page), "score": "2", "reason": "blurry mouth", "plays": "2", "seeks": "1", "played_to_end": "on"}
+    first = client.post("/c/study/api/ratings/", payload)
+    again = client.post("/c/study/api/ratings/", payload)
+    assert first.status_code == again.status_code == 200
+    data = first.json()
+    assert data["saved"] == 1 and data["item"]["position"] == 2 and data["item"]["rated"] == 1
+    assert set(data["item"]) == {"position", "total", "rated", "video_url", "poster_url", "token", "score", "reason"}
+    rating = Rating.objects.get()
+    assert (rating.plays, rating.seeks, rating.played_to_end, rating.fullscreen) == (2, 1, True, False)
+
+    bad = client.post("/c/study/api/ratings/", {**payload, "token": data["item"]["token"], "score": "9"})
+    assert bad.status_code == 400 and bad.json()["code"] == "invalid"
+    short = client.post("/c/study/api/ratings/", {**payload, "token": data["item"]["token"], "reason": "ok"})
+    assert short.status_code == 400 and short.json()["code"] == "reason_too_short"
+    assert Rating.objects.count() == 1
+
+
+def test_rating_api_needs_the_annotator_cookie_and_csrf(make_campaign):
+    from django.test import Client
+
+    make_campaign()
+    response = Client().post("/c/study/api/ratings/", {"token": "x", "score": "3", "reason": "blurry"})
+    assert response.status_code == 403 and response.json()["code"] == "no_annotator"
+    strict = Client(enforce_csrf_checks=True)
+    walk = strict.get("/c/study/", {"PROLIFIC_PID": "Z"})
+    assert walk.status_code == 302
+    assert strict.post("/c/study/consent/", {"agree": "on"}).status_code == 403
+
+
+def test_back_navigation_prefills_and_cannot_skip_ahead(client, make_campaign):
+    make_campaign()
+    walk_to_rating(client)
+    page = client.get("/c/study/rate/").content.decode()
+    client.post("/c/study/api/ratings/", {"token": token_of(page), "score": "4", "reason": "eyes look odd"})
+    back = client.get("/c/study/rate/", {"position": 1}).content.decode()
+    assert 'value="4" checked' in back and "eyes look odd" in back
+    ahead = client.get("/c/study/rate/", {"position": 30}).content.decode()
+    assert "2 / 40" in ahead
+
+
+def test_review_finish_and_thank_you_page(client, make_campaign):
+    campaign = make_campaign(completion_redirect_url="https://example.org/done?cc=CODE-1234")
+    annotator = walk_to_rating(client)
+    attempt = Attempt.objects.get(session__annotator=annotator)
+    videos = Video.objects.in_bulk(attempt.video_order)
+    response = None
+    for position, video_id in enumerate(attempt.video_order, start=1):
+        page = client.get("/c/study/rate/").content.decode()
+        score = videos[video_id].gold_score or 3
+        response = client.post("/c/study/api/ratings/", {"token": token_of(page), "score": str(score), "reason": "some reason"})
+    assert response.json()["redirect"] == "/c/study/review/"
+    review = client.get("/c/study/review/").content.decode()
+    assert review.count("Change") == 40
+    done = client.post("/c/study/review/", {"attempt": "1"})
+    assert done["Location"] == "/c/study/thank-you/"
+    page = client.get("/c/study/thank-you/").content.decode()
+    assert campaign.completion_code in page and "https://example.org/done?cc=CODE-1234" in page
+    assert client.get("/c/study/", {"PROLIFIC_PID": "PID1"})["Location"].endswith("/thank-you/")
+
+
+def test_mturk_preview_creates_nobody(client, make_campaign):
+    make_campaign()
+    response = client.get("/c/study/", {"assignmentId": "ASSIGNMENT_ID_NOT_AVAILABLE", "hitId": "H"})
+    assert response.status_code == 200 and b"Accept the task" in response.content
+    assert not Annotator.objects.exists()
+    bad = client.get("/c/study/", {"PROLIFIC_PID": "a b<c>"})
+    assert bad.status_code == 400 and b"invalid participant id" in bad.content
+
+
+def test_media_is_served_with_range_requests(client, make_campaign):
+    campaign = make_campaign()
+    video = campaign.videos.first()
+    data = (Path(settings.MEDIA_ROOT) / video.file.name).read_bytes()
+    whole = client.get(video.file.url)
+    assert whole.status_code == 200 and whole["Accept-Ranges"] == "bytes"
+    assert b"".join(whole.streaming_content) == data
+    part = client.get(video.file.url, HTTP_RANGE="bytes=100-199")
+    assert part.status_code == 206 and part["Content-Range"] == f"bytes 100-199/{len(data)}"
+    assert b"".join(part.streaming_content) == data[100:200]
+    tail = client.get(video.file.url, HTTP_RANGE="bytes=-50")
+    assert b"".join(tail.streaming_content) == data[-50:]
+    assert client.get(video.file.url, HTTP_RANGE=f"bytes={len(data)}-").status_code == 416
+    assert client.get("/media/../config/settings.py").status_code == 404
+    assert client.get(video.poster.url)["Content-Type"] == "image/jpeg"
+
+
+def test_status_page_and_api_are_for_staff_only(client, make_campaign):
+    campaign = make_campaign()
+    walk_to_rating(client)
+    assert client.get(f"/staff/campaigns/{campaign.slug}/").status_code == 302
+    assert client.get(f"/api/campaigns/{campaign.slug}/status/").status_code == 403
+    staff = get_user_model().objects.create_user("res", password="pw", is_staff=True)
+    client.force_login(staff)
+    page = client.get(f"/staff/campaigns/{campaign.slug}/")
+    assert page.status_code == 200 and b"sessions started" in page.content
+    status = client.get(f"/api/campaigns/{campaign.slug}/status/").json()
+    assert status["sessions_started"] == 1 and status["sessions_active"] == 1 and status["videos"] == 40
+    assert status["annotators_redo"] == 0 and status["redo_share"] is None
+
+
+def test_lab_annotator_binds_to_login(client, make_campaign):
+    make_campaign()
+    user = get_user_model().objects.create_user("lab1", password="pw")
+    client.force_login(user)
+    client.get("/c/study/")
+    annotator = Annotator.objects.get()
+    assert annotator.source == Annotator.Source.LAB and annotator.user == user
+
+
+def test_admin_lists_every_model(client, make_campaign):
+    make_campaign()
+    admin = get_user_model().objects.create_superuser("boss", password="pw")
+    client.force_login(admin)
+    walk_to_rating(client, pid="ADM")
+    for name in ("campaign", "video", "annotator", "annotationsession", "rating"):
+        response = client.get(reverse(f"admin:annotation_{name}_changelist"), {"q": "a"})
+        assert response.status_code == 200, name
+    assert client.get(reverse("admin:annotation_rating_add")).status_code == 403

@@ -1,0 +1,236 @@
+"""The annotation state machine through its services: entry, consent, lecture, rating, finishing."""
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+from django.utils import timezone
+
+from annotation import selectors, services
+from annotation.errors import ApplicationError
+from annotation.models import AnnotationSession, Annotator, Attempt, Rating, Video
+from annotation.selectors import Step
+
+pytestmark = pytest.mark.django_db
+
+
+def enter(campaign, pid="P1") -> Annotator:
+    identity = services.identity_from_request({"PROLIFIC_PID": pid, "STUDY_ID": "S", "SESSION_ID": "X"}, None)
+    return services.annotator_enter(campaign=campaign, identity=identity, known_annotator_id=None)
+
+
+def ready(campaign, pid="P1") -> Annotator:
+    annotator = enter(campaign, pid)
+    services.consent_give(annotator=annotator, consent=selectors.campaign_current_consent(campaign))
+    services.demographics_save(annotator=annotator, age_group="20-29", gender="female", education="master", prior_knowledge="heard")
+    return annotator
+
+
+def submit(annotator, attempt, position, score, reason="the mouth looks blurry", when=None):
+    token = selectors.rating_token_make(attempt, position, when or timezone.now())
+    return services.rating_submit(annotator_id=annotator.pk, token=token, score=score, typed_reason=reason,
+                                  playback=services.Playback(played_to_end=True, plays=1))
+
+
+def rate_attempt(annotator, attempt, miss_checker=False):
+    """Rate every position; checkers get their gold score unless `miss_checker` (then 3 grades off)."""
+    videos = Video.objects.in_bulk(attempt.video_order)
+    missed = False
+    for position, video_id in enumerate(attempt.video_order, start=1):
+        video = videos[video_id]
+        if video.role == Video.Role.CHECKER:
+            score = video.gold_score
+            if miss_checker and not missed:
+                score = 4 if video.gold_score == 1 else 2
+                missed = True
+        else:
+            score = 3
+        submit(annotator, attempt, position, score)
+
+
+def test_steps_from_entry_to_qualified(make_campaign):
+    campaign = make_campaign()
+    annotator = enter(campaign)
+    assert selectors.annotator_next_step(annotator) == Step.CONSENT
+    services.consent_give(annotator=annotator, consent=selectors.campaign_current_consent(campaign))
+    annotator.refresh_from_db()
+    assert annotator.consent.version == 1 and annotator.consented_at is not None
+    assert selectors.annotator_next_step(annotator) == Step.DEMOGRAPHICS
+    services.demographics_save(annotator=annotator, age_group="20-29", gender="male", education="bachelor", prior_knowledge="none")
+    assert selectors.annotator_next_step(annotator) == Step.LECTURE
+
+    attempt = services.lecture_complete(annotator=annotator)
+    session = attempt.session
+    assert len(attempt.video_order) == 40
+    roles = list(Video.objects.filter(id__in=attempt.video_order).values_list("role", flat=True))
+    assert roles.count(Video.Role.CHECKER) == 5 and roles.count(Video.Role.REGULAR) == 35
+    assert selectors.annotator_next_step(annotator) == Step.RATE
+
+    rate_attempt(annotator, attempt)
+    assert selectors.annotator_next_step(annotator) == Step.REVIEW
+    finished = services.attempt_finish(annotator=annotator, attempt_number=1)
+    assert finished.outcome == Attempt.Outcome.QUALIFIED
+    session.refresh_from_db()
+    assert session.status == AnnotationSession.Status.QUALIFIED
+    assert selectors.annotator_next_step(annotator) == Step.DONE
+
+
+def test_missed_checker_disqualifies_and_reorders_same_videos(make_campaign):
+    campaign = make_campaign()
+    annotator = ready(campaign)
+    first = services.lecture_complete(annotator=annotator)
+    rate_attempt(annotator, first, miss_checker=True)
+    outcome = services.attempt_finish(annotator=annotator, attempt_number=1)
+    assert outcome.outcome == Attempt.Outcome.DISQUALIFIED
+    assert selectors.annotator_next_step(annotator) == Step.LECTURE
+
+    second = services.lecture_complete(annotator=annotator)
+    assert second.number == 2 and second.session_id == first.session_id
+    assert sorted(second.video_order) == sorted(first.video_order)
+    assert second.video_order != first.video_order
+    rate_attempt(annotator, second)
+    assert services.attempt_finish(annotator=annotator, attempt_number=2).outcome == Attempt.Outcome.QUALIFIED
+    # Both attempts' ratings are kept, each with its outcome.
+    outcomes = dict(Rating.objects.filter(attempt__session=first.session).values_list("attempt__number", "attempt__outcome").distinct())
+    assert outcomes == {1: Attempt.Outcome.DISQUALIFIED, 2: Attempt.Outcome.QUALIFIED}
+    assert Rating.objects.filter(attempt__session=first.session).count() == 80
+
+
+def test_checker_within_tolerance_passes(make_campaign):
+    campaign = make_campaign()
+    annotator = ready(campaign)
+    attempt = services.lecture_complete(annotator=annotator)
+    videos = Video.objects.in_bulk(attempt.video_order)
+    for position, video_id in enumerate(attempt.video_order, start=1):
+        video = videos[video_id]
+        # One grade away from gold is within the tolerance of 1.
+        score = (4 if video.gold_score == 5 else 2) if video.role == Video.Role.CHECKER else 3
+        submit(annotator, attempt, position, score)
+    assert services.attempt_finish(annotator=annotator, attempt_number=1).outcome == Attempt.Outcome.QUALIFIED
+
+
+def test_submitting_twice_stores_one_rating_and_going_back_changes_it(make_campaign):
+    campaign = make_campaign()
+    annotator = ready(campaign)
+    attempt = services.lecture_complete(annotator=annotator)
+    token = selectors.rating_token_make(attempt, 1, timezone.now() - timedelta(seconds=7))
+    for _ in range(3):
+        services.rating_submit(annotator_id=annotator.pk, token=token, score=2, typed_reason="blurry mouth", playback=services.Playback())
+    assert Rating.objects.filter(attempt=attempt).count() == 1
+    rating = Rating.objects.get(attempt=attempt)
+    assert rating.position == 1 and rating.score == 2 and rating.seconds_spent >= 7
+
+    submit(annotator, attempt, 2, 4)
+    changed = submit(annotator, attempt, 1, 5, reason="a young man with short hair")
+    rating.refresh_from_db()
+    assert rating.score == 5
+    assert rating.reason == campaign.grade5_reason
+    assert rating.typed_reason == "a young man with short hair"
+    assert changed.next_position == 3
+    assert Rating.objects.filter(attempt=attempt).count() == 2
+
+
+def test_rating_validation_errors(make_campaign):
+    campaign = make_campaign(min_reason_length=10)
+    annotator = ready(campaign)
+    attempt = services.lecture_complete(annotator=annotator)
+    with pytest.raises(ApplicationError) as short:
+        submit(annotator, attempt, 1, 3, reason="bad")
+    assert short.value.code == "reason_too_short"
+    with pytest.raises(ApplicationError) as grade5:
+        submit(annotator, attempt, 1, 5, reason="")
+    assert grade5.value.code == "reason_too_short" and "person" in grade5.value.message
+    with pytest.raises(ApplicationError) as forged:
+        services.rating_submit(annotator_id=annotator.pk, token="abc:def", score=3, typed_reason="long enough text", playback=services.Playback())
+    assert forged.value.code == "bad_token"
+    other = ready(campaign, "P2")
+    with pytest.raises(ApplicationError) as stolen:
+        submit(other, attempt, 1, 3, reason="long enough text")
+    assert stolen.value.code == "bad_token"
+    assert not Rating.objects.exists()
+
+
+def test_finish_requires_every_video_and_is_idempotent(make_campaign):
+    campaign = make_campaign()
+    annotator = ready(campaign)
+    attempt = services.lecture_complete(annotator=annotator)
+    submit(annotator, attempt, 1, 3)
+    with pytest.raises(ApplicationError) as incomplete:
+        services.attempt_finish(annotator=annotator, attempt_number=1)
+    assert incomplete.value.code == "incomplete" and "39" in incomplete.value.message
+    rate_attempt(annotator, attempt, miss_checker=True)
+    assert services.attempt_finish(annotator=annotator, attempt_number=1).outcome == Attempt.Outcome.DISQUALIFIED
+    # A double-clicked Finish must not evaluate attempt 2 (empty) or create attempt 3.
+    assert services.attempt_finish(annotator=annotator, attempt_number=1).outcome == Attempt.Outcome.DISQUALIFIED
+    assert attempt.session.attempts.count() == 2
+
+
+def test_changing_answers_after_finish_is_refused_but_retry_is_fine(make_campaign):
+    campaign = make_campaign()
+    annotator = ready(campaign)
+    attempt = services.lecture_complete(annotator=annotator)
+    rate_attempt(annotator, attempt)
+    services.attempt_finish(annotator=annotator, attempt_number=1)
+    stored = Rating.objects.get(attempt=attempt, position=1)
+    retry = submit(annotator, attempt, 1, stored.score, reason=stored.typed_reason)
+    assert retry.next_position is None
+    with pytest.raises(ApplicationError) as late:
+        submit(annotator, attempt, 1, 1 if stored.score != 1 else 2)
+    assert late.value.code == "attempt_finished"
+
+
+def test_returning_worker_resumes_by_platform_id(make_campaign):
+    campaign = make_campaign()
+    annotator = ready(campaign, "WORKER9")
+    attempt = services.lecture_complete(annotator=annotator)
+    submit(annotator, attempt, 1, 3)
+    again = enter(campaign, "WORKER9")
+    assert again.pk == annotator.pk
+    progress = selectors.annotator_progress(again)
+    assert progress.step == Step.RATE and progress.next_position == 2
+    mturk = services.identity_from_request({"workerId": "A1B2", "assignmentId": "X9"}, None)
+    assert mturk.source == Annotator.Source.MTURK
+    with pytest.raises(ApplicationError):
+        services.identity_from_request({"PROLIFIC_PID": "<script>"}, None)
+
+
+def test_double_started_lecture_opens_one_session(make_campaign):
+    campaign = make_campaign()
+    annotator = ready(campaign)
+    first = services.lecture_complete(annotator=annotator)
+    second = services.lecture_complete(annotator=annotator)
+    assert first.pk == second.pk
+    assert AnnotationSession.objects.filter(annotator=annotator).count() == 1
+
+
+def test_abandoned_session_releases_videos_and_keeps_ratings(make_campaign):
+    campaign = make_campaign(session_timeout_minutes=30, target_ratings_per_video=1)
+    annotator = ready(campaign)
+    attempt = services.lecture_complete(annotator=annotator)
+    submit(annotator, attempt, 1, 3)
+    taken = set(attempt.video_order)
+    loads = selectors.video_assignment_loads(campaign, now=timezone.now())
+    assert all(loads[v] == 1 for v in taken if v in loads)
+
+    later = timezone.now() + timedelta(minutes=31)
+    loads_later = selectors.video_assignment_loads(campaign, now=later)
+    assert all(n == 0 for n in loads_later.values())
+    with pytest.raises(ApplicationError) as expired:
+        services.rating_submit(
+            annotator_id=annotator.pk, token=selectors.rating_token_make(attempt, 2, later), score=3,
+            typed_reason="blurry face", playback=services.Playback(), now=later,
+        )
+    assert expired.value.code == "session_expired"
+    assert services.sessions_release_abandoned(now=later) == 1
+    attempt.refresh_from_db()
+    assert attempt.outcome == Attempt.Outcome.ABANDONED
+    assert Rating.objects.filter(attempt=attempt).count() == 1
+    # The annotator is sent through the lecture to a fresh session with videos they have not seen.
+    assert selectors.annotator_next_step(annotator, now=later) == Step.LECTURE
+
+
+def test_closed_campaign_takes_no_new_annotators(make_campaign):
+    campaign = make_campaign(is_open=False)
+    with pytest.raises(ApplicationError) as closed:
+        enter(campaign)
+    assert closed.value.code == "campaign_closed"

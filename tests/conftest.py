@@ -1,0 +1,103 @@
+"""Shared fixtures: real test clips (generated and transcoded once, cached by content hash) and campaigns.
+
+Tests run against the database named by DATABASE_URL (PostgreSQL in CI, see .ci/run). Media live
+in var/test-media, reused between runs: files are named by content hash, so a cached file is
+always the right one.
+"""
+from __future__ import annotations
+
+import csv
+import os
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+import pytest
+from django.conf import settings
+
+ROOT = Path(__file__).resolve().parent.parent
+TEST_VAR = Path(os.environ.get("TEST_VAR_DIR", ROOT / "var" / "test"))
+ARTIFACTS = ROOT / "tests" / "artifacts"
+
+# Enough for one session of 40 (35 regular + 5 checkers) plus spares, and a demo per grade.
+N_REGULAR, N_CHECKERS = 40, 8
+
+
+def pytest_configure(config):
+    settings.MEDIA_ROOT = TEST_VAR / "media"
+    settings.MEDIA_ROOT.mkdir(parents=True, exist_ok=True)
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+
+
+def _library_rows() -> list[dict]:
+    rows = []
+    for i in range(N_REGULAR):
+        rows.append({"file": f"regular_{i:02d}.mp4", "identity_pair": f"id{i % 4}", "method": f"fs{i % 7}",
+                     "is_real": "false", "gold_score": "", "demo_grade": "", "demo_reason": ""})
+    for i in range(N_CHECKERS):
+        gold = 5 if i % 2 == 0 else 1
+        rows.append({"file": f"checker_{i:02d}.mp4", "identity_pair": f"id{i % 4}", "method": "real" if gold == 5 else "bad",
+                     "is_real": str(gold == 5).lower(), "gold_score": str(gold), "demo_grade": "", "demo_reason": ""})
+    for grade in range(1, 6):
+        rows.append({"file": f"demo_{grade}.mp4", "identity_pair": "demo", "method": "demo",
+                     "is_real": str(grade == 5).lower(), "gold_score": "", "demo_grade": str(grade),
+                     "demo_reason": f"Example reason for grade {grade}."})
+    return rows
+
+
+@pytest.fixture(scope="session")
+def video_library() -> tuple[Path, Path]:
+    """A folder of small real clips and its metadata CSV (generated once, then reused)."""
+    from annotation import media
+
+    folder = TEST_VAR / "sources"
+    folder.mkdir(parents=True, exist_ok=True)
+    rows = _library_rows()
+
+    def make(args):
+        seed, row = args
+        path = folder / row["file"]
+        if not path.exists():
+            tmp = path.with_suffix(".tmp.mp4")
+            media.make_test_pattern(tmp, seed=seed, seconds=1.0, size=(160, 96), fps=25)
+            tmp.replace(path)
+
+    with ThreadPoolExecutor(max_workers=os.cpu_count() or 2) as pool:
+        list(pool.map(make, enumerate(rows, start=1)))
+    metadata = folder / "metadata.csv"
+    with open(metadata, "w", newline="") as handle:
+        writer = csv.DictWriter(handle, fieldnames=list(rows[0]))
+        writer.writeheader()
+        writer.writerows(rows)
+    return folder, metadata
+
+
+@pytest.fixture(scope="session")
+def prepared_videos(video_library):
+    """Every library clip hashed, probed and transcoded into the media root (the ingest's real path)."""
+    from annotation.ingest import prepare_file, read_metadata
+
+    folder, metadata = video_library
+    specs, errors = read_metadata(metadata)
+    assert not errors
+    with ThreadPoolExecutor(max_workers=os.cpu_count() or 2) as pool:
+        return list(pool.map(lambda spec: prepare_file(spec, folder, Path(settings.MEDIA_ROOT)), specs))
+
+
+@pytest.fixture
+def make_campaign(db, prepared_videos):
+    """Create a campaign with a consent text and the library's videos registered through the ingest."""
+    from annotation.ingest import video_register
+    from annotation.models import Campaign, ConsentText
+
+    def factory(slug: str = "study", **fields) -> Campaign:
+        fields.setdefault("title", f"Study {slug}")
+        fields.setdefault("target_ratings_per_video", 10)
+        fields.setdefault("completion_code", "CODE-1234")
+        fields.setdefault("min_reason_length", 5)
+        campaign = Campaign.objects.create(slug=slug, **fields)
+        ConsentText.objects.create(campaign=campaign, version=1, text="We store your ratings. Do you agree?")
+        for prepared in prepared_videos:
+            video_register(campaign=campaign, prepared=prepared)
+        return campaign
+
+    return factory
