@@ -65,7 +65,7 @@ class Command(BaseCommand):
                 rows.append({"file": f"demo_{grade}.mp4", "identity_pair": "demo", "method": f"demo{grade}",
                              "is_real": "true" if grade == 5 else "false", "gold_score": "", "demo_grade": str(grade), "demo_reason": reason})
             for seed, row in enumerate(tqdm(rows, desc="generating clips", unit="clip", disable=options["verbosity"] == 0)):
-                media.make_test_pattern(folder / row["file"], seed=seed + 1, seconds=seconds, label=f"clip {seed + 1}")
+                media.make_test_pattern(folder / row["file"], seed=seed + 1, seconds=seconds)  # no label: it would number the checkers
             metadata = folder / "metadata.csv"
             with open(metadata, "w", newline="") as handle:
                 writer = csv.DictWriter(handle, fieldnames=list(rows[0]))
