@@ -139,10 +139,20 @@ CELERY_RESULT_BACKEND = os.environ.get("CELERY_RESULT_BACKEND", CELERY_BROKER_UR
 CELERY_TASK_ACKS_LATE = True
 CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
+CELERY_BROKER_TRANSPORT_OPTIONS = {
+    # How long an unacknowledged task waits before Redis hands it to another worker (a killed one's).
+    "visibility_timeout": int(os.environ.get("CELERY_VISIBILITY_TIMEOUT", "600")),
+}
+ANALYSIS_WORK_DIR = Path(os.environ.get("ANALYSIS_WORK_DIR", VAR_DIR / "analysis-work"))
+ANALYSIS_REFRESH_MINUTES = int(os.environ.get("ANALYSIS_REFRESH_MINUTES", "15"))
 CELERY_BEAT_SCHEDULE = {
     "release-abandoned-sessions": {
         "task": "annotation.tasks.release_abandoned_sessions",
         "schedule": timedelta(minutes=5),
+    },
+    "refresh-analyses": {
+        "task": "analysis.tasks.refresh_open_campaigns",
+        "schedule": timedelta(minutes=ANALYSIS_REFRESH_MINUTES),
     },
 }
 

@@ -13,4 +13,5 @@ urlpatterns = [
     path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
     re_path(r"^media/(?P<path>.+)$", serve_media, name="media"),
     path("", include("annotation.urls")),
+    path("", include("analysis.urls")),
 ]

@@ -73,10 +73,13 @@ def group_sum(codes: IntArray, values: ArrayLike | None, size: int) -> FloatArra
     if values is None:
         return np.bincount(codes, minlength=size).astype(np.float64)
     values = np.asarray(values, dtype=np.float64)
-    nan = np.isnan(values)
-    if nan.any():
-        values = np.where(nan, 0.0, values)
-    return np.bincount(codes, weights=values, minlength=size)
+    sums = np.bincount(codes, weights=values, minlength=size)
+    # Fast path: a NaN contribution always leaves a NaN sum, so only then scan the long input.
+    if np.isnan(sums).any():
+        nan = np.isnan(values)
+        if nan.any():
+            sums = np.bincount(codes, weights=np.where(nan, 0.0, values), minlength=size)
+    return sums
 
 
 @dataclass(frozen=True)

@@ -45,6 +45,19 @@ def spearman_rows(x: FloatArray, y: FloatArray, mask: np.ndarray) -> FloatArray:
     return np.where(n >= 3, rho, np.nan)
 
 
+def draw_split_groups(n_annotators: int, k: int, repetitions: int, rng: np.random.Generator) -> IntArray:
+    """Labels (repetitions x annotators): 0 and 1 for the two disjoint groups of k, 2 for the rest.
+
+    One permutation per draw: its first k annotators form group 0 and the next k group 1, so the
+    groups are disjoint and uniformly random by construction.
+    """
+    order = rng.permuted(np.tile(np.arange(n_annotators), (repetitions, 1)), axis=1)
+    label = np.full((repetitions, n_annotators), 2, dtype=np.intp)
+    np.put_along_axis(label, order[:, :k], 0, axis=1)
+    np.put_along_axis(label, order[:, k : 2 * k], 1, axis=1)
+    return label
+
+
 def split_half_consistency(
     ratings: RatingsLike,
     *,
@@ -73,18 +86,11 @@ def split_half_consistency(
     rng = seed if isinstance(seed, np.random.Generator) else np.random.default_rng(seed)
 
     rows = []
-    pool = np.tile(np.arange(n_annotators), (repetitions, 1))
-    offsets = np.arange(repetitions)
     for k in sizes:
-        # One permutation per draw: its first k annotators form group 0, the next k group 1 and the
-        # rest (label 2) sit out, so the groups are disjoint by construction.
-        order = rng.permuted(pool, axis=1)
-        label = np.full((repetitions, n_annotators), 2, dtype=np.intp)
-        np.put_along_axis(label, order[:, :k], 0, axis=1)
-        np.put_along_axis(label, order[:, k : 2 * k], 1, axis=1)
+        label = draw_split_groups(n_annotators, int(k), repetitions, rng)
         sums = np.empty((repetitions, 3, n_videos))
         counts = np.empty((repetitions, 3, n_videos))
-        for r in offsets:  # a loop over the ten draws, each one vectorized over all ratings
+        for r in range(repetitions):  # a loop over the ten draws, each one vectorized over all ratings
             cell = label[r, coded.annotator] * n_videos + coded.video
             sums[r] = np.bincount(cell, weights=coded.score, minlength=3 * n_videos).reshape(3, n_videos)
             counts[r] = np.bincount(cell, minlength=3 * n_videos).reshape(3, n_videos)

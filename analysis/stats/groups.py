@@ -113,6 +113,28 @@ def kruskal_wallis(values: ArrayLike, groups: ArrayLike, *, attribute: str = "")
     )
 
 
+def annotator_fnr_table(
+    ratings: RatingsLike,
+    *,
+    attributes: Sequence[str] = DEFAULT_ATTRIBUTES,
+    time_quantiles: int | None = 4,
+    top_grade: float = TOP_GRADE,
+) -> pd.DataFrame:
+    """Per annotator: n_fake, n_fooled, fnr, each present attribute and the time group (`seconds`).
+
+    The long table behind the paper's Fig. 2 box plots (one box per group of each attribute) and
+    behind `fnr_group_tests`.
+    """
+    frame = as_frame(ratings, ("video", "annotator", "score", "is_fake"))
+    table = false_negative_rates(frame, top_grade=top_grade)
+    present = [a for a in attributes if a in frame.columns]
+    if present:
+        table = table.join(annotator_attributes(frame, present))
+    if time_quantiles is not None and TIME_ATTRIBUTE in frame.columns:
+        table[TIME_ATTRIBUTE] = time_groups(frame, quantiles=time_quantiles).reindex(table.index)
+    return table
+
+
 def fnr_group_tests(
     ratings: RatingsLike,
     *,
@@ -126,15 +148,7 @@ def fnr_group_tests(
     The time test is keyed `seconds` and runs when the `seconds` column is there and
     `time_quantiles` is not None.
     """
-    frame = as_frame(ratings, ("video", "annotator", "score", "is_fake"))
-    fnr = false_negative_rates(frame, top_grade=top_grade)["fnr"]
-    present = [a for a in attributes if a in frame.columns]
-    results: dict[str, GroupTest] = {}
-    if present:
-        per_annotator = annotator_attributes(frame, present).reindex(fnr.index)
-        for attribute in present:
-            results[attribute] = kruskal_wallis(fnr.to_numpy(), per_annotator[attribute], attribute=attribute)
-    if time_quantiles is not None and TIME_ATTRIBUTE in frame.columns:
-        binned = time_groups(frame, quantiles=time_quantiles).reindex(fnr.index)
-        results[TIME_ATTRIBUTE] = kruskal_wallis(fnr.to_numpy(), binned, attribute=TIME_ATTRIBUTE)
-    return results
+    table = annotator_fnr_table(ratings, attributes=attributes, time_quantiles=time_quantiles, top_grade=top_grade)
+    fnr = table["fnr"].to_numpy()
+    grouped = [c for c in (*attributes, TIME_ATTRIBUTE) if c in table.columns]
+    return {column: kruskal_wallis(fnr, table[column], attribute=column) for column in grouped}

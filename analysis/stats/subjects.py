@@ -366,7 +366,10 @@ def mle_model(
     residuals from MOS, a_c = std of a content's residuals (both ddof=0). Standard errors are
     1/sqrt(information) from the last iteration. Finally b_s is shifted to zero mean and x_e by the
     same amount. Videos take their content from `content_column` when present; otherwise each
-    video is its own content.
+    video is its own content. `refresh_rate=1` drops sureal's damping: the content-oblivious
+    model then needs ~15 iterations instead of ~250 and lands on the same estimates (within 1e-7
+    on the shared datasets); the content-aware one does not (v_s collapses to 0 and it stops
+    elsewhere), so keep the default there.
     """
     design = _design(ratings, content_column if content_aware else None)
     coded = design.coded
@@ -374,8 +377,10 @@ def mle_model(
     n_videos, n_subjects, n_contents = coded.n_videos, coded.n_annotators, len(design.contents)
     content_of_video = design.content
     c = content_of_video[e]  # content code per rating
-    ones_e = np.bincount(e, minlength=n_videos).astype(np.float64)
-    ones_s = np.bincount(s, minlength=n_subjects).astype(np.float64)
+    if max_iterations < 1 or not 0.0 < refresh_rate <= 1.0:
+        raise ValueError("max_iterations must be >= 1 and refresh_rate in (0, 1]")
+    n_e = np.bincount(e, minlength=n_videos).astype(np.float64)  # ratings per video
+    n_s = np.bincount(s, minlength=n_subjects).astype(np.float64)  # ratings per subject (sureal's cnt_s)
 
     def by_video(values: FloatArray) -> FloatArray:
         return group_sum(e, values, n_videos)
@@ -383,13 +388,26 @@ def mle_model(
     def by_subject(values: FloatArray) -> FloatArray:
         return group_sum(s, values, n_subjects)
 
-    def by_content(values: FloatArray) -> FloatArray:
-        return group_sum(c, values, n_contents)
+    # (subject, content) pairs: the unit over which sureal's weights 1/(v_s^2 + a_c^2) are constant.
+    pair, pair_keys = pd.factorize(s.astype(np.int64) * n_contents + c)
+    pair = pair.astype(np.intp)
+    n_pairs = len(pair_keys)
+    s_p, c_p = (pair_keys // n_contents).astype(np.intp), (pair_keys % n_contents).astype(np.intp)
+    n_p = np.bincount(pair, minlength=n_pairs).astype(np.float64)
+
+    def by_pair(values: FloatArray) -> FloatArray:
+        return group_sum(pair, values, n_pairs)
+
+    def pair_to_subject(values: FloatArray) -> FloatArray:
+        return group_sum(s_p, values, n_subjects)
+
+    def pair_to_content(values: FloatArray) -> FloatArray:
+        return group_sum(c_p, values, n_contents)
 
     with np.errstate(divide="ignore", invalid="ignore"):
-        mos = by_video(x) / ones_e
+        mos = by_video(x) / n_e
         residual = x - mos[e]
-        v_s = np.sqrt(group_moments(s, residual, n_subjects).ss / ones_s)
+        v_s = np.sqrt(group_moments(s, residual, n_subjects).ss / n_s)
         a_c = np.sqrt(group_moments(c, residual, n_contents).ss / np.bincount(c, minlength=n_contents))
     if not content_aware:
         a_c = np.zeros(n_contents)
@@ -398,54 +416,64 @@ def mle_model(
     keep = 1.0 - refresh_rate
     iterations = 0
     converged = False
-    x_e_std = b_s_std = v_s_std = np.full(0, np.nan)
     a_c_std = np.zeros(n_contents)
     with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
         while True:
             x_e_prev = x_e
-            a2 = a_c[c] ** 2
-
-            # b_s given x_e (sureal eq. 12, 'simplified')
-            var = v_s[s] ** 2 + a2
-            den = by_subject(1.0 / var)
-            b_new = by_subject((x - x_e[e]) / var) / den
-            b_s = b_s * keep + b_new * refresh_rate
-            b_s_std = _inv_sqrt_nonneg(den)
-
-            # v_s: one Newton step on the log-likelihood (eq. 14)
-            resid2 = (x - x_e[e] - b_s[s]) ** 2
-            v = v_s[s]
-            v2 = v**2
-            add = v2 + a2
-            sub = v2 - a2
-            add2 = add**2
-            num = by_subject(-v / add + v * resid2 / add2)
-            poly = a2**2 - 3.0 * v2**2 - 2.0 * v2 * a2
-            lpp = by_subject(sub / add2 + resid2 * poly / add2**2)
-            v_new = v_s - num / lpp
-            v_s = np.maximum(v_s * keep + v_new * refresh_rate, 0.0)
-            v_s_std = _inv_sqrt_nonneg(-lpp)
+            residual = x - x_e[e]
 
             if content_aware:
-                # a_c: one Newton step, summed over all ratings of the content's videos (eq. 15)
-                v2 = v_s[s] ** 2
-                a = a_c[c]
-                add = v2 + a2
-                sub = v2 - a2
-                add2 = add**2
-                num = by_content(-a / add + a * resid2 / add2)
-                poly = v2**2 - 3.0 * a2**2 - 2.0 * v2 * a2
-                lpp_c = by_content(-sub / add2 + resid2 * poly / add2**2)
-                a_new = a_c - num / lpp_c
-                a_c = np.maximum(a_c * keep + a_new * refresh_rate, 0.0)
-                a_c_std = _inv_sqrt_nonneg(-lpp_c)
-                a2 = a_c[c] ** 2
+                # Every weight depends only on the (subject, content) pair, so the sums over
+                # ratings are taken once per pair (R_p, Q_p) and the Newton terms per pair.
+                r_p = by_pair(residual)
+                v_p, a_p = v_s[s_p], a_c[c_p]
+                v2, a2 = v_p**2, a_p**2
+                # b_s given x_e (sureal eq. 12, 'simplified')
+                w = 1.0 / (v2 + a2)
+                den = pair_to_subject(n_p * w)
+                b_s = b_s * keep + (pair_to_subject(r_p * w) / den) * refresh_rate
+                b_s_std = _inv_sqrt_nonneg(den)
 
-            # x_e given b_s, v_s, a_c (eq. 11)
-            var = v_s[s] ** 2 + a2
-            den = by_video(1.0 / var)
-            x_new = by_video((x - b_s[s]) / var) / den
-            x_e = x_e * keep + x_new * refresh_rate
+                # v_s: one Newton step on the log-likelihood (eq. 14)
+                q_p = by_pair((residual - b_s[s]) ** 2)
+                add = v2 + a2
+                add2 = add**2
+                num = pair_to_subject(-v_p / add * n_p + v_p * q_p / add2)
+                poly = a2**2 - 3.0 * v2**2 - 2.0 * v2 * a2
+                lpp = pair_to_subject((v2 - a2) / add2 * n_p + q_p * poly / add2**2)
+                v_s = np.maximum(v_s * keep + (v_s - num / lpp) * refresh_rate, 0.0)
+                v_s_std = _inv_sqrt_nonneg(-lpp)
+
+                # a_c: one Newton step, summed over all ratings of the content's videos (eq. 15)
+                v2 = v_s[s_p] ** 2
+                add = v2 + a2
+                add2 = add**2
+                num = pair_to_content(-a_p / add * n_p + a_p * q_p / add2)
+                poly = v2**2 - 3.0 * a2**2 - 2.0 * v2 * a2
+                lpp_c = pair_to_content((a2 - v2) / add2 * n_p + q_p * poly / add2**2)
+                a_c = np.maximum(a_c * keep + (a_c - num / lpp_c) * refresh_rate, 0.0)
+                a_c_std = _inv_sqrt_nonneg(-lpp_c)
+
+                # x_e given b_s, v_s, a_c (eq. 11)
+                w = (1.0 / (v2 + a_c[c_p] ** 2))[pair]
+            else:
+                # The same updates with a_c = 0, where every weight is a subject's own, so the sums
+                # over a subject's ratings factor into per-subject arrays (a few long passes fewer).
+                w_s = 1.0 / v_s**2
+                den = n_s * w_s
+                b_s = b_s * keep + ((by_subject(residual) * w_s) / den) * refresh_rate
+                b_s_std = _inv_sqrt_nonneg(den)
+
+                sum_r2 = by_subject((residual - b_s[s]) ** 2)
+                v2 = v_s**2
+                num = -n_s * v_s / v2 + v_s * sum_r2 / v2**2
+                lpp = n_s / v2 - 3.0 * sum_r2 / v2**2
+                v_s = np.maximum(v_s * keep + (v_s - num / lpp) * refresh_rate, 0.0)
+                v_s_std = _inv_sqrt_nonneg(-lpp)
+                w = (1.0 / v_s**2)[s]
+
+            den = by_video(w)
+            x_e = x_e * keep + (by_video((x - b_s[s]) * w) / den) * refresh_rate
             x_e_std = _inv_sqrt_nonneg(den)
 
             iterations += 1
@@ -461,8 +489,8 @@ def mle_model(
         x_e = x_e + mean_b
 
     # chi-squared interval of a standard deviation estimated from cnt_s ratings (sureal's formula)
-    lower_factor = np.sqrt(ones_s / stats.chi2.ppf(1 - 0.025, df=ones_s))
-    upper_factor = np.sqrt(ones_s / stats.chi2.ppf(0.025, df=ones_s))
+    lower_factor = np.sqrt(n_s / stats.chi2.ppf(1 - 0.025, df=n_s))
+    upper_factor = np.sqrt(n_s / stats.chi2.ppf(0.025, df=n_s))
 
     sigma = np.sqrt(v_s[s] ** 2 + a_c[c] ** 2)
     loglik = _gaussian_loglik(x, x_e[e] + b_s[s], sigma)

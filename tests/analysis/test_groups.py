@@ -6,7 +6,13 @@ import pandas as pd
 import pytest
 from scipy import stats
 
-from analysis.stats.groups import false_negative_rates, fnr_group_tests, kruskal_wallis, time_groups
+from analysis.stats.groups import (
+    annotator_fnr_table,
+    false_negative_rates,
+    fnr_group_tests,
+    kruskal_wallis,
+    time_groups,
+)
 
 
 def test_kruskal_hand_computed_example():
@@ -84,3 +90,10 @@ def test_group_tests_find_the_planted_effect():
 def test_time_groups_are_equal_count_quantiles():
     groups = time_groups(synthetic_population(), quantiles=4)
     assert groups.value_counts().tolist() == [75, 75, 75, 75]
+
+
+def test_annotator_table_feeds_the_box_plots():
+    ratings = synthetic_population()
+    table = annotator_fnr_table(ratings, attributes=("gender", "prior_knowledge"))
+    assert table.columns.tolist() == ["n_fake", "n_fooled", "fnr", "gender", "prior_knowledge", "seconds"]
+    assert len(table) == 300 and table["seconds"].notna().all()

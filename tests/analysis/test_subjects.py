@@ -9,8 +9,6 @@ from analysis.stats.subjects import bt500_rejection, mle_model, mos_model
 from tests.analysis.conftest import load_shared
 from tests.analysis.sureal_reference import as_array, run_sureal
 
-pytest.importorskip("sureal")
-
 TOL = 1e-3
 
 
@@ -123,6 +121,16 @@ def test_mle_content_oblivious_matches_sureal_on_sparse_and_repeated_designs(des
     check_mle(ratings, content_aware=False)
 
 
+def test_undamped_content_oblivious_lands_on_sureal_estimates(shared_ratings):
+    _, ratings = shared_ratings
+    reference = run_sureal("MaximumLikelihoodEstimationModelContentOblivious", ratings)
+    fast = mle_model(ratings, content_aware=False, refresh_rate=1.0)
+    assert fast.converged and fast.n_iterations < 30
+    close(fast.quality, reference["quality_scores"])
+    close(fast.subject_bias, reference["observer_bias"])
+    close(fast.subject_inconsistency, reference["observer_inconsistency"])
+
+
 def test_content_oblivious_is_the_model_without_ambiguity():
     # In sureal, MaximumLikelihoodEstimationModel (TYPE "MLE") is the content-aware one and
     # ...ContentOblivious ("MLE_CO") fixes a_c = 0; with a_c free the fit can only be as good or better.
@@ -131,6 +139,9 @@ def test_content_oblivious_is_the_model_without_ambiguity():
     assert (full.model, oblivious.model) == ("MLE", "MLE_CO")
     assert full.loglikelihood >= oblivious.loglikelihood
     assert (full.content_ambiguity >= 0).all() and len(full.content_ambiguity) == 8
+    # Without a content column every video is its own content: one ambiguity per video.
+    per_video = mle_model(ratings.drop(columns="content"), content_aware=True, max_iterations=50)
+    assert len(per_video.content_ambiguity) == ratings["video"].nunique()
 
 
 def test_mle_recovers_planted_subject_bias_and_inconsistency():

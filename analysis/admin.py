@@ -1,0 +1,25 @@
+"""Analysis runs and exclusions in the admin (runs are records: read-only)."""
+from django.contrib import admin
+
+from .models import AnalysisRun, AnnotatorExclusion
+
+
+@admin.register(AnalysisRun)
+class AnalysisRunAdmin(admin.ModelAdmin):
+    list_display = ["campaign", "version", "status", "trigger", "stage", "created_at", "finished_at", "code_version"]
+    list_filter = ["campaign", "status", "trigger"]
+    readonly_fields = [f.name for f in AnalysisRun._meta.fields]
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+
+@admin.register(AnnotatorExclusion)
+class AnnotatorExclusionAdmin(admin.ModelAdmin):
+    list_display = ["campaign", "annotator", "reason", "created_by", "created_at"]
+    list_filter = ["campaign"]
+    search_fields = ["annotator__external_id", "reason"]
+    raw_id_fields = ["annotator"]

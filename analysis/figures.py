@@ -1,0 +1,241 @@
+"""The dashboards' charts: each builder returns a Plotly figure and the table it plots (for CSV download).
+
+Builders read a run's merged stage results (the paper's figures) or the live monitor's queries;
+none computes statistics itself. Figure numbers refer to the DREAM paper.
+"""
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+import plotly.graph_objects as go
+from plotly.subplots import make_subplots
+
+from .stats import reasons as reason_stats
+from .stats import sos as sos_stats
+
+GROUP_TITLES = {"age": "Age", "gender": "Gender", "education": "Education", "prior_knowledge": "Prior knowledge", "seconds": "Time per video"}
+LAYOUT = dict(template="plotly_white", margin=dict(l=50, r=20, t=60, b=50), height=380, font=dict(size=12))
+
+
+@dataclass(frozen=True)
+class Context:
+    """What a builder may read: a run's results and the live queries' frames."""
+
+    results: dict
+    monitor: dict
+    target: int = 0
+
+
+@dataclass(frozen=True)
+class Chart:
+    name: str
+    title: str
+    source: str  # "run" or "monitor"
+    build: Callable[[Context], tuple[go.Figure, pd.DataFrame]]
+
+
+def _frame(columns: dict | None) -> pd.DataFrame:
+    return pd.DataFrame(columns or {})
+
+
+def _empty(title: str) -> tuple[go.Figure, pd.DataFrame]:
+    fig = go.Figure(layout={**LAYOUT, "title": title})
+    fig.add_annotation(text="No data yet", showarrow=False, x=0.5, y=0.5, xref="paper", yref="paper")
+    return fig, pd.DataFrame()
+
+
+def annotators_chart(ctx: Context):
+    """Fig. 2: annotators per group and their false negative rates, with Kruskal-Wallis p-values."""
+    groups = ctx.results.get("groups", {})
+    fnr = _frame(groups.get("fnr"))
+    tests = groups.get("tests", {})
+    attributes = [a for a in ("age", "gender", "education", "prior_knowledge") if a in fnr.columns]
+    if "time_group" in fnr.columns:
+        attributes.append("time_group")
+    if fnr.empty or not attributes:
+        return _empty("Annotators and false negative rates")
+    titles = []
+    for a in attributes:
+        test = tests.get("seconds" if a == "time_group" else a, {})
+        p = test.get("p")
+        titles.append(f"{GROUP_TITLES.get(a, 'Time per video')}<br>p = {p:.2g}" if p is not None else GROUP_TITLES.get(a, a))
+    fig = make_subplots(rows=1, cols=len(attributes), subplot_titles=titles, shared_yaxes=True)
+    for col, attribute in enumerate(attributes, start=1):
+        for group, rows in fnr.groupby(attribute, sort=True):
+            fig.add_trace(go.Box(y=rows["fnr"], name=f"{group} ({len(rows)})", boxpoints=False, showlegend=False), row=1, col=col)
+    fig.update_yaxes(title_text="false negative rate", row=1, col=1)
+    fig.update_layout(**LAYOUT, title="Annotators per group and their false negative rate (Fig. 2)")
+    return fig, fnr
+
+
+def consistency_chart(ctx: Context):
+    """Fig. 3: split-half SRCC against ratings per video."""
+    table = _frame(ctx.results.get("consistency"))
+    if table.empty:
+        return _empty("Split-half consistency")
+    fig = go.Figure(go.Scatter(
+        x=table["ratings_per_video"], y=table["mean_srcc"], mode="lines+markers",
+        error_y=dict(type="data", array=table["std_srcc"].fillna(0)), text=[f"k = {k}" for k in table["k"]],
+        hovertemplate="%{text}<br>%{x:.1f} ratings/video<br>SRCC %{y:.4f}<extra></extra>",
+    ))
+    fig.update_layout(**LAYOUT, title="Split-half inter-subject consistency (Fig. 3)",
+                      xaxis_title="mean ratings per video in each half", yaxis_title="SRCC between the halves' MOS")
+    return fig, table
+
+
+def sos_chart(ctx: Context):
+    """Fig. 4: variance against MOS before and after rectification, with both fitted curves."""
+    sos = ctx.results.get("sos", {})
+    before, after = _frame(sos.get("scatter_before")), _frame(sos.get("scatter_after"))
+    if before.empty:
+        return _empty("SOS hypothesis")
+    a_before, a_after = sos.get("before", {}).get("a"), sos.get("after", {}).get("a")
+    fig = go.Figure()
+    fig.add_trace(go.Scattergl(x=before["mos"], y=before["variance"], mode="markers", name="before (all attempts)",
+                               marker=dict(size=4, opacity=0.45, color="#ef6c00")))
+    fig.add_trace(go.Scattergl(x=after["mos"], y=after["variance"], mode="markers", name="after (qualified)",
+                               marker=dict(size=4, opacity=0.45, color="#1856b8")))
+    grid = np.linspace(1, 5, 101)
+    for a, label, color in ((a_before, "before", "#ef6c00"), (a_after, "after", "#1856b8")):
+        if a is not None:
+            fig.add_trace(go.Scatter(x=grid, y=sos_stats.sos_curve(grid, a), mode="lines", name=f"a = {a:.3f} ({label})", line=dict(color=color)))
+    fig.update_layout(**LAYOUT, title="SOS hypothesis: variance against MOS (Fig. 4)", xaxis_title="MOS", yaxis_title="variance of ratings")
+    table = before.merge(after, on="video", how="outer", suffixes=("_before", "_after"))
+    return fig, table
+
+
+def histograms_chart(ctx: Context):
+    """Fig. 6: distributions of MOS and SOS."""
+    videos = _frame(ctx.results.get("videos"))
+    if videos.empty:
+        return _empty("MOS and SOS")
+    fig = make_subplots(rows=1, cols=2, subplot_titles=("MOS", "SOS"))
+    fig.add_trace(go.Histogram(x=videos["mos"], nbinsx=40, marker_color="#1856b8", showlegend=False), row=1, col=1)
+    fig.add_trace(go.Histogram(x=videos["sos"], nbinsx=40, marker_color="#558b2f", showlegend=False), row=1, col=2)
+    fig.update_layout(**LAYOUT, title="Distributions of MOS and SOS (Fig. 6)")
+    return fig, videos
+
+
+def words_chart(ctx: Context):
+    """Fig. 7: the most frequent words of the descriptions."""
+    words = _frame(ctx.results.get("reasons", {}).get("words")).head(40)
+    if words.empty:
+        return _empty("Word frequencies")
+    fig = go.Figure(go.Bar(x=words["count"][::-1], y=words["word"][::-1], orientation="h", marker_color="#1856b8"))
+    fig.update_layout(**{**LAYOUT, "height": 720}, title="Most frequent words in the descriptions (Fig. 7)", xaxis_title="count")
+    return fig, words
+
+
+def categories_chart(ctx: Context):
+    """Fig. 8: share of descriptions naming each place, artifact and extent."""
+    shares = _frame(ctx.results.get("reasons", {}).get("category_shares"))
+    if shares.empty:
+        return _empty("Description categories")
+    kind = {c: "place" for c in reason_stats.PLACES} | {c: "artifact" for c in reason_stats.ARTIFACTS} | {c: "extent" for c in reason_stats.EXTENTS}
+    shares["kind"] = shares["category"].map(kind)
+    fig = go.Figure()
+    for name, color in (("place", "#1856b8"), ("artifact", "#ef6c00"), ("extent", "#558b2f")):
+        rows = shares[shares["kind"] == name]
+        fig.add_trace(go.Bar(x=rows["category"], y=rows["share"], name=name, marker_color=color))
+    fig.update_layout(**LAYOUT, title="Share of descriptions naming each category (Fig. 8)", yaxis_title="share of descriptions", yaxis_tickformat=".0%")
+    return fig, shares
+
+
+def progress_chart(ctx: Context):
+    per_video = ctx.monitor.get("ratings_per_video", pd.DataFrame())
+    if per_video.empty:
+        return _empty("Progress to the target")
+    fig = go.Figure(go.Histogram(x=per_video["qualified"], marker_color="#1856b8"))
+    fig.add_vline(x=ctx.target, line_dash="dash", annotation_text=f"target {ctx.target}")
+    done = int((per_video["qualified"] >= ctx.target).sum())
+    fig.update_layout(**LAYOUT, title=f"Qualified ratings per video: {done} of {len(per_video)} at the target",
+                      xaxis_title="qualified ratings", yaxis_title="videos")
+    return fig, per_video
+
+
+def sessions_chart(ctx: Context):
+    per_day = ctx.monitor.get("sessions_per_day", pd.DataFrame())
+    if per_day.empty:
+        return _empty("Sessions per day")
+    fig = go.Figure([go.Bar(x=per_day["day"], y=per_day["started"], name="started"),
+                     go.Bar(x=per_day["day"], y=per_day["qualified"], name="qualified")])
+    fig.update_layout(**LAYOUT, title="Sessions per day", barmode="group")
+    return fig, per_day
+
+
+def disqualification_chart(ctx: Context):
+    per_day = ctx.monitor.get("attempts_per_day", pd.DataFrame())
+    if per_day.empty:
+        return _empty("Disqualification rate")
+    fig = go.Figure(go.Scatter(x=per_day["day"], y=per_day["disqualification_rate"], mode="lines+markers"))
+    fig.update_layout(**LAYOUT, title="Share of finished attempts disqualified, per day", yaxis_tickformat=".0%", yaxis_range=[0, 1])
+    return fig, per_day
+
+
+def checkers_chart(ctx: Context):
+    accuracy = ctx.monitor.get("checker_accuracy", pd.DataFrame())
+    if accuracy.empty:
+        return _empty("Checker accuracy")
+    fig = go.Figure(go.Histogram(x=accuracy["accuracy"], nbinsx=20, marker_color="#558b2f"))
+    fig.update_layout(**LAYOUT, title="Checker accuracy per annotator (within the tolerance)", xaxis_tickformat=".0%", yaxis_title="annotators")
+    return fig, accuracy
+
+
+def time_chart(ctx: Context):
+    seconds = ctx.monitor.get("seconds_per_video", pd.Series(dtype=float))
+    if seconds.empty:
+        return _empty("Time per video")
+    clipped = seconds.clip(upper=float(seconds.quantile(0.99)))
+    fig = go.Figure(go.Histogram(x=clipped, nbinsx=50, marker_color="#9e9d24"))
+    fig.update_layout(**LAYOUT, title=f"Seconds per video (median {seconds.median():.1f} s; top 1% clipped)", xaxis_title="seconds", yaxis_title="ratings")
+    return fig, seconds.to_frame()
+
+
+def subjects_chart(ctx: Context):
+    table = _frame(ctx.results.get("subjects", {}).get("annotators"))
+    if table.empty:
+        return _empty("Annotator bias and inconsistency")
+    rejected = table["rejected"].fillna(False).astype(bool) if "rejected" in table.columns else pd.Series(False, index=table.index)
+    fig = go.Figure()
+    for flag, name, color in ((False, "kept", "#1856b8"), (True, "rejected by BT.500", "#c62828")):
+        rows = table[rejected == flag]
+        fig.add_trace(go.Scattergl(x=rows["bias"], y=rows["inconsistency"], mode="markers", name=name,
+                                   marker=dict(size=5, opacity=0.6, color=color), text=rows["annotator"],
+                                   hovertemplate="annotator %{text}<br>bias %{x:.2f}<br>inconsistency %{y:.2f}<extra></extra>"))
+    fig.update_layout(**LAYOUT, title="Annotator bias and inconsistency (maximum-likelihood subject model)",
+                      xaxis_title="bias (grades)", yaxis_title="inconsistency (std, grades)")
+    return fig, table
+
+
+CHARTS: tuple[Chart, ...] = (
+    Chart("annotators", "Annotators and FNR", "run", annotators_chart),
+    Chart("consistency", "Split-half consistency", "run", consistency_chart),
+    Chart("sos", "SOS hypothesis", "run", sos_chart),
+    Chart("histograms", "MOS and SOS", "run", histograms_chart),
+    Chart("words", "Word frequencies", "run", words_chart),
+    Chart("categories", "Categories", "run", categories_chart),
+    Chart("progress", "Progress", "monitor", progress_chart),
+    Chart("sessions", "Sessions per day", "monitor", sessions_chart),
+    Chart("disqualification", "Disqualification rate", "monitor", disqualification_chart),
+    Chart("checkers", "Checker accuracy", "monitor", checkers_chart),
+    Chart("time", "Time per video", "monitor", time_chart),
+    Chart("subjects", "Bias and inconsistency", "monitor", subjects_chart),
+)
+CHARTS_BY_NAME = {chart.name: chart for chart in CHARTS}
+
+
+def figure_json(figure: go.Figure) -> str:
+    return figure.to_json()
+
+
+def write_html_report(charts: list[tuple[str, go.Figure]], path, plotly_js: str = "plotly.min.js") -> None:
+    """One self-contained-but-offline HTML page of figures, loading Plotly from a file beside it."""
+    parts = [f'<!doctype html><meta charset="utf-8"><title>Analysis report</title><script src="{plotly_js}"></script><body>']
+    for name, figure in charts:
+        parts.append(figure.to_html(full_html=False, include_plotlyjs=False, div_id=name))
+    parts.append("</body>")
+    with open(path, "w", encoding="utf-8") as handle:
+        handle.write("\n".join(parts))

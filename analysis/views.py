@@ -1,0 +1,130 @@
+"""Researchers' dashboards, chart data as CSV, dataset exports and the run-status API (staff only)."""
+from __future__ import annotations
+
+import csv
+
+from django.contrib import messages
+from django.contrib.admin.views.decorators import staff_member_required
+from django.http import Http404, HttpResponse, StreamingHttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.views.decorators.http import require_POST
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from annotation.errors import ApplicationError
+from annotation.models import Annotator, Campaign
+
+from . import exports, selectors, services
+from .figures import CHARTS, CHARTS_BY_NAME, figure_json
+from .models import AnalysisRun
+
+
+def _charts(ctx, source: str) -> list[dict]:
+    return [{"name": c.name, "title": c.title, "json": figure_json(c.build(ctx)[0])} for c in CHARTS if c.source == source]
+
+
+@staff_member_required
+def dashboard(request, slug):
+    campaign = get_object_or_404(Campaign, slug=slug)
+    run, ctx = selectors.chart_context(campaign, monitor=False)
+    latest = selectors.campaign_latest_run(campaign, completed=False)
+    return render(request, "analysis/dashboard.html", {
+        "campaign": campaign,
+        "run": run,
+        "latest": latest,
+        "progress": services.run_progress(latest) if latest else None,
+        "runs": AnalysisRun.objects.filter(campaign=campaign).order_by("-version")[:10],
+        "charts": _charts(ctx, "run"),
+        "stage_seconds": selectors.run_stage_seconds(run) if run else {},
+        "kruskal": (run.summary or {}).get("kruskal", {}) if run else {},
+    })
+
+
+@staff_member_required
+def monitor(request, slug):
+    campaign = get_object_or_404(Campaign, slug=slug)
+    run, ctx = selectors.chart_context(campaign, monitor=True)
+    flagged = ctx.results.get("reasons", {}).get("flagged", {})
+    rows = [dict(zip(flagged, values)) for values in zip(*flagged.values())][:200] if flagged else []
+    return render(request, "analysis/monitor.html", {
+        "campaign": campaign,
+        "run": run,
+        "charts": _charts(ctx, "monitor"),
+        "flagged": rows,
+        "exclusions": campaign.exclusions.select_related("annotator").order_by("-created_at"),
+    })
+
+
+@staff_member_required
+@require_POST
+def run_start(request, slug):
+    campaign = get_object_or_404(Campaign, slug=slug)
+    try:
+        run = services.analysis_run_start(campaign=campaign, user=request.user)
+    except ApplicationError as error:
+        messages.error(request, error.message)
+    else:
+        run.refresh_from_db()
+        messages.info(request, f"Analysis v{run.version}: {run.get_status_display().lower()}.")
+    return redirect("analysis:dashboard", slug=slug)
+
+
+@staff_member_required
+@require_POST
+def exclusion(request, slug):
+    campaign = get_object_or_404(Campaign, slug=slug)
+    annotator = Annotator.objects.filter(campaign=campaign, pk=request.POST.get("annotator") or 0).first()
+    if annotator is None:
+        messages.error(request, "No annotator with that id in this campaign.")
+    elif request.POST.get("action") == "include":
+        services.exclusion_remove(campaign=campaign, annotator=annotator)
+        messages.info(request, f"Annotator {annotator.pk} is included again; rerun the analysis to update the numbers.")
+    else:
+        services.exclusion_add(campaign=campaign, annotator=annotator, user=request.user, reason=request.POST.get("reason", ""))
+        messages.info(request, f"Annotator {annotator.pk} is excluded; rerun the analysis to update the numbers.")
+    return redirect("analysis:monitor", slug=slug)
+
+
+@staff_member_required
+def chart_csv(request, slug, name):
+    campaign = get_object_or_404(Campaign, slug=slug)
+    chart = CHARTS_BY_NAME.get(name)
+    if chart is None:
+        raise Http404("No such chart")
+    _, ctx = selectors.chart_context(campaign, monitor=chart.source == "monitor")
+    _, table = chart.build(ctx)
+    response = HttpResponse(table.to_csv(index=False), content_type="text/csv")
+    response["Content-Disposition"] = f'attachment; filename="{slug}-{name}.csv"'
+    return response
+
+
+class _Echo:
+    def write(self, value):
+        return value
+
+
+@staff_member_required
+def export(request, slug, what):
+    campaign = get_object_or_404(Campaign, slug=slug)
+    if what not in exports.EXPORTS:
+        raise Http404("No such export")
+    header, rows = exports.EXPORTS[what](campaign)
+    writer = csv.writer(_Echo())
+    response = StreamingHttpResponse(_stream(writer, header, rows), content_type="text/csv")
+    response["Content-Disposition"] = f'attachment; filename="{slug}-{what}.csv"'
+    return response
+
+
+def _stream(writer, header, rows):
+    yield writer.writerow(header)
+    for row in rows:
+        yield writer.writerow(row)
+
+
+class RunStatusApi(APIView):
+    """The latest run of a campaign and how far it got (the dashboard polls this)."""
+
+    def get(self, request, slug):
+        campaign = get_object_or_404(Campaign, slug=slug)
+        latest = selectors.campaign_latest_run(campaign, completed=False)
+        return Response(services.run_progress(latest) if latest else {"status": "none"})

@@ -1,0 +1,157 @@
+"""The analysis pipeline on the database: versioned runs, failures, exclusions, and a real Celery worker."""
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+from celery import Celery
+from django.db import connection
+from scipy import stats
+
+from analysis import selectors, services
+from analysis.models import AnalysisRun, StageResult
+from analysis.tasks import enqueue_run
+from annotation.models import Annotator, Campaign, Rating
+
+from .factories import rated_campaign
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def start(campaign, **kwargs) -> AnalysisRun:
+    run = services.analysis_run_start(campaign=campaign, **kwargs)
+    run.refresh_from_db()
+    return run
+
+
+@pytest.mark.django_db
+def test_in_process_run_completes_with_independent_numbers(django_capture_on_commit_callbacks):
+    campaign = rated_campaign()
+    with django_capture_on_commit_callbacks(execute=True):
+        run = start(campaign, parameters={"consistency_repetitions": 4})
+    run.refresh_from_db()
+    assert run.status == AnalysisRun.Status.COMPLETED, run.error
+    assert run.version == 1 and run.code_version.startswith("analysis-")
+    assert set(StageResult.objects.filter(run=run).values_list("stage", flat=True)) == set(services.ALL_STAGES)
+    assert run.inputs["annotators"] == 30 and run.inputs["videos"] == 24
+    assert run.inputs["ratings"] == Rating.objects.filter(video__role="regular").count()
+
+    results = selectors.run_results(run)
+    # MOS and its CI, recomputed straight from the database with scipy, qualified attempts only.
+    rows = Rating.objects.filter(attempt__outcome="qualified", video__role="regular").values_list("video_id", "score")
+    frame = pd.DataFrame(list(rows), columns=["video", "score"])
+    videos = pd.DataFrame(results["videos"]).set_index("video")
+    for video, scores in frame.groupby("video")["score"]:
+        assert videos.loc[video, "mos"] == pytest.approx(scores.mean())
+        low, high = stats.t.interval(0.95, len(scores) - 1, loc=scores.mean(), scale=stats.sem(scores))
+        assert videos.loc[video, "ci_low"] == pytest.approx(low) and videos.loc[video, "ci_high"] == pytest.approx(high)
+    # Disqualified passes are noisier, so rectification lowers the SOS parameter.
+    assert run.summary["sos_a_after"] < run.summary["sos_a_before"]
+    assert set(run.summary["kruskal"]) >= {"age", "gender", "education", "prior_knowledge"}
+    assert len(results["subjects"]["annotators"]["annotator"]) == 30
+
+
+@pytest.mark.django_db
+def test_versions_exclusions_and_rerun(django_capture_on_commit_callbacks):
+    campaign = rated_campaign(slug="excl", n_annotators=12, n_videos=10)
+    with django_capture_on_commit_callbacks(execute=True):
+        first = start(campaign)
+    annotator = Annotator.objects.filter(campaign=campaign).first()
+    services.exclusion_add(campaign=campaign, annotator=annotator, reason="pasted the same text")
+    with django_capture_on_commit_callbacks(execute=True):
+        second = start(campaign)
+    first.refresh_from_db()
+    second.refresh_from_db()
+    assert (first.version, second.version) == (1, 2)
+    assert first.inputs["annotators"] == 12 and second.inputs["annotators"] == 11
+    assert second.inputs["excluded_annotators"] == 1
+    assert annotator.pk not in selectors.run_results(second)["subjects"]["annotators"]["annotator"]
+    assert selectors.campaign_latest_run(campaign).pk == second.pk
+
+
+@pytest.mark.django_db
+def test_a_failing_stage_marks_the_run_failed_never_complete(django_capture_on_commit_callbacks):
+    campaign = Campaign.objects.create(slug="empty", title="Nothing rated")
+    with django_capture_on_commit_callbacks(execute=True):
+        run = start(campaign)
+    run.refresh_from_db()
+    assert run.status == AnalysisRun.Status.FAILED
+    assert run.stage == "videos" and "no ratings" in run.error
+    assert run.summary is None
+    assert selectors.campaign_latest_run(campaign) is None
+
+
+@pytest.mark.django_db
+def test_bad_parameters_are_refused():
+    from annotation.errors import ApplicationError
+
+    with pytest.raises(ApplicationError) as bad:
+        services.analysis_run_start(campaign=Campaign.objects.create(slug="p", title="p"), parameters={"sede": 3})
+    assert bad.value.code == "bad_parameters" and "sede" in bad.value.message
+
+
+def _worker(env) -> subprocess.Popen:
+    return subprocess.Popen(
+        [sys.executable, "-m", "celery", "-A", "config", "worker", "--pool", "prefork", "--concurrency", "1", "--loglevel", "WARNING",
+         "--without-heartbeat", "--without-mingle", "--without-gossip"],
+        cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True,
+    )
+
+
+@pytest.mark.slow
+@pytest.mark.django_db(transaction=True)
+def test_real_worker_survives_being_killed_mid_run():
+    """Stages run on a real worker over Redis; SIGKILL during a stage, a new worker finishes the run."""
+    broker = os.environ.get("CELERY_TEST_BROKER_URL")
+    if not broker or connection.vendor != "postgresql":
+        pytest.skip("needs CELERY_TEST_BROKER_URL (Redis) and PostgreSQL, as `make test` sets")
+    campaign = rated_campaign(slug="killed", n_annotators=20, n_videos=16)
+    db = connection.settings_dict
+    env = {**os.environ, "CELERY_BROKER_URL": broker, "SECRET_KEY": "test-only-secret", "CELERY_VISIBILITY_TIMEOUT": "3",
+           "DATABASE_URL": f"postgres://{db['USER']}@{db['HOST']}:{db['PORT'] or 5432}/{db['NAME']}",
+           "ANALYSIS_WORK_DIR": str(ROOT / "var" / "test" / "analysis-work")}
+    # The worker itself sends each next stage to the default queue, so the test uses that queue,
+    # emptied first of anything an earlier run left there.
+    client = Celery("analysis-test-client", broker=broker)
+    client.conf.update(broker_transport_options={"visibility_timeout": 3})
+    with client.connection_for_write() as conn:
+        conn.default_channel.queue_purge("celery")
+    first = _worker(env)
+    second = None
+    try:
+        run = services.analysis_run_start(
+            campaign=campaign, trigger=AnalysisRun.Trigger.COMMAND,
+            parameters={"pause_after": "consistency", "pause_seconds": 5, "consistency_repetitions": 3},
+            enqueue=lambda run_id: enqueue_run(run_id, app=client),
+        )
+        deadline = time.time() + 60
+        while not AnalysisRun.objects.filter(pk=run.pk, stage="consistency").exists():
+            assert time.time() < deadline, "the worker never reached the consistency stage"
+            time.sleep(0.2)
+        time.sleep(1.0)
+        os.killpg(first.pid, signal.SIGKILL)  # mid-stage (it pauses 5 s): the task is not acknowledged yet
+        assert not StageResult.objects.filter(run=run, stage="consistency").exists()
+        first.wait(timeout=10)
+        run.refresh_from_db()
+        assert run.status == AnalysisRun.Status.RUNNING
+        second = _worker(env)
+        deadline = time.time() + 90
+        while run.status not in (AnalysisRun.Status.COMPLETED, AnalysisRun.Status.FAILED):
+            assert time.time() < deadline, f"the run did not finish after the worker was killed (stage {run.stage})"
+            time.sleep(0.5)
+            run.refresh_from_db()
+    finally:
+        for worker in (first, second):
+            if worker is not None and worker.poll() is None:
+                os.killpg(worker.pid, signal.SIGTERM)
+                worker.wait(timeout=20)
+    assert run.status == AnalysisRun.Status.COMPLETED, run.error
+    assert set(StageResult.objects.filter(run=run).values_list("stage", flat=True)) == set(services.ALL_STAGES)
+    assert np.isfinite(run.summary["sos_a_after"])
