@@ -67,7 +67,8 @@ def annotators_chart(ctx: Context):
         for group, rows in fnr.groupby(attribute, sort=True):
             fig.add_trace(go.Box(y=rows["fnr"], name=f"{group} ({len(rows)})", boxpoints=False, showlegend=False), row=1, col=col)
     fig.update_yaxes(title_text="false negative rate", row=1, col=1)
-    fig.update_layout(**LAYOUT, title="Annotators per group and their false negative rate (Fig. 2)")
+    fig.update_layout(**{**LAYOUT, "margin": dict(l=50, r=20, t=110, b=90), "height": 460},
+                      title="Annotators per group and their false negative rate (Fig. 2)")
     return fig, fnr
 
 

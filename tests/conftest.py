@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import csv
 import os
+import shutil
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
@@ -17,6 +18,10 @@ from django.conf import settings
 ROOT = Path(__file__).resolve().parent.parent
 TEST_VAR = Path(os.environ.get("TEST_VAR_DIR", ROOT / "var" / "test"))
 ARTIFACTS = ROOT / "tests" / "artifacts"
+
+CHROMIUM = os.environ.get("CHROMIUM_PATH") or shutil.which("chromium") or "/usr/bin/chromium"
+# Playwright's sync API runs an event loop in the test thread; the ORM calls in tests stay synchronous.
+os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
 
 # Enough for one session of 40 (35 regular + 5 checkers) plus spares, and a demo per grade.
 N_REGULAR, N_CHECKERS = 40, 8
@@ -101,3 +106,20 @@ def make_campaign(db, prepared_videos):
         return campaign
 
     return factory
+
+
+@pytest.fixture(scope="session")
+def browser():
+    from playwright.sync_api import sync_playwright
+
+    if not os.path.exists(CHROMIUM):
+        pytest.fail(f"Chromium not found at {CHROMIUM}; install Debian's chromium package (.ci/run does).")
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(
+            executable_path=CHROMIUM,
+            headless=True,
+            args=["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking",
+                  "--disable-component-update", "--disable-sync", "--autoplay-policy=no-user-gesture-required"],
+        )
+        yield browser
+        browser.close()

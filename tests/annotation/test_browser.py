@@ -4,7 +4,6 @@ from __future__ import annotations
 import difflib
 import os
 import re
-import shutil
 
 import pytest
 
@@ -12,31 +11,11 @@ from annotation.models import Annotator, Attempt, Rating, Video
 
 from ..conftest import ARTIFACTS
 
-# Playwright's sync API runs an event loop in this thread; the ORM calls below are still synchronous.
-os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
 
-CHROMIUM = os.environ.get("CHROMIUM_PATH") or shutil.which("chromium") or "/usr/bin/chromium"
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
 # Words that would tell an annotator which video is a checker, or what any video is.
 FORBIDDEN = re.compile(r"checker|gold|regular_|is_real|identity_pair|source_name|content_hash", re.I)
-
-
-@pytest.fixture(scope="module")
-def browser():
-    from playwright.sync_api import sync_playwright
-
-    if not os.path.exists(CHROMIUM):
-        pytest.fail(f"Chromium not found at {CHROMIUM}; install Debian's chromium package (.ci/run does).")
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(
-            executable_path=CHROMIUM,
-            headless=True,
-            args=["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking",
-                  "--disable-component-update", "--disable-sync", "--autoplay-policy=no-user-gesture-required"],
-        )
-        yield browser
-        browser.close()
 
 
 @pytest.fixture

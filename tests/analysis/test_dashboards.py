@@ -1,0 +1,101 @@
+"""Dashboards, chart CSVs, exclusions and exports: staff only; rendered in real Chromium without errors."""
+from __future__ import annotations
+
+import csv
+import io
+
+import pytest
+from django.contrib.auth import get_user_model
+
+from analysis.models import AnalysisRun, AnnotatorExclusion
+from analysis.figures import CHARTS
+from annotation.models import Annotator, Rating
+
+from ..conftest import ARTIFACTS
+from .factories import rated_campaign
+
+
+@pytest.fixture
+def staff_client(client):
+    client.force_login(get_user_model().objects.create_user("researcher", password="pw", is_staff=True))
+    return client
+
+
+@pytest.mark.django_db
+def test_dashboards_are_for_staff_only(client):
+    rated_campaign(n_annotators=6, n_videos=6)
+    for url in ("/staff/campaigns/rated/analysis/", "/staff/campaigns/rated/monitor/", "/staff/campaigns/rated/export/ratings.csv",
+                "/staff/campaigns/rated/charts/sos.csv"):
+        assert client.get(url).status_code == 302, url
+    assert client.post("/staff/campaigns/rated/analysis/run/").status_code == 302
+    assert not AnalysisRun.objects.exists()
+    assert client.get("/api/campaigns/rated/analysis/").status_code == 403
+
+
+@pytest.mark.django_db
+def test_run_from_dashboard_then_charts_and_exports(staff_client, django_capture_on_commit_callbacks):
+    campaign = rated_campaign(n_annotators=12, n_videos=10)
+    with django_capture_on_commit_callbacks(execute=True):
+        response = staff_client.post("/staff/campaigns/rated/analysis/run/")
+    assert response.status_code == 302
+    run = AnalysisRun.objects.get()
+    assert run.status == AnalysisRun.Status.COMPLETED and run.trigger == AnalysisRun.Trigger.DASHBOARD
+    page = staff_client.get("/staff/campaigns/rated/analysis/").content.decode()
+    assert "v1" in page and "kruskal-table" in page and "vendor/plotly.min.js" in page and "cdn." not in page
+    for chart in CHARTS:
+        table = staff_client.get(f"/staff/campaigns/rated/charts/{chart.name}.csv")
+        assert table.status_code == 200 and table["Content-Type"] == "text/csv", chart.name
+    sos_rows = list(csv.DictReader(io.StringIO(staff_client.get("/staff/campaigns/rated/charts/histograms.csv").content.decode())))
+    assert len(sos_rows) == 10 and {"video", "mos", "sos", "n", "ci_low", "ci_high"} <= set(sos_rows[0])
+
+    videos = list(csv.DictReader(io.StringIO(b"".join(staff_client.get("/staff/campaigns/rated/export/videos.csv").streaming_content).decode())))
+    assert len(videos) == 10 and all(v["mos"] for v in videos)
+    ratings = list(csv.DictReader(io.StringIO(b"".join(staff_client.get("/staff/campaigns/rated/export/ratings.csv").streaming_content).decode())))
+    assert len(ratings) == Rating.objects.filter(video__campaign=campaign).count()
+    assert {r["outcome"] for r in ratings} == {"qualified", "disqualified"}
+    assert all((r["qualified"] == "True") == (r["outcome"] == "qualified") for r in ratings)
+    status = staff_client.get("/api/campaigns/rated/analysis/").json()
+    assert status["status"] == "completed" and status["done"] == status["total"]
+
+
+@pytest.mark.django_db
+def test_exclude_and_include_again(staff_client):
+    campaign = rated_campaign(n_annotators=5, n_videos=5)
+    annotator = Annotator.objects.filter(campaign=campaign).first()
+    staff_client.post("/staff/campaigns/rated/exclusions/", {"annotator": annotator.pk, "reason": "careless"})
+    assert AnnotatorExclusion.objects.get().reason == "careless"
+    staff_client.post("/staff/campaigns/rated/exclusions/", {"annotator": annotator.pk, "action": "include"})
+    assert not AnnotatorExclusion.objects.exists()
+    response = staff_client.post("/staff/campaigns/rated/exclusions/", {"annotator": 999999}, follow=True)
+    assert b"No annotator with that id" in response.content
+
+
+@pytest.mark.browser
+@pytest.mark.django_db(transaction=True)
+def test_dashboards_render_in_chromium_without_console_errors(browser, live_server, django_capture_on_commit_callbacks):
+    from analysis import services
+
+    campaign = rated_campaign(n_annotators=40, n_videos=30)
+    services.analysis_run_start(campaign=campaign)  # transactional test: committed at once, runs in-process
+    get_user_model().objects.create_user("staff", password="pw", is_staff=True)
+    context = browser.new_context(viewport={"width": 1400, "height": 900})
+    page = context.new_page()
+    errors = []
+    page.on("console", lambda msg: msg.type == "error" and errors.append(msg.text))
+    page.on("pageerror", lambda exc: errors.append(str(exc)))
+    page.goto(f"{live_server.url}/accounts/login/?next=/staff/campaigns/rated/analysis/")
+    page.fill("input[name=username]", "staff")
+    page.fill("input[name=password]", "pw")
+    page.click("button[type=submit]")
+    page.wait_for_url("**/analysis/")
+    page.wait_for_selector("#chart-sos .main-svg")
+    assert page.locator(".chart .main-svg").count() >= 6
+    page.screenshot(path=str(ARTIFACTS / "analysis_dashboard.png"), full_page=True)
+    with page.expect_download() as download:
+        page.click("button[data-chart=chart-consistency]")
+    assert download.value.suggested_filename.endswith(".png")
+    page.goto(f"{live_server.url}/staff/campaigns/rated/monitor/")
+    page.wait_for_selector("#chart-progress .main-svg")
+    page.screenshot(path=str(ARTIFACTS / "analysis_monitor.png"), full_page=True)
+    context.close()
+    assert errors == []
