@@ -41,8 +41,14 @@ class _RangeFile:
         self.handle.close()
 
 
+# Only what annotators' pages link to; anything else under MEDIA_ROOT stays private.
+PUBLIC_PREFIXES = ("videos/", "posters/")
+
+
 @require_safe
 def serve_media(request, path: str):
+    if not path.startswith(PUBLIC_PREFIXES):
+        raise Http404("No such file")
     try:
         full_path = safe_join(settings.MEDIA_ROOT, path)
     except Exception:
