@@ -186,10 +186,15 @@ def stage_reasons(ratings: pd.DataFrame, params: Parameters) -> dict:
     }
 
 
+TEXT_COLUMNS = ("reason", "typed_reason")
+
+
 @dataclass(frozen=True)
 class Stage:
     name: str
     run: Callable[[pd.DataFrame, Parameters], dict]
+    # Only the reasons stage reads the texts, by far the heaviest columns to load between tasks.
+    needs_text: bool = False
 
 
 STAGES: tuple[Stage, ...] = (
@@ -198,7 +203,7 @@ STAGES: tuple[Stage, ...] = (
     Stage("consistency", stage_consistency),
     Stage("groups", stage_groups),
     Stage("subjects", stage_subjects),
-    Stage("reasons", stage_reasons),
+    Stage("reasons", stage_reasons, needs_text=True),
 )
 STAGE_NAMES = tuple(s.name for s in STAGES)
 

@@ -70,11 +70,7 @@ def run_stage_execute(*, run_id: int, stage: str) -> None:
     work = run_work_dir(run_id)
     if stage == LOAD:
         frame = selectors.campaign_ratings_frame(run.campaign)
-        work.mkdir(parents=True, exist_ok=True)
-        tmp = work / "ratings.pkl.tmp"
-        with open(tmp, "wb") as handle:
-            pickle.dump(frame, handle, protocol=pickle.HIGHEST_PROTOCOL)
-        tmp.replace(work / "ratings.pkl")
+        _frame_save(work, frame)
         last = selectors.campaign_last_rating_at(run.campaign)
         output = {"inputs": {
             "ratings": int(len(frame)),
@@ -94,14 +90,33 @@ def run_stage_execute(*, run_id: int, stage: str) -> None:
         shutil.rmtree(work, ignore_errors=True)
     else:
         params = pipeline.Parameters.from_dict(run.parameters)
-        with open(work / "ratings.pkl", "rb") as handle:
-            frame = pickle.load(handle)
+        frame = _frame_load(work, with_text=pipeline.stage_named(stage).needs_text)
         if frame.empty:
             raise ApplicationError("no_ratings", "This campaign has no ratings of regular videos yet; nothing to analyse.")
         output = pipeline.run_stage(stage, frame, params)
     StageResult.objects.update_or_create(
         run_id=run_id, stage=stage, defaults={"output": output, "seconds": round(time.perf_counter() - started, 4)}
     )
+
+
+def _frame_save(work: Path, frame) -> None:
+    """Keep the run's ratings for its stages: texts apart, since only one stage reads them."""
+    work.mkdir(parents=True, exist_ok=True)
+    text = [c for c in pipeline.TEXT_COLUMNS if c in frame.columns]
+    for name, part in (("core", frame.drop(columns=text)), ("text", frame[text])):
+        tmp = work / f"{name}.pkl.tmp"
+        with open(tmp, "wb") as handle:
+            pickle.dump(part, handle, protocol=pickle.HIGHEST_PROTOCOL)
+        tmp.replace(work / f"{name}.pkl")
+
+
+def _frame_load(work: Path, *, with_text: bool):
+    with open(work / "core.pkl", "rb") as handle:
+        frame = pickle.load(handle)
+    if with_text:
+        with open(work / "text.pkl", "rb") as handle:
+            frame = frame.join(pickle.load(handle))
+    return frame
 
 
 def run_fail(*, run_id: int, stage: str, error: str) -> None:

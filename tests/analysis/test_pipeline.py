@@ -119,7 +119,7 @@ def test_real_worker_survives_being_killed_mid_run():
            "ANALYSIS_WORK_DIR": str(ROOT / "var" / "test" / "analysis-work")}
     # The worker itself sends each next stage to the default queue, so the test uses that queue,
     # emptied first of anything an earlier run left there.
-    client = Celery("analysis-test-client", broker=broker)
+    client = Celery("analysis-test-client", broker=broker, set_as_current=False)
     client.conf.update(broker_transport_options={"visibility_timeout": 3})
     with client.connection_for_write() as conn:
         conn.default_channel.queue_purge("celery")

@@ -53,7 +53,7 @@ def test_release_runs_on_a_real_worker():
         cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
     )
     # A separate client app: the project's app is configured in-process (eager) for this test run.
-    client = Celery("release-test-client", broker=broker, backend=broker)
+    client = Celery("release-test-client", broker=broker, backend=broker, set_as_current=False)
     try:
         result = client.send_task("annotation.tasks.release_abandoned_sessions", queue="release-test")
         assert result.get(timeout=60) == 1
