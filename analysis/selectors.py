@@ -50,7 +50,10 @@ def campaign_ratings_frame(campaign: Campaign, *, exclude: list[int] | None = No
         frame = pd.DataFrame.from_records(rows.iterator(chunk_size=20_000), columns=columns)
     frame["qualified"] = frame["outcome"] == Attempt.Outcome.QUALIFIED
     frame["is_fake"] = ~frame["is_real"].astype(bool)
-    frame["day"] = pd.to_datetime(frame["created_at"], utc=True).dt.strftime("%Y-%m-%d") if len(frame) else pd.Series(dtype=str)
+    if len(frame) and isinstance(frame["created_at"].iat[0], str):
+        frame["day"] = frame["created_at"].str[:10]  # COPY writes UTC timestamps as text, date first
+    else:
+        frame["day"] = pd.to_datetime(frame["created_at"], utc=True).dt.strftime("%Y-%m-%d") if len(frame) else pd.Series(dtype=str)
     for column in ("age", "gender", "education", "prior_knowledge", "content", "day"):
         frame[column] = frame[column].astype("category")
     return frame.drop(columns=["outcome", "is_real", "created_at"])

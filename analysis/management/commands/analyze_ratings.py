@@ -37,6 +37,7 @@ class Command(BaseCommand):
         parser.add_argument("--repetitions", type=int, default=10, help="Split-half repetitions per group size.")
 
     def handle(self, *args, csv: Path, out: Path, video_col, annotator_col, score_col, seed, repetitions, **options):
+        csv, out = Path(csv), Path(out)  # call_command passes options as given
         try:
             frame = pd.read_csv(csv)
         except (OSError, pd.errors.ParserError, UnicodeDecodeError) as exc:
