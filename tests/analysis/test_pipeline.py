@@ -155,3 +155,21 @@ def test_real_worker_survives_being_killed_mid_run():
     assert run.status == AnalysisRun.Status.COMPLETED, run.error
     assert set(StageResult.objects.filter(run=run).values_list("stage", flat=True)) == set(services.ALL_STAGES)
     assert np.isfinite(run.summary["sos_a_after"])
+
+
+@pytest.mark.django_db
+def test_schedule_reanalyses_only_campaigns_with_new_ratings(django_capture_on_commit_callbacks):
+    from analysis.tasks import refresh_open_campaigns
+
+    campaign = rated_campaign(slug="sched", n_annotators=6, n_videos=5)
+    Campaign.objects.create(slug="quiet", title="No ratings")
+    with django_capture_on_commit_callbacks(execute=True):
+        assert refresh_open_campaigns() == 1
+    run = AnalysisRun.objects.get()
+    assert run.status == AnalysisRun.Status.COMPLETED and run.trigger == AnalysisRun.Trigger.SCHEDULE
+    assert services.campaigns_needing_analysis() == []
+    rating = Rating.objects.filter(video__campaign=campaign).first()
+    rating.pk = None
+    rating.attempt = rating.attempt.session.attempts.create(number=9, video_order=[], outcome="qualified")
+    rating.save()
+    assert services.campaigns_needing_analysis() == [campaign]
