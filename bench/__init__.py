@@ -1,0 +1,1 @@
+"""Load benchmarks; see bench/annotation_load.py."""
