@@ -82,7 +82,7 @@ def test_review_finish_and_thank_you_page(client, make_campaign):
     attempt = Attempt.objects.get(session__annotator=annotator)
     videos = Video.objects.in_bulk(attempt.video_order)
     response = None
-    for position, video_id in enumerate(attempt.video_order, start=1):
+    for video_id in attempt.video_order:
         page = client.get("/c/study/rate/").content.decode()
         score = videos[video_id].gold_score or 3
         response = client.post("/c/study/api/ratings/", {"token": token_of(page), "score": str(score), "reason": "some reason"})
