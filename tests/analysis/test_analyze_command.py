@@ -84,5 +84,7 @@ def test_run_analysis_command_follows_the_run_to_the_end(capsys):
     run = AnalysisRun.objects.get()
     assert run.status == AnalysisRun.Status.COMPLETED and run.trigger == AnalysisRun.Trigger.COMMAND
     assert "completed" in capsys.readouterr().out
+    call_command("run_analysis", campaign="rated", if_needed=True, verbosity=0)
+    assert AnalysisRun.objects.count() == 1 and "up to date" in capsys.readouterr().out
     with pytest.raises(CommandError, match="No campaign"):
         call_command("run_analysis", campaign="missing", verbosity=0)

@@ -16,11 +16,16 @@ class Command(BaseCommand):
     def add_arguments(self, parser):
         parser.add_argument("--campaign", required=True, help="Slug of the campaign.")
         parser.add_argument("--no-wait", action="store_true", help="Queue the run and return at once.")
+        parser.add_argument("--if-needed", action="store_true",
+                            help="Only if the campaign has ratings newer than its latest completed run (or none yet).")
 
-    def handle(self, *args, campaign, no_wait, **options):
+    def handle(self, *args, campaign, no_wait, if_needed=False, **options):
         target = Campaign.objects.filter(slug=campaign).first()
         if target is None:
             raise CommandError(f"No campaign with slug {campaign!r}.")
+        if if_needed and target not in services.campaigns_needing_analysis():
+            self.stdout.write(f"The analysis of {campaign!r} is up to date; nothing to do.")
+            return
         try:
             run = services.analysis_run_start(campaign=target, trigger=AnalysisRun.Trigger.COMMAND)
         except ApplicationError as error:
