@@ -22,11 +22,11 @@ $(VENV)/.dev: requirements.txt requirements-dev.txt | $(BIN)/python
 	$(BIN)/pip install --quiet --disable-pip-version-check -r requirements-dev.txt
 	touch $@ $(VENV)/.runtime
 
-run: $(VENV)/.runtime  ## set up and serve the platform on SQLite with the demo campaign, http://127.0.0.1:8000
+run: $(VENV)/.runtime  ## set up and serve the platform on SQLite with the small demo study, http://127.0.0.1:8000
 	$(BIN)/python manage.py migrate --noinput
-	$(BIN)/python manage.py make_demo_campaign
+	$(BIN)/python manage.py make_demo_study --size small
 	$(BIN)/python manage.py ensure_admin
-	@echo "Annotators: http://127.0.0.1:8000/c/demo/   Researchers: http://127.0.0.1:8000/admin/"
+	@echo "Annotators: http://127.0.0.1:8000/c/demo-study/   Researchers: http://127.0.0.1:8000/admin/ and /staff/campaigns/demo-study/"
 	$(BIN)/python manage.py runserver 127.0.0.1:8000
 
 test: $(VENV)/.dev  ## run the whole test suite against PostgreSQL, Redis and headless Chromium

@@ -9,7 +9,7 @@ from __future__ import annotations
 import random
 import re
 import secrets
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -114,21 +114,23 @@ def _require_open(campaign: Campaign) -> None:
 
 
 @transaction.atomic
-def consent_give(*, annotator: Annotator, consent: ConsentText) -> None:
+def consent_give(*, annotator: Annotator, consent: ConsentText, now: datetime | None = None) -> None:
     if consent.campaign_id != annotator.campaign_id:
         raise ApplicationError("bad_consent", "This consent text belongs to another study. Reload the page.")
     annotator.consent = consent
-    annotator.consented_at = timezone.now()
+    annotator.consented_at = now or timezone.now()
     annotator.save(update_fields=["consent", "consented_at"])
 
 
 @transaction.atomic
-def demographics_save(*, annotator: Annotator, age_group: str, gender: str, education: str, prior_knowledge: str) -> None:
+def demographics_save(
+    *, annotator: Annotator, age_group: str, gender: str, education: str, prior_knowledge: str, now: datetime | None = None
+) -> None:
     annotator.age_group = age_group
     annotator.gender = gender
     annotator.education = education
     annotator.prior_knowledge = prior_knowledge
-    annotator.demographics_at = timezone.now()
+    annotator.demographics_at = now or timezone.now()
     annotator.save(update_fields=["age_group", "gender", "education", "prior_knowledge", "demographics_at"])
 
 
@@ -369,3 +371,91 @@ def attempt_finish(*, annotator: Annotator, attempt_number: int, now: datetime |
             status=AnnotationSession.Status.QUALIFIED, finished_at=now, last_activity_at=now
         )
     return attempt
+
+
+# --- Batches ----------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class RatingInput:
+    """One submission of a batch: what `rating_submit` takes for one page, with its own time."""
+
+    token: str
+    score: int
+    typed_reason: str
+    playback: Playback = Playback()
+    now: datetime | None = None
+
+
+@transaction.atomic
+def ratings_submit_batch(*, annotator_id: int, items: Sequence[RatingInput]) -> SubmitResult:
+    """Several submissions of one attempt, checked like `rating_submit` item by item, written at once.
+
+    Each item goes through the same checks, in the same order and with the same errors, as a
+    `rating_submit` call for it would after the items before it: the token and its owner, the
+    position, a finished attempt (a retry of the stored answer is fine, a change is refused), the
+    session idle past the timeout since the previous item, the lecture, the grade and the reason.
+    A later item for the same position replaces the earlier one, as going back does. The
+    difference is that a batch is one transaction: the first refused item raises its error and
+    nothing of the batch is stored. The rows are written with one upsert and the session's last
+    activity is set once, to the last item's time. For simulated crowds and replays of recorded
+    sessions, where one call per rating would be the bottleneck.
+    """
+    if not items:
+        raise ApplicationError("empty_batch", "There is nothing to save.")
+    tickets = [selectors.rating_token_read(item.token) for item in items]
+    if len({ticket.attempt_id for ticket in tickets}) != 1:
+        raise ApplicationError("bad_token", "These answers belong to different sessions. Reload the page and rate again.")
+    attempt = Attempt.objects.select_related("session__campaign").filter(pk=tickets[0].attempt_id).first()
+    if attempt is None or attempt.session.annotator_id != annotator_id:
+        raise ApplicationError("bad_token", "This page belongs to another participant. Open the study link again.", status=403)
+    session, campaign = attempt.session, attempt.session.campaign
+    if any(not 1 <= ticket.position <= len(attempt.video_order) for ticket in tickets):
+        raise ApplicationError("bad_token", "This page is out of date. Reload it and rate the video again.")
+    if attempt.outcome != Attempt.Outcome.IN_PROGRESS or session.status != AnnotationSession.Status.ACTIVE:
+        result = None
+        for item, ticket in zip(items, tickets):
+            result = _late_submit(attempt, ticket.position, item.score, (item.typed_reason or "").strip())
+        return result
+    rows: dict[int, Rating] = {}
+    last_activity = session.last_activity_at
+    for item, ticket in zip(items, tickets):
+        now = item.now or timezone.now()
+        if last_activity < selectors.session_idle_cutoff(campaign, now):
+            raise ApplicationError(
+                "session_expired",
+                f"Your session was idle for more than {campaign.session_timeout_minutes} minutes and has been "
+                "closed; the answers you gave are kept. Open the study link again to continue with a new session.",
+                status=409,
+            )
+        if attempt.lecture_completed_at is None:
+            raise ApplicationError("lecture_first", "Please take the lecture before rating.", status=409)
+        typed_reason = (item.typed_reason or "").strip()
+        _validate_rating(campaign, item.score, typed_reason)
+        rows[ticket.position] = Rating(
+            attempt=attempt,
+            video_id=attempt.video_order[ticket.position - 1],
+            position=ticket.position,
+            score=item.score,
+            reason=campaign.grade5_reason if item.score == 5 else typed_reason,
+            typed_reason=typed_reason,
+            served_at=ticket.served_at,
+            seconds_spent=max((now - ticket.served_at).total_seconds(), 0.0),
+            played_to_end=item.playback.played_to_end,
+            plays=item.playback.plays,
+            seeks=item.playback.seeks,
+            fullscreen=item.playback.fullscreen,
+        )
+        last_activity = now
+    Rating.objects.bulk_create(
+        list(rows.values()),
+        update_conflicts=True,
+        unique_fields=["attempt", "video"],
+        update_fields=[
+            "score", "reason", "typed_reason", "served_at", "seconds_spent",
+            "played_to_end", "plays", "seeks", "fullscreen", "updated_at",
+        ],
+    )
+    AnnotationSession.objects.filter(pk=session.pk).update(last_activity_at=last_activity)
+    rated = selectors.attempt_rated_positions(attempt)
+    return SubmitResult(attempt, tickets[-1].position, selectors.first_unrated_position(attempt, rated), rated)
