@@ -11,7 +11,7 @@ import re
 import secrets
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from django.db import transaction
 from django.utils import timezone
@@ -32,6 +32,10 @@ from .models import (
 
 # Session order and checker choice must not be predictable from outside.
 _rng = random.SystemRandom()
+
+# Idle timeouts are minutes long; refreshing a session's last activity at most this often spares
+# a write on most submissions.
+ACTIVITY_RESOLUTION = timedelta(seconds=30)
 
 _EXTERNAL_ID = re.compile(r"^[A-Za-z0-9_.:-]{1,128}$")
 
@@ -239,7 +243,6 @@ class SubmitResult:
     rated: set[int]
 
 
-@transaction.atomic
 def rating_submit(
     *, annotator_id: int, token: str, score: int, typed_reason: str, playback: Playback, now: datetime | None = None
 ) -> SubmitResult:
@@ -247,59 +250,10 @@ def rating_submit(
 
     Idempotent: the row is keyed by (attempt, video) and written with an upsert, so a double click
     or a retry after a dropped connection stores one rating, and going back rewrites the answer.
+    One submission is a batch of one: the web page and the simulated crowd share every rule.
     """
-    now = now or timezone.now()
-    ticket = selectors.rating_token_read(token)
-    attempt = (
-        Attempt.objects.select_related("session__campaign").filter(pk=ticket.attempt_id).first()
-    )
-    if attempt is None or attempt.session.annotator_id != annotator_id:
-        raise ApplicationError("bad_token", "This page belongs to another participant. Open the study link again.", status=403)
-    session, campaign = attempt.session, attempt.session.campaign
-    if not 1 <= ticket.position <= len(attempt.video_order):
-        raise ApplicationError("bad_token", "This page is out of date. Reload it and rate the video again.")
-    typed_reason = (typed_reason or "").strip()
-    if attempt.outcome != Attempt.Outcome.IN_PROGRESS or session.status != AnnotationSession.Status.ACTIVE:
-        return _late_submit(attempt, ticket.position, score, typed_reason)
-    if session.last_activity_at < selectors.session_idle_cutoff(campaign, now):
-        # Its videos already count as released (see video_assignment_loads); the periodic task or
-        # the next lecture_complete marks the session abandoned.
-        raise ApplicationError(
-            "session_expired",
-            f"Your session was idle for more than {campaign.session_timeout_minutes} minutes and has been "
-            "closed; the answers you gave are kept. Open the study link again to continue with a new session.",
-            status=409,
-        )
-    if attempt.lecture_completed_at is None:
-        raise ApplicationError("lecture_first", "Please take the lecture before rating.", status=409)
-    _validate_rating(campaign, score, typed_reason)
-    Rating.objects.bulk_create(
-        [
-            Rating(
-                attempt=attempt,
-                video_id=attempt.video_order[ticket.position - 1],
-                position=ticket.position,
-                score=score,
-                reason=campaign.grade5_reason if score == 5 else typed_reason,
-                typed_reason=typed_reason,
-                served_at=ticket.served_at,
-                seconds_spent=max((now - ticket.served_at).total_seconds(), 0.0),
-                played_to_end=playback.played_to_end,
-                plays=playback.plays,
-                seeks=playback.seeks,
-                fullscreen=playback.fullscreen,
-            )
-        ],
-        update_conflicts=True,
-        unique_fields=["attempt", "video"],
-        update_fields=[
-            "score", "reason", "typed_reason", "served_at", "seconds_spent",
-            "played_to_end", "plays", "seeks", "fullscreen", "updated_at",
-        ],
-    )
-    AnnotationSession.objects.filter(pk=session.pk).update(last_activity_at=now)
-    rated = selectors.attempt_rated_positions(attempt)
-    return SubmitResult(attempt, ticket.position, selectors.first_unrated_position(attempt, rated), rated)
+    item = RatingInput(token=token, score=score, typed_reason=typed_reason, playback=playback, now=now)
+    return ratings_submit_batch(annotator_id=annotator_id, items=[item])
 
 
 def _validate_rating(campaign: Campaign, score: int, typed_reason: str) -> None:
@@ -389,17 +343,14 @@ class RatingInput:
 
 @transaction.atomic
 def ratings_submit_batch(*, annotator_id: int, items: Sequence[RatingInput]) -> SubmitResult:
-    """Several submissions of one attempt, checked like `rating_submit` item by item, written at once.
+    """Submissions of one attempt, each checked in order, written in one upsert (the one submit path).
 
-    Each item goes through the same checks, in the same order and with the same errors, as a
-    `rating_submit` call for it would after the items before it: the token and its owner, the
-    position, a finished attempt (a retry of the stored answer is fine, a change is refused), the
-    session idle past the timeout since the previous item, the lecture, the grade and the reason.
-    A later item for the same position replaces the earlier one, as going back does. The
-    difference is that a batch is one transaction: the first refused item raises its error and
-    nothing of the batch is stored. The rows are written with one upsert and the session's last
-    activity is set once, to the last item's time. For simulated crowds and replays of recorded
-    sessions, where one call per rating would be the bottleneck.
+    Per item, in this order: the token and its owner, the position, a finished attempt (a retry of
+    the stored answer is fine, a change is refused), the session idle past the timeout since the
+    previous item, the lecture, the grade and the reason. A later item for the same position
+    replaces an earlier one, as going back does. The batch is one transaction: the first refused
+    item raises its error and nothing of the batch is stored. The web page sends batches of one
+    (`rating_submit`); simulated crowds and replays of recorded sessions send a whole attempt.
     """
     if not items:
         raise ApplicationError("empty_batch", "There is nothing to save.")
@@ -456,6 +407,7 @@ def ratings_submit_batch(*, annotator_id: int, items: Sequence[RatingInput]) -> 
             "played_to_end", "plays", "seeks", "fullscreen", "updated_at",
         ],
     )
-    AnnotationSession.objects.filter(pk=session.pk).update(last_activity_at=last_activity)
+    if last_activity - session.last_activity_at >= ACTIVITY_RESOLUTION:
+        AnnotationSession.objects.filter(pk=session.pk).update(last_activity_at=last_activity)
     rated = selectors.attempt_rated_positions(attempt)
     return SubmitResult(attempt, tickets[-1].position, selectors.first_unrated_position(attempt, rated), rated)
