@@ -66,7 +66,8 @@ def session_current_attempt(session: AnnotationSession) -> Attempt:
 
 
 def attempt_rated_positions(attempt: Attempt) -> set[int]:
-    return set(Rating.objects.filter(attempt=attempt).values_list("position", flat=True))
+    # order_by(): the model's default ordering would join the attempt table for nothing.
+    return set(Rating.objects.filter(attempt_id=attempt.pk).order_by().values_list("position", flat=True))
 
 
 def first_unrated_position(attempt: Attempt, rated: set[int] | frozenset[int]) -> int | None:
