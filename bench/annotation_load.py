@@ -1,0 +1,1091 @@
+#!/usr/bin/env python
+"""HTTP load benchmark of the annotation flow: gunicorn + PostgreSQL, driven by simulated annotators.
+
+What it does, in one run:
+
+1. Drops and recreates a PostgreSQL database (default `dream_bench`), migrates it and creates the
+   campaign `bench` (40 videos per session, 5 checkers, consent text, short minimum reason, a huge
+   target per video) with rows for regular, checker and demo videos. The video rows point at fake
+   files (videos/<hash>.mp4): the benchmark never downloads video bytes, it measures the Django
+   pages and the rating API only.
+2. Starts gunicorn (config.wsgi:application, DJANGO_SETTINGS_MODULE=bench.settings = the project
+   settings plus /bench/bare-insert/) on a free port with DEBUG=0, waits until it answers, and
+   always stops it at the end (also on an error, Ctrl-C or SIGTERM).
+3. Runs phases with one asyncio + aiohttp process and N concurrent simulated annotators:
+     bare        POST /bench/bare-insert/ (one INSERT per request): the ceiling of this stack;
+     saturation  annotators submit as fast as the server answers (think 0, or --think);
+     paced       the annotators together submit at --rate per second (open loop: a ticker issues
+                 submit slots on the clock; latency is reported from the send and from the slot).
+   Each annotator goes through the real flow: entry link with a fresh PROLIFIC_PID, consent,
+   demographics, lecture (starts the session), rate page (hidden token), 40 rating submits
+   through /c/bench/api/ratings/, review page, Finish; then it starts over with a new PID.
+   Cookies are kept per annotator by hand (the Secure session cookie of DEBUG=0 still flows over
+   plain HTTP). So that the phases measure a running campaign rather than 64 people starting at
+   the same second, each annotator's first session ends after a random number of submits, as if
+   the person left (--no-stagger turns this off); every later session is complete.
+   Before each phase the database gets a VACUUM ANALYZE (what autovacuum does in production; it
+   is off on this development server) and the benchmark waits up to --wait-quiet seconds for
+   other programs on the machine to calm down.
+4. Prints submissions/s, p50/p95/p99 submit latency (and of the other pages), errors by kind,
+   the CPU split (gunicorn, PostgreSQL of this database, this generator, other programs), the
+   server CPU per submission, checks that the database holds exactly the acknowledged ratings
+   ((attempt, position) pairs read from the signed tokens), counts SQL queries per request of
+   the flow in-process, and prints each target as MET or MISSED. --view-cpu adds Django CPU,
+   wall time and SQL statements per view measured inside gunicorn (bench/viewcpu.py).
+
+Run:  .venv/bin/python bench/annotation_load.py                 (all three phases, 30 s each)
+      .venv/bin/python bench/annotation_load.py --seconds 20 --sweep   (try gunicorn settings first)
+      .venv/bin/python bench/annotation_load.py --phases paced --rate 200 --annotators 64
+      .venv/bin/python bench/annotation_load.py --phases saturation --view-cpu --show-queries
+"""
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import random
+import re
+import secrets
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+from array import array
+from collections import Counter, defaultdict
+from pathlib import Path
+from urllib.parse import urlencode
+
+ROOT = Path(__file__).resolve().parent.parent
+if str(ROOT) not in sys.path:
+    sys.path.insert(0, str(ROOT))
+
+SLUG = "bench"
+VIDEOS_PER_SESSION = 40
+CHECKERS_PER_SESSION = 5
+MIN_REASON = 5
+
+# Targets (2 cores, 64 concurrent connections).
+TARGET_RATE = 150.0
+TARGET_P95_MS = 250.0
+TARGET_RATIO = 0.5
+
+# gunicorn settings, chosen with --sweep on the 2-core machine (sync 2-5 workers, gthread 2-4
+# workers x 2-8 threads, with and without HTTP keep-alive): 2 sync workers had the highest
+# submissions/s, the least server CPU per submission and the shortest tail (3 sync workers and
+# gthread 2x4 were close, within the noise of this shared machine; 4-5 sync workers and gthread
+# without keep-alive were slower). The work is CPU-bound Python (GIL) plus short PostgreSQL round
+# trips on a machine whose two cores also run PostgreSQL and the load generator, so more
+# processes than cores only adds switching; gthread with keep-alive pins each client connection
+# to one worker, so requests queue behind a busy worker while another idles (p99 of 0.6-1.5 s).
+DEFAULT_WORKER_CLASS = "sync"
+DEFAULT_WORKERS = 2
+DEFAULT_THREADS = 1
+DEFAULT_KEEPALIVE = 5
+DEFAULT_SWEEP = "sync:2x1,sync:3x1,sync:4x1,sync:5x1,gthread:2x2:0,gthread:3x2:0,gthread:2x4"
+
+CSRF_RE = re.compile(rb'name="csrfmiddlewaretoken" value="([^"]+)"')
+TOKEN_RE = re.compile(rb'name="token"[^>]*?value="([^"]+)"')
+ATTEMPT_RE = re.compile(rb'name="attempt" value="(\d+)"')
+FORM_HEADERS = {"Content-Type": "application/x-www-form-urlencoded"}
+REASONS = [
+    "The mouth looks blurry when she talks",
+    "Whole face flickers around the eyes",
+    "Skin colour does not match the neck",
+    "Visible seam at the left cheek",
+    "No traces; young man with short dark hair and a grey shirt",
+    "Slight shaking of the face when he turns",
+]
+
+
+# --- Environment, database, campaign ---------------------------------------------------------
+
+
+def configure_environment(args) -> dict:
+    """The environment shared by this process (migrations, token decoding, probe) and gunicorn."""
+    env = dict(os.environ)
+    env.update({
+        "DATABASE_URL": f"{args.pg.rstrip('/')}/{args.db}",
+        "DJANGO_SETTINGS_MODULE": args.settings,
+        "DEBUG": "0",
+        "SECRET_KEY": os.environ.get("BENCH_SECRET_KEY") or secrets.token_urlsafe(50),
+        "ALLOWED_HOSTS": "127.0.0.1,localhost,testserver",
+        "LOG_LEVEL": os.environ.get("LOG_LEVEL", "WARNING"),
+        "BENCH_DB": args.db,
+    })
+    os.environ.update(env)
+    return env
+
+
+def recreate_database(args) -> None:
+    import psycopg
+    from psycopg import sql
+
+    with psycopg.connect(f"{args.pg.rstrip('/')}/postgres", autocommit=True) as conn:
+        conn.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(args.db)))
+        conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(args.db)))
+
+
+def vacuum_analyze(args) -> None:
+    """What autovacuum would have done by now: fresh planner statistics and no dead rows.
+
+    Without statistics PostgreSQL plans the session-start aggregate over all session items as a
+    nested loop (hundreds of ms per session start after a few thousand ratings, under the campaign
+    lock); a production server with autovacuum on analyzes these tables as they grow."""
+    import psycopg
+
+    with psycopg.connect(f"{args.pg.rstrip('/')}/{args.db}", autocommit=True) as conn:
+        conn.execute("VACUUM ANALYZE")
+
+
+def autovacuum_setting(args) -> str:
+    import psycopg
+
+    with psycopg.connect(f"{args.pg.rstrip('/')}/{args.db}", autocommit=True) as conn:
+        return conn.execute("SHOW autovacuum").fetchone()[0]
+
+
+def setup_campaign(args) -> dict:
+    """Migrate, create the bare-insert table and the campaign with fake video rows."""
+    import hashlib
+
+    import django
+
+    django.setup()
+    from django.core.management import call_command
+    from django.db import connection
+
+    from annotation.models import Annotator, Campaign, ConsentText, Video
+    from bench.urls import BARE_TABLE_SQL
+
+    call_command("migrate", interactive=False, verbosity=0)
+    with connection.cursor() as cursor:
+        cursor.execute(BARE_TABLE_SQL)
+    campaign = Campaign.objects.create(
+        slug=SLUG, title="Load benchmark", videos_per_session=VIDEOS_PER_SESSION,
+        checkers_per_session=CHECKERS_PER_SESSION, min_reason_length=MIN_REASON,
+        target_ratings_per_video=1_000_000, sessions_per_annotator=1,
+    )
+    ConsentText.objects.create(campaign=campaign, version=1, text=(
+        "You are taking part in a study on how realistic face-swap videos look.\n\n"
+        "Your ratings are stored with your answers about yourself, not with your name."))
+    rng = random.Random(1)
+    videos = []
+
+    def row(role, i, **extra):
+        digest = hashlib.sha256(f"bench-{role}-{i}".encode()).hexdigest()
+        return Video(campaign=campaign, role=role, content_hash=digest, source_name=f"bench_{role}_{i}.mp4",
+                     file=f"videos/{digest}.mp4", poster=f"posters/{digest}.jpg", duration_s=5.0,
+                     fps=25, width=640, height=360, **extra)
+
+    for i in range(args.videos):
+        videos.append(row(Video.Role.REGULAR, i, method=f"fs{i % 7}", identity_pair=f"id{i % 13}"))
+    for i in range(args.checkers):
+        videos.append(row(Video.Role.CHECKER, i, gold_score=rng.choice([1, 5]), method="check"))
+    for grade in range(1, 6):
+        videos.append(row(Video.Role.DEMO, grade, demo_grade=grade, demo_reason=f"Example of grade {grade}."))
+    Video.objects.bulk_create(videos)
+    connection.close()
+    return {
+        "age_group": Annotator.AgeGroup.values, "gender": Annotator.Gender.values,
+        "education": Annotator.Education.values, "prior_knowledge": Annotator.PriorKnowledge.values,
+    }
+
+
+# --- gunicorn ---------------------------------------------------------------------------------
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+class Gunicorn:
+    def __init__(self, env: dict, worker_class: str, workers: int, threads: int, keepalive: int, log_path: Path):
+        self.env, self.worker_class, self.workers, self.threads = env, worker_class, workers, threads
+        self.keepalive = keepalive
+        self.view_cpu_dir: Path | None = Path(env["BENCH_VIEW_CPU_DIR"]) if env.get("BENCH_VIEW_CPU_DIR") else None
+        self.log_path = log_path
+        self.proc: subprocess.Popen | None = None
+        self.port = 0
+
+    @property
+    def label(self) -> str:
+        label = f"{self.worker_class} {self.workers} worker(s) x {self.threads} thread(s)"
+        if self.worker_class != "sync":  # sync workers never keep a connection alive
+            label += f", keep-alive {self.keepalive} s" if self.keepalive else ", no keep-alive"
+        return label
+
+    def start(self, timeout: float = 60.0) -> str:
+        self.port = free_port()
+        cmd = [
+            sys.executable, "-m", "gunicorn", "config.wsgi:application",
+            "--bind", f"127.0.0.1:{self.port}", "--worker-class", self.worker_class,
+            "--workers", str(self.workers), "--threads", str(self.threads),
+            "--backlog", "2048", "--keep-alive", str(self.keepalive), "--timeout", "60",
+            "--log-level", "warning",
+        ]
+        self.log_path.parent.mkdir(parents=True, exist_ok=True)
+        log = open(self.log_path, "ab")
+        self.proc = subprocess.Popen(cmd, cwd=ROOT, env=self.env, stdout=log, stderr=subprocess.STDOUT,
+                                     start_new_session=True)
+        log.close()
+        base = f"http://127.0.0.1:{self.port}"
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.proc.poll() is not None:
+                raise RuntimeError(f"gunicorn exited with {self.proc.returncode}; see {self.log_path}")
+            try:
+                with urllib.request.urlopen(base + "/", timeout=2) as resp:
+                    resp.read()
+                return base
+            except urllib.error.HTTPError:
+                return base  # it answers (any status)
+            except (urllib.error.URLError, OSError):
+                time.sleep(0.1)
+        raise RuntimeError(f"gunicorn did not answer within {timeout:.0f} s; see {self.log_path}")
+
+    def stop(self) -> None:
+        proc, self.proc = self.proc, None
+        if proc is None or proc.poll() is not None:
+            return
+        try:
+            os.killpg(proc.pid, signal.SIGTERM)  # its own process group: master and workers
+            proc.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            os.killpg(proc.pid, signal.SIGKILL)
+            proc.wait(timeout=5)
+        except ProcessLookupError:
+            pass
+
+
+# --- CPU accounting (from /proc) --------------------------------------------------------------
+
+
+_PG_KIND: dict[int, str] = {}
+_PG_SHARED = (b"checkpointer", b"background writer", b"walwriter", b"autovacuum launcher", b"logical replication",
+              b"stats collector", b"archiver", b"/usr/lib/postgresql")
+
+
+def _postgres_group(pid: int) -> str:
+    """'postgres' for the server's own processes and the backends of the benchmark database;
+    'other' for backends of other databases (other people's tests on the same server)."""
+    kind = _PG_KIND.get(pid)
+    if kind is None:
+        try:
+            with open(f"/proc/{pid}/cmdline", "rb") as handle:
+                cmdline = handle.read().replace(b"\0", b" ")
+        except OSError:
+            return "other"
+        db = os.environ.get("BENCH_DB", "").encode()
+        kind = "postgres" if (db and b" " + db + b" " in cmdline + b" ") or any(s in cmdline for s in _PG_SHARED) else "other"
+        _PG_KIND[pid] = kind
+    return kind
+
+
+def cpu_snapshot(gunicorn_pid: int | None) -> dict:
+    """CPU seconds so far per process (grouped: gunicorn master + workers, PostgreSQL serving the
+    benchmark database, this process, other) and of the whole machine (/proc/stat)."""
+    tick = os.sysconf("SC_CLK_TCK")
+    me = os.getpid()
+    procs = {}
+    for name in os.listdir("/proc"):
+        if not name.isdigit():
+            continue
+        try:
+            with open(f"/proc/{name}/stat", "rb") as handle:
+                data = handle.read()
+        except OSError:
+            continue
+        pid = int(name)
+        comm = data[data.index(b"(") + 1:data.rindex(b")")]
+        fields = data[data.rindex(b")") + 2:].split()
+        ppid, used = int(fields[1]), (int(fields[11]) + int(fields[12])) / tick
+        if pid == me:
+            group = "generator"
+        elif gunicorn_pid and (pid == gunicorn_pid or ppid == gunicorn_pid):
+            group = "gunicorn"
+        elif comm.startswith(b"postgres"):
+            group = _postgres_group(pid)
+        else:
+            group = "other"
+        procs[pid] = (group, used)
+    with open("/proc/stat") as handle:
+        values = [int(v) for v in handle.readline().split()[1:9]]
+    return {"procs": procs, "busy": (sum(values) - values[3] - values[4]) / tick}
+
+
+def cpu_report(before: dict, after: dict, seconds: float) -> dict:
+    """% of one core per group between two snapshots; a process that exited in between is lost
+    (so 'other' = machine busy minus the three known groups, which also counts exited processes)."""
+    groups = Counter()
+    for pid, (group, used) in after["procs"].items():
+        prev = before["procs"].get(pid)
+        groups[group] += used - (prev[1] if prev and prev[0] == group else 0)
+    out = {k: round(100 * groups[k] / seconds, 1) for k in ("gunicorn", "postgres", "generator")}
+    out["busy"] = round(100 * (after["busy"] - before["busy"]) / seconds, 1)
+    out["other"] = round(max(out["busy"] - out["gunicorn"] - out["postgres"] - out["generator"], 0.0), 1)
+    out["capacity"] = 100 * (os.cpu_count() or 1)
+    return out
+
+
+def view_cpu_snapshot(directory: Path | None) -> dict:
+    """Per-view totals written by bench/viewcpu.py, summed over the gunicorn workers."""
+    totals: dict[str, list[float]] = {}
+    if directory is None:
+        return totals
+    for path in directory.glob("*.json"):
+        try:
+            data = json.loads(path.read_text())
+        except (OSError, ValueError):
+            continue
+        for name, row in data.items():
+            acc = totals.setdefault(name, [0, 0.0, 0.0, 0])
+            for i, value in enumerate(row):
+                acc[i] += value
+    return totals
+
+
+def view_cpu_report(before: dict, after: dict, seconds: float) -> dict:
+    out = {}
+    for name, row in after.items():
+        prev = before.get(name, [0, 0.0, 0.0, 0])
+        n = row[0] - prev[0]
+        if n <= 0:
+            continue
+        cpu, wall, queries = row[1] - prev[1], row[2] - prev[2], row[3] - prev[3]
+        out[name] = {"per_s": round(n / seconds, 1), "cpu_ms": round(1000 * cpu / n, 2), "wall_ms": round(1000 * wall / n, 2),
+                     "queries": round(queries / n, 1), "core_pct": round(100 * cpu / seconds, 1)}
+    return dict(sorted(out.items(), key=lambda kv: -kv[1]["core_pct"]))
+
+
+def wait_for_quiet(max_wait: float, limit: float) -> float:
+    """Wait (up to max_wait s) until the rest of the machine uses less than `limit` % of one core.
+
+    Other programs on this machine (tests, other benchmarks) take the same two cores; measuring
+    while they run gives lower and noisier figures. Returns the last 1 s reading."""
+    deadline = time.monotonic() + max_wait
+    while True:
+        before = cpu_snapshot(None)
+        time.sleep(1.0)
+        other = cpu_report(before, cpu_snapshot(None), 1.0)["busy"]
+        if other < limit or time.monotonic() >= deadline:
+            return other
+
+
+# --- Load generation --------------------------------------------------------------------------
+
+
+class StopPhase(Exception):
+    pass
+
+
+class StepError(Exception):
+    def __init__(self, kind: str):
+        super().__init__(kind)
+        self.kind = kind
+
+
+class Phase:
+    """One measured run: warm-up, then `seconds` of measurement; only that window is counted."""
+
+    serial = 0
+
+    def __init__(self, name, mode, base, http, *, annotators, warmup, seconds, think, rate, run_id, choices, stagger):
+        Phase.serial += 1
+        self.seq, self.stagger = Phase.serial, stagger
+        self.name, self.mode, self.base, self.http = name, mode, base, http
+        self.annotators, self.warmup, self.seconds = annotators, warmup, seconds
+        self.think, self.rate, self.run_id, self.choices = think, rate, run_id, choices
+        self.loop = asyncio.get_running_loop()
+        self.t0 = self.loop.time()
+        self.t_start = self.t0 + warmup
+        self.t_end = self.t_start + seconds
+        self.lat = defaultdict(lambda: array("d"))  # step -> latencies (s) of requests ending in the window
+        self.sched_lat = array("d")  # paced: submit latency measured from its slot on the clock
+        self.requests = Counter()  # step -> requests answered in the window
+        self.errors = Counter()  # kind -> count over the whole phase
+        self.acked: list[tuple[str, int]] = []  # (token, saved position), whole phase
+        self.in_doubt: list[str] = []  # tokens sent but neither acknowledged nor refused
+        self.refused = 0
+        self.annotators_started = 0
+        self.sessions_finished = Counter()
+        self.tickets: asyncio.Queue | None = asyncio.Queue() if rate else None
+        self.ticket_backlog_max = 0
+
+    def check_time(self):
+        if self.loop.time() >= self.t_end:
+            raise StopPhase
+
+    def record(self, step: str, started: float, ended: float):
+        if self.t_start <= ended < self.t_end:
+            self.lat[step].append(ended - started)
+            self.requests[step] += 1
+
+    async def ticker(self):
+        """Paced mode: issue submit slots on the clock (open loop); the annotators take them."""
+        issued, start = 0, self.t0
+        period = min(0.01, 1.0 / self.rate)
+        while self.loop.time() < self.t_end:
+            due = int((self.loop.time() - start) * self.rate) - issued
+            for _ in range(due):
+                self.tickets.put_nowait(start + issued / self.rate)
+                issued += 1
+            self.ticket_backlog_max = max(self.ticket_backlog_max, self.tickets.qsize())
+            await asyncio.sleep(period)
+        for _ in range(self.annotators):
+            self.tickets.put_nowait(None)
+
+
+class Browser:
+    """One annotator's cookies (handled by hand: cheap, and Secure cookies still flow over plain HTTP)."""
+
+    __slots__ = ("ph", "cookies")
+
+    def __init__(self, ph: Phase):
+        self.ph = ph
+        self.cookies: dict[str, str] = {}
+
+    async def request(self, step: str, method: str, path: str, data: dict | None = None):
+        ph = self.ph
+        ph.check_time()
+        headers = {"Cookie": "; ".join(f"{k}={v}" for k, v in self.cookies.items())} if self.cookies else {}
+        body = None
+        if data is not None:
+            body = urlencode(data).encode()
+            headers.update(FORM_HEADERS)
+        started = ph.loop.time()
+        async with ph.http.request(method, ph.base + path, data=body, headers=headers, allow_redirects=False) as resp:
+            content = await resp.read()
+            for raw in resp.headers.getall("Set-Cookie", ()):
+                pair = raw.split(";", 1)[0]
+                name, _, value = pair.partition("=")
+                if "max-age=0" in raw.lower() or "01 jan 1970" in raw.lower():
+                    self.cookies.pop(name.strip(), None)
+                else:
+                    self.cookies[name.strip()] = value.strip()
+            status, location = resp.status, resp.headers.get("Location")
+        ph.record(step, started, ph.loop.time())
+        return status, location, content
+
+    async def follow(self, step: str, status: int, location: str | None, content: bytes, expect: str):
+        """Follow redirects with GETs until a page answers; it must be the page `expect` names."""
+        path = None
+        for _ in range(8):
+            if status not in (301, 302, 303):
+                break
+            path = location
+            status, location, content = await self.request(step, "GET", path)
+        if status != 200:
+            raise StepError(f"{step}: HTTP {status}")
+        if path is not None and expect not in path:
+            raise StepError(f"{step}: landed on {path.split('?')[0]}")
+        return content
+
+    def csrf(self, step: str, content: bytes) -> str:
+        match = CSRF_RE.search(content)
+        if not match:
+            raise StepError(f"{step}: no csrf token in page")
+        return match.group(1).decode()
+
+
+async def annotator_life(ph: Phase, idx: int, serial: int, leave_after: int | None = None) -> None:
+    """One annotator from the entry link to Finish (or gone after `leave_after` submits)."""
+    b = Browser(ph)
+    rng = random.Random()
+    ph.annotators_started += 1
+    page = f"/c/{SLUG}/"
+    pid = f"{ph.run_id}-{ph.seq}-{idx}-{serial}"
+    content = await b.follow("entry", *await b.request("entry", "GET", f"{page}?PROLIFIC_PID={pid}"), expect="/consent/")
+    answer = {"csrfmiddlewaretoken": b.csrf("consent", content), "agree": "on"}
+    content = await b.follow("consent", *await b.request("consent", "POST", page + "consent/", answer), expect="/about-you/")
+    answer = {"csrfmiddlewaretoken": b.csrf("demographics", content)}
+    answer.update({k: rng.choice(v) for k, v in ph.choices.items()})
+    content = await b.follow("demographics", *await b.request("demographics", "POST", page + "about-you/", answer),
+                             expect="/lecture/")
+    answer = {"csrfmiddlewaretoken": b.csrf("lecture", content)}
+    content = await b.follow("lecture", *await b.request("lecture", "POST", page + "lecture/", answer), expect="/rate/")
+    match = TOKEN_RE.search(content)
+    if not match:
+        raise StepError("rate page: no token")
+    token, csrf = match.group(1).decode(), b.csrf("rate", content)
+    submit_path = page + "api/ratings/"
+    while True:
+        slot = None
+        if ph.tickets is not None:
+            slot = await ph.tickets.get()
+            if slot is None:
+                raise StopPhase
+        elif ph.think:
+            await asyncio.sleep(ph.think * rng.uniform(0.5, 1.5))
+        answer = {
+            "csrfmiddlewaretoken": csrf, "token": token, "score": rng.randint(1, 5),
+            "reason": rng.choice(REASONS), "plays": rng.randint(1, 3), "seeks": rng.randint(0, 2),
+            "played_to_end": "on" if rng.random() < 0.8 else "", "fullscreen": "on" if rng.random() < 0.1 else "",
+        }
+        sent = False
+        try:
+            ph.check_time()
+            sent = True
+            status, _, content = await b.request("submit", "POST", submit_path, answer)
+        except asyncio.CancelledError:
+            if sent:
+                ph.in_doubt.append(token)
+            raise
+        except StopPhase:
+            raise
+        except Exception as exc:
+            ph.in_doubt.append(token)
+            raise StepError(f"submit: {type(exc).__name__}") from exc
+        if slot is not None and ph.t_start <= ph.loop.time() < ph.t_end:
+            ph.sched_lat.append(ph.loop.time() - slot)
+        if status >= 500:
+            ph.in_doubt.append(token)
+            raise StepError(f"submit: HTTP {status}")
+        try:
+            data = json.loads(content)
+        except ValueError:
+            ph.in_doubt.append(token)
+            raise StepError(f"submit: HTTP {status}, not JSON") from None
+        if status != 200 or "saved" not in data:
+            ph.refused += 1
+            raise StepError(f"submit: HTTP {status} {data.get('code', '?')}")
+        ph.acked.append((token, data["saved"]))
+        if leave_after is not None:
+            leave_after -= 1
+            if leave_after <= 0:
+                ph.sessions_finished["left early (first session)"] += 1
+                return
+        if "item" in data:
+            token = data["item"]["token"]
+            continue
+        if "review" not in data.get("redirect", ""):
+            raise StepError(f"submit: redirected to {data.get('redirect')}")
+        break
+    content = await b.follow("review", *await b.request("review", "GET", page + "review/"), expect="/review/")
+    match = ATTEMPT_RE.search(content)
+    if not match:
+        raise StepError("review: no attempt number")
+    answer = {"csrfmiddlewaretoken": b.csrf("review", content), "attempt": match.group(1).decode()}
+    status, location, content = await b.request("finish", "POST", page + "review/", answer)
+    if status != 302 or not location:
+        raise StepError(f"finish: HTTP {status}")
+    await b.follow("finish", status, location, content, expect="/")
+    ph.sessions_finished["qualified" if "thank-you" in location else "disqualified"] += 1
+
+
+async def annotator_loop(ph: Phase, idx: int) -> None:
+    # Spread the starts over a second, and (unless --no-stagger) let each annotator's first
+    # session end after a random number of submits, as if the person left: the annotators are
+    # then spread over the positions of their sessions as in a running campaign, instead of all
+    # taking the lecture at once and finishing at once.
+    await asyncio.sleep(idx / ph.annotators)
+    serial = 0
+    while True:
+        serial += 1
+        leave_after = random.randint(1, VIDEOS_PER_SESSION) if serial == 1 and ph.stagger else None
+        try:
+            await annotator_life(ph, idx, serial, leave_after)
+        except StopPhase:
+            return
+        except StepError as exc:
+            ph.errors[exc.kind] += 1
+            await asyncio.sleep(0.05)
+        except asyncio.CancelledError:
+            raise
+        except Exception as exc:  # connection errors outside the submit
+            ph.errors[f"request: {type(exc).__name__}"] += 1
+            await asyncio.sleep(0.05)
+
+
+async def bare_loop(ph: Phase, idx: int) -> None:
+    body = urlencode({"payload": "x" * 220 + f"-{idx}"}).encode()
+    url = ph.base + "/bench/bare-insert/"
+    while ph.loop.time() < ph.t_end:
+        slot = None
+        if ph.tickets is not None:
+            slot = await ph.tickets.get()
+            if slot is None:
+                return
+        started = ph.loop.time()
+        try:
+            async with ph.http.post(url, data=body, headers=FORM_HEADERS) as resp:
+                await resp.read()
+                status = resp.status
+        except asyncio.CancelledError:
+            raise
+        except Exception as exc:
+            ph.errors[f"bare: {type(exc).__name__}"] += 1
+            continue
+        ended = ph.loop.time()
+        if status != 200:
+            ph.errors[f"bare: HTTP {status}"] += 1
+            continue
+        ph.record("bare", started, ended)
+        if slot is not None and ph.t_start <= ended < ph.t_end:
+            ph.sched_lat.append(ended - slot)
+
+
+def measure(name: str, mode: str, base: str, args, choices, gunicorn: Gunicorn, run_id: str, **kw) -> dict:
+    """VACUUM ANALYZE, wait for a calm machine, then run one phase."""
+    vacuum_analyze(args)
+    background = wait_for_quiet(args.wait_quiet, args.quiet_limit) if args.wait_quiet > 0 else None
+    res = asyncio.run(run_phase(name, mode, base, args, choices, gunicorn, run_id, **kw))
+    res["background_before"] = background
+    return res
+
+
+async def run_phase(name: str, mode: str, base: str, args, choices, gunicorn: Gunicorn, run_id: str,
+                    rate: float | None = None, seconds: float | None = None, warmup: float | None = None) -> dict:
+    import aiohttp
+
+    connector = aiohttp.TCPConnector(limit=args.annotators, limit_per_host=args.annotators)
+    timeout = aiohttp.ClientTimeout(total=args.request_timeout)
+    async with aiohttp.ClientSession(connector=connector, timeout=timeout, cookie_jar=aiohttp.DummyCookieJar(),
+                                     auto_decompress=False) as http:
+        ph = Phase(name, mode, base, http, annotators=args.annotators,
+                   warmup=args.warmup if warmup is None else warmup,
+                   seconds=args.seconds if seconds is None else seconds,
+                   think=args.think if mode == "annotate" else 0, rate=rate, run_id=run_id, choices=choices,
+                   stagger=not args.no_stagger)
+        worker = bare_loop if mode == "bare" else annotator_loop
+        tasks = [asyncio.create_task(worker(ph, i)) for i in range(args.annotators)]
+        if ph.tickets is not None:
+            tasks.append(asyncio.create_task(ph.ticker()))
+        await asyncio.sleep(max(ph.t_start - ph.loop.time(), 0))
+        cpu0, cpu_t0 = cpu_snapshot(gunicorn.proc.pid if gunicorn.proc else None), time.monotonic()
+        views0 = view_cpu_snapshot(gunicorn.view_cpu_dir)
+        await asyncio.sleep(max(ph.t_end - ph.loop.time(), 0))
+        cpu1, cpu_t1 = cpu_snapshot(gunicorn.proc.pid if gunicorn.proc else None), time.monotonic()
+        views1 = view_cpu_snapshot(gunicorn.view_cpu_dir)
+        done, pending = await asyncio.wait(tasks, timeout=args.request_timeout + 5)
+        for task in pending:
+            task.cancel()
+        if pending:
+            await asyncio.wait(pending, timeout=5)
+            ph.errors["cancelled at end (no answer in time)"] += len(pending)
+        for task in done:
+            if not task.cancelled() and task.exception() is not None:
+                ph.errors[f"generator bug: {task.exception()!r}"] += 1
+    res = summarize(ph, cpu_report(cpu0, cpu1, cpu_t1 - cpu_t0))
+    res["views"] = view_cpu_report(views0, views1, cpu_t1 - cpu_t0) if gunicorn.view_cpu_dir else None
+    cpu = res["cpu_percent"]
+    # CPU the server side (gunicorn + PostgreSQL of this database) spent per counted request: less
+    # sensitive to other programs on the machine than the throughput.
+    res["server_cpu_ms"] = round(10 * (cpu["gunicorn"] + cpu["postgres"]) / res["throughput"], 2) if res["throughput"] else None
+    return res
+
+
+def percentiles(values) -> dict:
+    if not values:
+        return {"n": 0, "p50": None, "p95": None, "p99": None, "max": None}
+    ordered = sorted(values)
+
+    def at(q):
+        return round(1000 * ordered[min(len(ordered) - 1, max(0, int(round(q * len(ordered) + 0.5)) - 1))], 1)
+
+    return {"n": len(ordered), "p50": at(0.50), "p95": at(0.95), "p99": at(0.99), "max": round(1000 * ordered[-1], 1)}
+
+
+def summarize(ph: Phase, cpu: dict) -> dict:
+    main_step = "bare" if ph.mode == "bare" else "submit"
+    steps = {step: percentiles(lat) for step, lat in sorted(ph.lat.items())}
+    total_requests = sum(ph.requests.values())
+    return {
+        "name": ph.name, "mode": ph.mode, "annotators": ph.annotators, "seconds": ph.seconds,
+        "warmup": ph.warmup, "think": ph.think, "rate_target": ph.rate,
+        "throughput": round(ph.requests[main_step] / ph.seconds, 1),
+        "requests_per_s": round(total_requests / ph.seconds, 1),
+        "latency_ms": steps.get(main_step, percentiles([])),
+        "latency_from_slot_ms": percentiles(ph.sched_lat) if ph.rate else None,
+        "ticket_backlog_max": ph.ticket_backlog_max if ph.rate else None,
+        "other_steps_ms": {k: v for k, v in steps.items() if k != main_step},
+        "errors": dict(ph.errors.most_common()),
+        "error_count": sum(ph.errors.values()),
+        "acked": ph.acked, "in_doubt": ph.in_doubt, "refused": ph.refused,
+        "annotators_started": ph.annotators_started,
+        "sessions_finished": dict(ph.sessions_finished),
+        "cpu_percent": cpu,
+    }
+
+
+# --- Checks in this process -------------------------------------------------------------------
+
+
+def verify_database(phases: list[dict]) -> dict:
+    """Compare the acknowledged (attempt, position) pairs with the rows in annotation_rating."""
+    from django.core import signing
+    from django.db import connection
+
+    from annotation.selectors import RATING_TOKEN_SALT
+
+    acked, mismatched = Counter(), 0
+    for ph in phases:
+        for token, saved in ph["acked"]:
+            payload = signing.loads(token, salt=RATING_TOKEN_SALT)
+            acked[(payload["a"], payload["p"])] += 1
+            mismatched += payload["p"] != saved
+    in_doubt = set()
+    for ph in phases:
+        for token in ph["in_doubt"]:
+            payload = signing.loads(token, salt=RATING_TOKEN_SALT)
+            in_doubt.add((payload["a"], payload["p"]))
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT count(*) FROM annotation_rating")
+        db_count = cursor.fetchone()[0]
+        cursor.execute("SELECT attempt_id, position FROM annotation_rating")
+        stored = set(cursor.fetchall())
+    connection.close()
+    acked_set = set(acked)
+    missing = acked_set - stored
+    extra = stored - acked_set
+    unexplained = extra - in_doubt
+    return {
+        "acknowledged": sum(acked.values()), "acknowledged_unique": len(acked_set),
+        "acknowledged_twice": sum(1 for n in acked.values() if n > 1),
+        "saved_position_mismatch": mismatched, "db_count": db_count, "db_unique": len(stored),
+        "missing": len(missing), "extra": len(extra), "extra_in_doubt": len(extra & in_doubt),
+        "extra_unexplained": len(unexplained), "in_doubt_sent": len(in_doubt),
+        "lost_nothing": not missing, "exact": not missing and not unexplained and db_count == len(stored),
+    }
+
+
+def probe_queries(choices: dict, show: bool, profile: bool) -> dict:
+    """One annotator through the flow in-process (Django test client) counting SQL per request."""
+    import cProfile
+    import io
+    import pstats
+
+    from django.db import connection
+    from django.test import Client
+    from django.test.utils import CaptureQueriesContext
+
+    client = Client()
+    page = f"/c/{SLUG}/"
+    flow = {}
+
+    def measured(label, fn, *a, **kw):
+        with CaptureQueriesContext(connection) as queries:
+            started, cpu_started = time.perf_counter(), time.process_time()
+            response = fn(*a, **kw)
+            elapsed, cpu = time.perf_counter() - started, time.process_time() - cpu_started
+        sql_s = sum(float(q["time"]) for q in queries.captured_queries)
+        flow[label] = {"queries": len(queries), "ms": round(1000 * elapsed, 2), "cpu_ms": round(1000 * cpu, 2),
+                       "sql_ms": round(1000 * sql_s, 2),
+                       "sql": [q["sql"] for q in queries.captured_queries]}
+        return response
+
+    measured("entry GET", client.get, f"{page}?PROLIFIC_PID=probe-{secrets.token_hex(4)}")
+    measured("consent GET", client.get, page + "consent/")
+    measured("consent POST", client.post, page + "consent/", {"agree": "on"})
+    measured("demographics POST", client.post, page + "about-you/", {k: v[0] for k, v in choices.items()})
+    measured("lecture GET", client.get, page + "lecture/")
+    measured("lecture POST (starts session)", client.post, page + "lecture/")
+    response = measured("rate GET", client.get, page + "rate/")
+    token = TOKEN_RE.search(response.content).group(1).decode()
+    submits = []
+    profiler = cProfile.Profile() if profile else None
+    for position in range(1, VIDEOS_PER_SESSION + 1):
+        answer = {"token": token, "score": 3, "reason": REASONS[0], "plays": 1, "seeks": 0, "played_to_end": "on"}
+        label = "submit (middle)" if position == 2 else "submit (last)" if position == VIDEOS_PER_SESSION else "submit"
+        if profiler and 3 <= position < VIDEOS_PER_SESSION:
+            profiler.enable()
+        response = measured(label, client.post, page + "api/ratings/", urlencode(answer),
+                            content_type="application/x-www-form-urlencoded")
+        if profiler:
+            profiler.disable()
+        submits.append(flow[label])
+        data = response.json()
+        if "item" in data:
+            token = data["item"]["token"]
+    measured("review GET", client.get, page + "review/")
+    measured("finish POST", client.post, page + "review/", {"attempt": 1})
+    for _ in range(5):
+        measured("bare insert", client.post, "/bench/bare-insert/", "payload=" + "x" * 200,
+                 content_type="application/x-www-form-urlencoded")
+    connection.close()
+    middle = submits[1:-1]
+    result = {
+        "per_request": {k: {kk: vv for kk, vv in v.items() if kk != "sql"} for k, v in flow.items()},
+        "submit_queries_middle": flow["submit (middle)"]["queries"],
+        "submit_queries_last": flow["submit (last)"]["queries"],
+        "submit_ms_inprocess_median": round(sorted(s["ms"] for s in middle)[len(middle) // 2], 2),
+        "submit_cpu_ms_inprocess_median": round(sorted(s["cpu_ms"] for s in middle)[len(middle) // 2], 2),
+        "bare_cpu_ms_inprocess": flow["bare insert"]["cpu_ms"],
+        "submit_sql_ms_median": round(sorted(s["sql_ms"] for s in middle)[len(middle) // 2], 2),
+        "sql_middle_submit": flow["submit (middle)"]["sql"],
+        "sql_bare": flow["bare insert"]["sql"],
+    }
+    if profiler:
+        out = io.StringIO()
+        pstats.Stats(profiler, stream=out).sort_stats("cumulative").print_stats(40)
+        result["profile"] = out.getvalue()
+    return result
+
+
+# --- Output -----------------------------------------------------------------------------------
+
+
+def fmt_lat(lat: dict | None) -> str:
+    if not lat or not lat["n"]:
+        return "no samples"
+    return f"p50 {lat['p50']:.1f} ms  p95 {lat['p95']:.1f} ms  p99 {lat['p99']:.1f} ms  max {lat['max']:.1f} ms  (n={lat['n']})"
+
+
+def print_phase(res: dict, label: str) -> None:
+    unit = "bare inserts/s" if res["mode"] == "bare" else "submissions/s"
+    print(f"\n== {label} ==")
+    if res["rate_target"]:
+        how = f"paced at {res['rate_target']:.0f}/s in total"
+    else:
+        how = f"think {res['think']} s" if res["think"] else "saturation (think 0)"
+    print(f"  {res['annotators']} concurrent clients, {res['warmup']:.0f} s warm-up + {res['seconds']:.0f} s measured, {how}")
+    print(f"  {unit:<16} {res['throughput']:.1f}   (all HTTP requests: {res['requests_per_s']:.1f}/s)")
+    print(f"  latency          {fmt_lat(res['latency_ms'])}")
+    if res.get("server_cpu_ms"):
+        per = "insert" if res["mode"] == "bare" else "submission (onboarding pages included)"
+        print(f"  server CPU       {res['server_cpu_ms']:.2f} ms (gunicorn + PostgreSQL) per {per}")
+    if res["latency_from_slot_ms"]:
+        print(f"  from slot        {fmt_lat(res['latency_from_slot_ms'])}   (includes waiting for a free annotator;"
+              f" max slot backlog {res['ticket_backlog_max']})")
+    if res["mode"] == "annotate":
+        for step, lat in res["other_steps_ms"].items():
+            print(f"    {step:<14} {fmt_lat(lat)}")
+        print(f"  annotators started {res['annotators_started']}, sessions finished {res['sessions_finished']}")
+    errors = res["errors"]
+    print(f"  errors           {res['error_count']}" + ("" if not errors else "  " + "; ".join(f"{k}: {v}" for k, v in errors.items())))
+    cpu = res["cpu_percent"]
+    print(f"  CPU (% of one core, {cpu['capacity']} = all)  busy {cpu['busy']}  gunicorn {cpu['gunicorn']}  "
+          f"postgres {cpu['postgres']}  generator {cpu['generator']}  other programs {cpu['other']}"
+          + ("" if res.get("background_before") is None else f"  (machine busy before the phase: {res['background_before']:.0f})"))
+    if res.get("views"):
+        print("  Django time per view inside gunicorn (bench/viewcpu.py; the WSGI server's HTTP work and PostgreSQL not included):")
+        print(f"    {'view':<34} {'req/s':>7} {'CPU ms':>8} {'wall ms':>8} {'SQL/req':>8} {'% of a core':>12}")
+        for name, row in res["views"].items():
+            print(f"    {name:<34} {row['per_s']:>7} {row['cpu_ms']:>8} {row['wall_ms']:>8} {row['queries']:>8} {row['core_pct']:>12}")
+    if cpu["other"] > 25:
+        print(f"  WARNING: other programs used {cpu['other']:.0f}% of a core during this phase: "
+              "the figures are lower and noisier than on a quiet machine.")
+
+
+def mark(ok: bool | None) -> str:
+    return "n/a   " if ok is None else ("MET   " if ok else "MISSED")
+
+
+# --- Main -------------------------------------------------------------------------------------
+
+
+def parse_args(argv=None):
+    parser = argparse.ArgumentParser(
+        description="Load benchmark of the annotation flow (rating submits) against gunicorn + PostgreSQL. "
+                    "Recreates the database --db, starts gunicorn, runs the phases and prints figures and targets.",
+        formatter_class=argparse.ArgumentDefaultsHelpFormatter)
+    parser.add_argument("--annotators", type=int, default=64, help="concurrent simulated annotators (connections)")
+    parser.add_argument("--seconds", type=float, default=30, help="measured duration of each phase")
+    parser.add_argument("--warmup", type=float, default=5, help="warm-up before each phase's measurement")
+    parser.add_argument("--think", type=float, default=0, help="mean think time between submits in the saturation phase (0 = saturate)")
+    parser.add_argument("--no-stagger", action="store_true",
+                        help="every annotator starts with a full session (all take the lecture at once at the start)")
+    parser.add_argument("--rate", type=float, default=TARGET_RATE, help="total submissions/s of the paced phase")
+    parser.add_argument("--phases", default="bare,saturation,paced",
+                        help="comma-separated subset of: bare, saturation, paced")
+    parser.add_argument("--pg", default="postgres://postgres@127.0.0.1:5432", help="PostgreSQL server URL (no database)")
+    parser.add_argument("--db", default="dream_bench", help="database to DROP and recreate (must contain 'bench')")
+    parser.add_argument("--videos", type=int, default=400, help="regular video rows")
+    parser.add_argument("--checkers", type=int, default=20, help="checker video rows")
+    parser.add_argument("--worker-class", default=DEFAULT_WORKER_CLASS, choices=["sync", "gthread"])
+    parser.add_argument("--workers", type=int, default=DEFAULT_WORKERS, help="gunicorn worker processes")
+    parser.add_argument("--threads", type=int, default=DEFAULT_THREADS, help="threads per gunicorn worker (gthread)")
+    parser.add_argument("--keep-alive", type=int, default=DEFAULT_KEEPALIVE, help="gunicorn --keep-alive (gthread; 0 = close)")
+    parser.add_argument("--sweep", nargs="?", const=DEFAULT_SWEEP, default=None, metavar="CONFIGS",
+                        help="first run a short saturation phase per gunicorn config (class:WORKERSxTHREADS[:KEEPALIVE], "
+                             "comma-separated) and keep the fastest for the real phases")
+    parser.add_argument("--sweep-seconds", type=float, default=10, help="measured seconds per sweep config")
+    parser.add_argument("--wait-quiet", type=float, default=60,
+                        help="before each phase wait up to this many seconds for other programs to calm down")
+    parser.add_argument("--quiet-limit", type=float, default=25,
+                        help="'calm' = the machine busy below this %% of one core while gunicorn idles")
+    parser.add_argument("--view-cpu", action="store_true",
+                        help="record Django CPU, wall time and SQL statements per view inside gunicorn (bench/viewcpu.py, "
+                             "a middleware that costs a little) and print them per phase")
+    parser.add_argument("--settings", default="bench.settings",
+                        help="Django settings module for gunicorn and this process (to measure a variant; it must keep "
+                             "bench.urls' /bench/bare-insert/)")
+    parser.add_argument("--request-timeout", type=float, default=30, help="client timeout per request (s)")
+    parser.add_argument("--no-probe", action="store_true", help="skip the in-process SQL-query count of the flow")
+    parser.add_argument("--show-queries", action="store_true", help="print the SQL of one submit")
+    parser.add_argument("--profile", action="store_true", help="cProfile 37 in-process submits and print the top")
+    parser.add_argument("--json", type=Path, default=None, help="also write the results here (default bench/results/)")
+    args = parser.parse_args(argv)
+    if "bench" not in args.db:
+        parser.error("--db must contain 'bench': it is dropped and recreated")
+    args.phases = [p.strip() for p in args.phases.split(",") if p.strip()]
+    unknown = set(args.phases) - {"bare", "saturation", "paced"}
+    if unknown:
+        parser.error(f"unknown phase(s): {', '.join(sorted(unknown))}")
+    return args
+
+
+def parse_config(text: str) -> tuple[str, int, int, int]:
+    kind, _, rest = text.strip().partition(":")
+    size, _, keepalive = rest.partition(":")
+    workers, _, threads = size.partition("x")
+    return kind, int(workers), int(threads or 1), int(keepalive or DEFAULT_KEEPALIVE)
+
+
+def _terminate(*_):
+    raise KeyboardInterrupt  # a kill of the benchmark still stops gunicorn (see the finally below)
+
+
+def main(argv=None) -> int:
+    args = parse_args(argv)
+    env = configure_environment(args)
+    run_id = time.strftime("%H%M%S") + secrets.token_hex(2)
+    log_path = ROOT / "bench" / "results" / f"gunicorn-{run_id}.log"
+    if args.view_cpu:
+        view_dir = ROOT / "bench" / "results" / f"viewcpu-{run_id}"
+        view_dir.mkdir(parents=True, exist_ok=True)
+        env = {**env, "BENCH_VIEW_CPU_DIR": str(view_dir)}
+    signal.signal(signal.SIGTERM, _terminate)
+    signal.signal(signal.SIGINT, signal.default_int_handler)  # Ctrl-C, even where SIGINT was inherited ignored
+
+    print(f"Setting up database {args.db!r} (dropped and recreated), campaign {SLUG!r}: "
+          f"{args.videos} regular + {args.checkers} checker + 5 demo video rows.")
+    print("Note: video rows point at fake files; the benchmark does not download video bytes "
+          "(it measures the pages and the rating API only).")
+    recreate_database(args)
+    choices = setup_campaign(args)
+    if autovacuum_setting(args) != "on":
+        print("Note: autovacuum is off on this PostgreSQL server; the benchmark runs VACUUM ANALYZE on its database "
+              "before each phase, as autovacuum would in production (without it the session-start query degrades "
+              "to a nested loop and the lecture step takes seconds).")
+
+    phases: list[dict] = []
+    sweep: list[dict] = []
+    config = (args.worker_class, args.workers, args.threads, args.keep_alive)
+    gunicorn: Gunicorn | None = None
+    try:
+        if args.sweep:
+            print(f"\nSweep: {args.sweep_seconds:.0f} s of saturation per gunicorn config ({args.annotators} annotators)")
+            for text in args.sweep.split(","):
+                gunicorn = Gunicorn(env, *parse_config(text), log_path)
+                base = gunicorn.start()
+                res = measure("sweep", "annotate", base, args, choices, gunicorn, run_id, seconds=args.sweep_seconds)
+                if res["cpu_percent"]["other"] > args.quiet_limit:  # disturbed by other programs: once more
+                    phases.append(res)
+                    res = measure("sweep", "annotate", base, args, choices, gunicorn, run_id, seconds=args.sweep_seconds)
+                gunicorn.stop()
+                res["config"] = gunicorn.label
+                phases.append(res)
+                sweep.append({"config": text, "label": gunicorn.label, "throughput": res["throughput"],
+                              "server_cpu_ms": res["server_cpu_ms"],
+                              "latency_ms": res["latency_ms"], "errors": res["error_count"], "cpu": res["cpu_percent"]})
+                print(f"  {gunicorn.label:<38} {res['throughput']:7.1f} submissions/s   "
+                      f"{fmt_lat(res['latency_ms'])}   errors {res['error_count']}   server CPU {res['server_cpu_ms']} ms/submit   "
+                      f"CPU busy {res['cpu_percent']['busy']}% "
+                      f"(other programs {res['cpu_percent']['other']}%)")
+                if res["errors"]:
+                    print("      errors: " + "; ".join(f"{k}: {v}" for k, v in res["errors"].items()))
+            best = max(sweep, key=lambda s: (s["errors"] == 0, s["throughput"]))
+            config = parse_config(best["config"])
+            print(f"  -> keeping {best['label']}")
+
+        gunicorn = Gunicorn(env, *config, log_path)
+        base = gunicorn.start()
+        print(f"\ngunicorn config.wsgi:application on {base}: {gunicorn.label}, DEBUG=0, "
+              f"settings {args.settings}; log {log_path.relative_to(ROOT)}")
+        results = {}
+        if "bare" in args.phases:
+            results["bare"] = measure("bare", "bare", base, args, choices, gunicorn, run_id)
+            print_phase(results["bare"], "Bare Django view, one INSERT per request (ceiling), saturation")
+        if "saturation" in args.phases:
+            results["saturation"] = measure("saturation", "annotate", base, args, choices, gunicorn, run_id)
+            print_phase(results["saturation"], "Annotation flow, saturation")
+        if "paced" in args.phases:
+            results["paced"] = measure("paced", "annotate", base, args, choices, gunicorn, run_id, rate=args.rate)
+            print_phase(results["paced"], f"Annotation flow, paced at {args.rate:.0f} submissions/s")
+        phases.extend(r for r in results.values() if r["mode"] == "annotate")
+    except KeyboardInterrupt:
+        print("\nInterrupted; stopping gunicorn.", file=sys.stderr)
+        return 130
+    finally:
+        if gunicorn is not None:
+            gunicorn.stop()
+
+    integrity = verify_database(phases)
+    print("\n== Integrity: acknowledged ratings vs annotation_rating ==")
+    print(f"  acknowledged 'saved' answers {integrity['acknowledged']} ({integrity['acknowledged_unique']} distinct "
+          f"(attempt, position); acknowledged twice: {integrity['acknowledged_twice']}; 'saved' != token position: "
+          f"{integrity['saved_position_mismatch']})")
+    print(f"  SELECT count(*) FROM annotation_rating = {integrity['db_count']}   missing (acked, not stored): "
+          f"{integrity['missing']}   extra: {integrity['extra']} (of which from in-doubt submits without an answer: "
+          f"{integrity['extra_in_doubt']}; sent without answer: {integrity['in_doubt_sent']})")
+    print(f"  -> {'database holds exactly the acknowledged ratings' if integrity['exact'] else 'MISMATCH'}")
+
+    probe = None
+    if not args.no_probe:
+        probe = probe_queries(choices, args.show_queries, args.profile)
+        print("\n== SQL per request (in-process, Django test client, same database) ==")
+        for label, row in probe["per_request"].items():
+            if label == "submit":
+                continue
+            print(f"  {label:<32} {row['queries']:>3} queries   {row['ms']:7.2f} ms wall, {row['cpu_ms']:6.2f} ms Python CPU")
+        print(f"  submit, median of 38: {probe['submit_ms_inprocess_median']} ms wall, "
+              f"{probe['submit_cpu_ms_inprocess_median']} ms Python CPU ({probe['submit_sql_ms_median']} ms waiting on SQL); "
+              "plus one 'SELECT 1' per request under gunicorn (CONN_HEALTH_CHECKS), not counted here")
+        if args.show_queries:
+            print("  SQL of a middle submit:")
+            for q in probe["sql_middle_submit"]:
+                print(f"    {q[:220]}")
+        if args.profile:
+            print(probe["profile"])
+
+    sat, paced, bare = results.get("saturation"), results.get("paced"), results.get("bare")
+    ratio = sat["throughput"] / bare["throughput"] if sat and bare and bare["throughput"] else None
+    all_errors = sum(r["error_count"] for r in results.values())
+    print(f"\n== Targets (2 cores, {args.annotators} concurrent connections) ==")
+    if sat:
+        print(f"  {mark(sat['throughput'] >= TARGET_RATE)} >= {TARGET_RATE:.0f} submissions/s at saturation: "
+              f"{sat['throughput']:.1f}/s")
+    if paced:
+        p95 = paced["latency_ms"]["p95"]
+        if paced["throughput"] < 0.95 * args.rate:
+            print(f"  note: the paced phase reached only {paced['throughput']:.1f} of {args.rate:.0f} submissions/s "
+                  "(the server fell behind; see 'from slot')")
+        print(f"  {mark(p95 is not None and p95 <= TARGET_P95_MS)} p95 <= {TARGET_P95_MS:.0f} ms at {args.rate:.0f} "
+              f"submissions/s paced: {p95} ms (achieved {paced['throughput']:.1f}/s; p95 from slot "
+              f"{(paced['latency_from_slot_ms'] or {}).get('p95')} ms)")
+    if sat:
+        p95 = sat["latency_ms"]["p95"]
+        need = args.annotators / (TARGET_P95_MS / 1000)
+        print(f"  {mark(p95 is not None and p95 <= TARGET_P95_MS)} p95 <= {TARGET_P95_MS:.0f} ms at saturation: {p95} ms "
+              f"(Little's law: {args.annotators} in flight need > {need:.0f}/s for that)")
+    print(f"  {mark(all_errors == 0)} no errors: {all_errors}")
+    print(f"  {mark(integrity['exact'])} nothing lost, database == acknowledged: missing {integrity['missing']}, "
+          f"unexplained extra {integrity['extra_unexplained']}")
+    print(f"  {mark(None if ratio is None else ratio >= TARGET_RATIO)} submissions/s / bare inserts/s >= {TARGET_RATIO}: "
+          + ("n/a" if ratio is None else f"{sat['throughput']:.1f} / {bare['throughput']:.1f} = {ratio:.2f}"))
+
+    if sat and bare and sat.get("server_cpu_ms") and bare.get("server_cpu_ms"):
+        print(f"         (server CPU per bare insert / per submission = {bare['server_cpu_ms']:.2f} / "
+              f"{sat['server_cpu_ms']:.2f} ms = {bare['server_cpu_ms'] / sat['server_cpu_ms']:.2f}: the same ratio measured "
+              "in CPU, less disturbed by other programs)")
+
+    out = args.json or ROOT / "bench" / "results" / f"annotation_load-{run_id}.json"
+    out.parent.mkdir(parents=True, exist_ok=True)
+    strip = lambda r: {k: v for k, v in r.items() if k not in ("acked", "in_doubt")}  # noqa: E731
+    out.write_text(json.dumps({
+        "gunicorn": Gunicorn(env, *config, log_path).label, "sweep": sweep,
+        "phases": {k: strip(v) for k, v in results.items()}, "ratio": ratio,
+        "integrity": integrity, "probe": probe and {k: v for k, v in probe.items() if k != "profile"},
+    }, indent=2, default=str))
+    print(f"\nResults written to {out.relative_to(ROOT) if out.is_relative_to(ROOT) else out}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
