@@ -148,7 +148,9 @@ def lecture_complete(*, annotator: Annotator, now: datetime | None = None) -> At
     The annotator row is locked so a double-clicked start button cannot open two sessions.
     """
     now = now or timezone.now()
-    annotator = Annotator.objects.select_for_update().select_related("campaign").get(pk=annotator.pk)
+    # of=("self",): lock the annotator only; FOR UPDATE over a join would lock the campaign row too
+    # and queue every lecture behind every session start of the campaign.
+    annotator = Annotator.objects.select_for_update(of=("self",)).select_related("campaign").get(pk=annotator.pk)
     session = selectors.annotator_current_session(annotator, now=now)
     if session is None:
         _sessions_expire(annotator.campaign, now=now, annotator=annotator)
@@ -293,7 +295,7 @@ def attempt_finish(*, annotator: Annotator, attempt_number: int, now: datetime |
     """
     now = now or timezone.now()
     attempt = (
-        Attempt.objects.select_for_update()
+        Attempt.objects.select_for_update(of=("self",))  # not the joined session and campaign rows
         .select_related("session__campaign")
         .filter(session__annotator=annotator, number=attempt_number)
         .order_by("-session__started_at")
