@@ -73,17 +73,24 @@ TARGET_RATE = 150.0
 TARGET_P95_MS = 250.0
 TARGET_RATIO = 0.5
 
-# gunicorn settings, chosen with --sweep on the 2-core machine (sync 2-5 workers, gthread 2-4
-# workers x 2-8 threads, with and without HTTP keep-alive): 2 sync workers had the highest
-# submissions/s, the least server CPU per submission and the shortest tail (3 sync workers and
-# gthread 2x4 were close, within the noise of this shared machine; 4-5 sync workers and gthread
-# without keep-alive were slower). The work is CPU-bound Python (GIL) plus short PostgreSQL round
-# trips on a machine whose two cores also run PostgreSQL and the load generator, so more
-# processes than cores only adds switching; gthread with keep-alive pins each client connection
-# to one worker, so requests queue behind a busy worker while another idles (p99 of 0.6-1.5 s).
-DEFAULT_WORKER_CLASS = "sync"
+# gunicorn settings, chosen with --sweep on the 2-core machine. Tried: sync 2-5 workers, gthread
+# 2-4 workers x 2-8 threads with keep-alive, gthread 2-3 x 2 without keep-alive, and the docker
+# image's 4 workers x 2 threads. Three alternating rounds of 12 s at saturation (submissions/s,
+# server CPU ms per submission, p95):
+#   sync 2            177 / 133 / 137    8.5 / 11.2 / 10.8    349 / 480 / 476 ms
+#   gthread 2x4       184 / 123 / 170    9.6 / 13.9 / 10.3    355 / 642 / 379 ms
+#   gthread 4x2       144 / 165 / 148   12.8 / 11.1 / 12.3    629 / 798 / 639 ms  (docker image)
+#   gthread 2x2 no ka 133 / 142 / 114   12.5 / 11.7 / 14.6    621 / 845 / 780 ms
+# (3-5 sync workers and 3x2 were no better.) Run-to-run noise on this shared VM is about 20%, so
+# sync 2 and gthread 2x4 are a tie; gthread 2x4 is kept: highest mean, and a worker keeps
+# serving while one of its requests waits on PostgreSQL (7 round trips per submit, the COMMIT's
+# WAL flush) or on the campaign row lock of a session start. Two processes for two cores: the
+# work is CPU-bound Python (GIL) and the same cores run PostgreSQL and the load generator; more
+# processes only add switching, and with keep-alive each client connection stays on one worker,
+# so more workers with fewer threads queue requests behind busy workers (p99 ~1 s for 4x2).
+DEFAULT_WORKER_CLASS = "gthread"
 DEFAULT_WORKERS = 2
-DEFAULT_THREADS = 1
+DEFAULT_THREADS = 4
 DEFAULT_KEEPALIVE = 5
 DEFAULT_SWEEP = "sync:2x1,sync:3x1,sync:4x1,gthread:2x4,gthread:4x2,gthread:2x2:0,gthread:3x2:0"
 
@@ -550,7 +557,7 @@ async def annotator_life(ph: Phase, idx: int, serial: int, leave_after: int | No
         except Exception as exc:
             ph.in_doubt.append(token)
             raise StepError(f"submit: {type(exc).__name__}") from exc
-        if slot is not None and ph.t_start <= ph.loop.time() < ph.t_end:
+        if slot is not None and slot >= ph.t_start and ph.loop.time() < ph.t_end:
             ph.sched_lat.append(ph.loop.time() - slot)
         if status >= 500:
             ph.in_doubt.append(token)
@@ -635,7 +642,7 @@ async def bare_loop(ph: Phase, idx: int) -> None:
             ph.errors[f"bare: HTTP {status}"] += 1
             continue
         ph.record("bare", started, ended)
-        if slot is not None and ph.t_start <= ended < ph.t_end:
+        if slot is not None and slot >= ph.t_start and ended < ph.t_end:
             ph.sched_lat.append(ended - slot)
 
 
