@@ -85,7 +85,7 @@ class ConsentText(models.Model):
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
-        ordering = ["campaign", "-version"]
+        ordering = ["campaign_id", "-version"]
         constraints = [models.UniqueConstraint(fields=["campaign", "version"], name="consent_version_unique")]
 
     def __str__(self):
@@ -117,10 +117,16 @@ class Video(models.Model):
     width = models.PositiveIntegerField(default=0)
     height = models.PositiveIntegerField(default=0)
     source_codec = models.CharField(max_length=40, blank=True)
+    assigned_sessions = models.PositiveIntegerField(
+        default=0,
+        editable=False,
+        help_text="Sessions in progress or qualified that hold this video: the load assignment balances. "
+        "Kept by annotation.services, so a session start reads one row per video instead of counting every session item.",
+    )
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
-        ordering = ["campaign", "id"]
+        ordering = ["campaign_id", "id"]
         constraints = [
             models.UniqueConstraint(fields=["campaign", "content_hash"], name="video_hash_unique_per_campaign"),
         ]
@@ -179,7 +185,7 @@ class Annotator(models.Model):
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
-        ordering = ["campaign", "id"]
+        ordering = ["campaign_id", "id"]
         constraints = [
             models.UniqueConstraint(fields=["campaign", "source", "external_id"], name="annotator_identity_unique"),
         ]
@@ -238,7 +244,7 @@ class Attempt(models.Model):
     finished_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
-        ordering = ["session", "number"]
+        ordering = ["session_id", "number"]
         constraints = [models.UniqueConstraint(fields=["session", "number"], name="attempt_number_unique")]
 
     def __str__(self):
@@ -264,7 +270,7 @@ class Rating(models.Model):
     updated_at = models.DateTimeField(auto_now=True)
 
     class Meta:
-        ordering = ["attempt", "position"]
+        ordering = ["attempt_id", "position"]
         constraints = [models.UniqueConstraint(fields=["attempt", "video"], name="rating_once_per_attempt")]
 
     def __str__(self):

@@ -240,19 +240,24 @@ def attempt_review(attempt: Attempt) -> list[dict]:
 # --- Assignment load --------------------------------------------------------------------------
 
 
-def video_assignment_loads(campaign: Campaign, *, now: datetime) -> dict[int, int]:
-    """Ratings per regular video, counting sessions in progress; abandoned sessions count no more."""
-    cutoff = session_idle_cutoff(campaign, now)
-    counted = Q(session__status=AnnotationSession.Status.QUALIFIED) | Q(
-        session__status=AnnotationSession.Status.ACTIVE, session__last_activity_at__gte=cutoff
-    )
-    loads = dict.fromkeys(
-        campaign.videos.filter(role=Video.Role.REGULAR).values_list("id", flat=True), 0
-    )
+def video_assignment_loads(campaign: Campaign) -> dict[int, int]:
+    """Load of every regular video: the sessions in progress or qualified that hold it.
+
+    Read from the counter the services keep on each video (`Video.assigned_sessions`); a session
+    start expires the campaign's idle sessions first, so the counters it reads are exact.
+    """
+    return dict(campaign.videos.filter(role=Video.Role.REGULAR).order_by().values_list("id", "assigned_sessions"))
+
+
+def video_assignment_loads_recounted(campaign: Campaign) -> dict[int, int]:
+    """The same loads counted from the session items: what the counters must equal (and are rebuilt from)."""
+    counted = Q(session__status__in=[AnnotationSession.Status.ACTIVE, AnnotationSession.Status.QUALIFIED])
+    loads = dict.fromkeys(campaign.videos.filter(role=Video.Role.REGULAR).values_list("id", flat=True), 0)
     rows = (
         SessionItem.objects.filter(counted, video__campaign=campaign, video__role=Video.Role.REGULAR)
         .values("video_id")
         .annotate(n=Count("id"))
+        .order_by()
     )
     for row in rows:
         loads[row["video_id"]] = row["n"]

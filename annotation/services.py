@@ -6,14 +6,17 @@ sessions. Views and tasks call these and nothing else writes workflow state.
 """
 from __future__ import annotations
 
+import json
 import random
 import re
 import secrets
+from collections import Counter
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from django.db import transaction
+from django.db import connection, transaction
+from django.db.models import F
 from django.utils import timezone
 
 from . import selectors
@@ -153,7 +156,6 @@ def lecture_complete(*, annotator: Annotator, now: datetime | None = None) -> At
     annotator = Annotator.objects.select_for_update(of=("self",)).select_related("campaign").get(pk=annotator.pk)
     session = selectors.annotator_current_session(annotator, now=now)
     if session is None:
-        _sessions_expire(annotator.campaign, now=now, annotator=annotator)
         session = session_start(annotator=annotator, now=now)
     attempt = selectors.session_current_attempt(session)
     if attempt.lecture_completed_at is None:
@@ -166,17 +168,19 @@ def lecture_complete(*, annotator: Annotator, now: datetime | None = None) -> At
 def session_start(*, annotator: Annotator, now: datetime | None = None) -> AnnotationSession:
     """Give the annotator a new session: the least-rated regular videos plus hidden checkers, shuffled.
 
-    The campaign row is locked while the loads are read and the session is written, so two
-    annotators starting together on PostgreSQL see each other's sessions and no video goes past
-    its target. Session starts are rare (one per 40 ratings), so this lock costs nothing that shows.
+    The campaign row is locked while the loads are read and written, so two annotators starting
+    together on PostgreSQL see each other's sessions and no video goes past its target. Idle
+    sessions are expired first, so the videos they held count no more. The loads are the
+    per-video counters (`Video.assigned_sessions`): one indexed read, however large the study.
     """
     now = now or timezone.now()
     campaign = Campaign.objects.select_for_update().get(pk=annotator.campaign_id)
     _require_open(campaign)
     if selectors.annotator_qualified_sessions(annotator) >= campaign.sessions_per_annotator:
         raise ApplicationError("no_more_sessions", "You have completed every session of this study. Thank you!")
+    _sessions_expire(campaign, now=now)
     seen = set(SessionItem.objects.filter(session__annotator=annotator).values_list("video_id", flat=True))
-    loads = selectors.video_assignment_loads(campaign, now=now)
+    loads = selectors.video_assignment_loads(campaign)
     regular = pick_least_rated(
         {v: n for v, n in loads.items() if v not in seen},
         campaign.regular_per_session,
@@ -193,24 +197,36 @@ def session_start(*, annotator: Annotator, now: datetime | None = None) -> Annot
     session = AnnotationSession.objects.create(campaign=campaign, annotator=annotator, last_activity_at=now)
     SessionItem.objects.bulk_create(SessionItem(session=session, video_id=v) for v in regular + checkers)
     Attempt.objects.create(session=session, number=1, video_order=shuffled(regular + checkers, _rng))
+    Video.objects.filter(id__in=regular).update(assigned_sessions=F("assigned_sessions") + 1)
     return session
 
 
-def _sessions_expire(campaign: Campaign, *, now: datetime, annotator: Annotator | None = None) -> int:
-    """Mark idle sessions abandoned (and their open attempts); their ratings stay stored."""
+def _sessions_expire(campaign: Campaign, *, now: datetime) -> int:
+    """Mark the campaign's idle sessions abandoned (and their open attempts) and release their videos.
+
+    The caller holds the campaign row's lock: the counters change only under it. Ratings stay stored.
+    """
     idle = AnnotationSession.objects.filter(
         campaign=campaign,
         status=AnnotationSession.Status.ACTIVE,
         last_activity_at__lt=selectors.session_idle_cutoff(campaign, now),
     )
-    if annotator is not None:
-        idle = idle.filter(annotator=annotator)
     ids = list(idle.values_list("id", flat=True))
-    if ids:
-        Attempt.objects.filter(session_id__in=ids, outcome=Attempt.Outcome.IN_PROGRESS).update(
-            outcome=Attempt.Outcome.ABANDONED, finished_at=now
-        )
-        AnnotationSession.objects.filter(id__in=ids).update(status=AnnotationSession.Status.ABANDONED, finished_at=now)
+    if not ids:
+        return 0
+    Attempt.objects.filter(session_id__in=ids, outcome=Attempt.Outcome.IN_PROGRESS).update(
+        outcome=Attempt.Outcome.ABANDONED, finished_at=now
+    )
+    AnnotationSession.objects.filter(id__in=ids).update(status=AnnotationSession.Status.ABANDONED, finished_at=now)
+    released = Counter(
+        SessionItem.objects.filter(session_id__in=ids, video__role=Video.Role.REGULAR).values_list("video_id", flat=True)
+    )
+    # One UPDATE per distinct count: a video held by two released sessions goes down by two.
+    by_count: dict[int, list[int]] = {}
+    for video_id, n in released.items():
+        by_count.setdefault(n, []).append(video_id)
+    for n, video_ids in by_count.items():
+        Video.objects.filter(id__in=video_ids).update(assigned_sessions=F("assigned_sessions") - n)
     return len(ids)
 
 
@@ -218,8 +234,9 @@ def sessions_release_abandoned(*, now: datetime | None = None) -> int:
     """Abandon every session idle past its campaign's timeout; returns how many."""
     now = now or timezone.now()
     released = 0
-    for campaign in Campaign.objects.all():
+    for campaign_id in Campaign.objects.values_list("id", flat=True):
         with transaction.atomic():
+            campaign = Campaign.objects.select_for_update().get(pk=campaign_id)
             released += _sessions_expire(campaign, now=now)
     return released
 
@@ -252,10 +269,97 @@ def rating_submit(
 
     Idempotent: the row is keyed by (attempt, video) and written with an upsert, so a double click
     or a retry after a dropped connection stores one rating, and going back rewrites the answer.
-    One submission is a batch of one: the web page and the simulated crowd share every rule.
+    On PostgreSQL an accepted answer is one SQL statement (`_rating_upsert_one_statement`); an
+    answer it does not store, and every answer on SQLite, goes through `ratings_submit_batch` as a
+    batch of one, which applies the rules in Python and names the one that refuses.
     """
+    ticket = selectors.rating_token_read(token)
+    typed_reason = (typed_reason or "").strip()
+    now = now or timezone.now()
+    if connection.vendor == "postgresql":
+        result = _rating_upsert_one_statement(annotator_id, ticket, score, typed_reason, playback, now)
+        if result is not None:
+            return result
     item = RatingInput(token=token, score=score, typed_reason=typed_reason, playback=playback, now=now)
     return ratings_submit_batch(annotator_id=annotator_id, items=[item])
+
+
+# The submit of the rating page, the one request an annotator makes forty times a session, in one
+# round trip: `target` is the attempt when every rule of `ratings_submit_batch` lets the answer in
+# (owner, position, attempt and session open, session not idle, lecture taken, grade, reason long
+# enough), `saved` upserts the rating, `touched` refreshes the session's last activity at most every
+# ACTIVITY_RESOLUTION, and the result is the attempt with the positions rated before this answer.
+# FOR KEY SHARE makes a concurrent `attempt_finish` (FOR UPDATE) wait, or this statement re-read the
+# finished attempt and store nothing. No row back means some rule refused: the caller lets the
+# batch path say which.
+_SUBMIT_SQL = """
+WITH target AS (
+    SELECT a.id, a.session_id, a.number, a.video_order::text AS video_order, a.outcome,
+           a.lecture_completed_at, a.started_at, a.finished_at,
+           (a.video_order ->> (%(position)s - 1))::bigint AS video_id,
+           c.grade5_reason
+    FROM annotation_attempt a
+    JOIN annotation_annotationsession s ON s.id = a.session_id
+    JOIN annotation_campaign c ON c.id = s.campaign_id
+    WHERE a.id = %(attempt)s
+      AND s.annotator_id = %(annotator)s
+      AND %(position)s BETWEEN 1 AND jsonb_array_length(a.video_order)
+      AND a.outcome = 'in_progress' AND s.status = 'active'
+      AND s.last_activity_at >= %(now)s - make_interval(mins => c.session_timeout_minutes)
+      AND a.lecture_completed_at IS NOT NULL
+      AND %(score)s BETWEEN 1 AND 5
+      AND char_length(%(typed_reason)s) >= c.min_reason_length
+    FOR KEY SHARE OF a
+),
+saved AS (
+    INSERT INTO annotation_rating (
+        attempt_id, video_id, position, score, reason, typed_reason, served_at, seconds_spent,
+        played_to_end, plays, seeks, fullscreen, created_at, updated_at)
+    SELECT id, video_id, %(position)s, %(score)s,
+           CASE WHEN %(score)s = 5 THEN grade5_reason ELSE %(typed_reason)s END, %(typed_reason)s,
+           %(served_at)s, %(seconds_spent)s, %(played_to_end)s, %(plays)s, %(seeks)s, %(fullscreen)s,
+           %(now)s, %(now)s
+    FROM target
+    ON CONFLICT (attempt_id, video_id) DO UPDATE SET
+        score = EXCLUDED.score, reason = EXCLUDED.reason, typed_reason = EXCLUDED.typed_reason,
+        served_at = EXCLUDED.served_at, seconds_spent = EXCLUDED.seconds_spent,
+        played_to_end = EXCLUDED.played_to_end, plays = EXCLUDED.plays, seeks = EXCLUDED.seeks,
+        fullscreen = EXCLUDED.fullscreen, updated_at = EXCLUDED.updated_at
+    RETURNING 1
+),
+touched AS (
+    UPDATE annotation_annotationsession SET last_activity_at = %(now)s
+    WHERE id = (SELECT session_id FROM target) AND last_activity_at <= %(now)s - %(resolution)s
+    RETURNING 1
+)
+SELECT t.id, t.session_id, t.number, t.video_order, t.outcome, t.lecture_completed_at, t.started_at, t.finished_at,
+       ARRAY(SELECT r.position FROM annotation_rating r WHERE r.attempt_id = t.id)
+FROM target t
+"""
+
+
+def _rating_upsert_one_statement(
+    annotator_id: int, ticket: selectors.RatingToken, score: int, typed_reason: str, playback: Playback, now: datetime
+) -> SubmitResult | None:
+    """Store one answer with `_SUBMIT_SQL`; None when a rule refuses it (nothing is then stored)."""
+    params = {
+        "attempt": ticket.attempt_id, "annotator": annotator_id, "position": ticket.position, "score": score,
+        "typed_reason": typed_reason, "served_at": ticket.served_at,
+        "seconds_spent": max((now - ticket.served_at).total_seconds(), 0.0),
+        "played_to_end": playback.played_to_end, "plays": playback.plays, "seeks": playback.seeks,
+        "fullscreen": playback.fullscreen, "now": now, "resolution": ACTIVITY_RESOLUTION,
+    }
+    with connection.cursor() as cursor:
+        cursor.execute(_SUBMIT_SQL, params)
+        row = cursor.fetchone()
+    if row is None:
+        return None
+    attempt_id, session_id, number, video_order, outcome, lecture_at, started_at, finished_at, positions = row
+    attempt = Attempt(id=attempt_id, session_id=session_id, number=number, video_order=json.loads(video_order),
+                      outcome=outcome, lecture_completed_at=lecture_at, started_at=started_at, finished_at=finished_at)
+    attempt._state.adding = False  # a stored row, as if loaded by the ORM
+    rated = set(positions) | {ticket.position}
+    return SubmitResult(attempt, ticket.position, selectors.first_unrated_position(attempt, rated), rated)
 
 
 def _validate_rating(campaign: Campaign, score: int, typed_reason: str) -> None:

@@ -208,25 +208,49 @@ def test_abandoned_session_releases_videos_and_keeps_ratings(make_campaign):
     annotator = ready(campaign)
     attempt = services.lecture_complete(annotator=annotator)
     submit(annotator, attempt, 1, 3)
-    taken = set(attempt.video_order)
-    loads = selectors.video_assignment_loads(campaign, now=timezone.now())
-    assert all(loads[v] == 1 for v in taken if v in loads)
+    regular = set(selectors.video_assignment_loads(campaign))
+    taken = set(attempt.video_order) & regular
+    loads = selectors.video_assignment_loads(campaign)
+    assert loads == selectors.video_assignment_loads_recounted(campaign)
+    assert taken and all(loads[v] == 1 for v in taken)
+    # With a target of 1, videos held by a session in progress go to no one else.
+    other = services.session_start(annotator=ready(campaign, "W-early"))
+    assert not set(other.items.values_list("video_id", flat=True)) & taken
 
     later = timezone.now() + timedelta(minutes=31)
-    loads_later = selectors.video_assignment_loads(campaign, now=later)
-    assert all(n == 0 for n in loads_later.values())
     with pytest.raises(ApplicationError) as expired:
         services.rating_submit(
             annotator_id=annotator.pk, token=selectors.rating_token_make(attempt, 2, later), score=3,
             typed_reason="blurry face", playback=services.Playback(), now=later,
         )
     assert expired.value.code == "session_expired"
-    assert services.sessions_release_abandoned(now=later) == 1
+    assert services.sessions_release_abandoned(now=later) == 2
+    assert set(selectors.video_assignment_loads(campaign).values()) == {0}
     attempt.refresh_from_db()
     assert attempt.outcome == Attempt.Outcome.ABANDONED
     assert Rating.objects.filter(attempt=attempt).count() == 1
     # The annotator is sent through the lecture to a fresh session with videos they have not seen.
     assert selectors.annotator_next_step(annotator, now=later) == Step.LECTURE
+
+
+def test_session_start_releases_idle_sessions_itself(make_campaign):
+    """Between two runs of the release task, a new annotator still gets the videos of an idle session."""
+    campaign = make_campaign(session_timeout_minutes=30, target_ratings_per_video=1)
+    regular = set(selectors.video_assignment_loads(campaign))
+    idle = services.lecture_complete(annotator=ready(campaign))
+    later = timezone.now() + timedelta(minutes=31)
+    # Others take every remaining video shortly before `later`, so their sessions are not idle then.
+    for n in range(len(regular)):
+        try:
+            services.session_start(annotator=ready(campaign, f"W-other-{n}"), now=later - timedelta(minutes=5))
+        except ApplicationError as error:
+            assert error.code == "campaign_full"
+            break
+    session = services.session_start(annotator=ready(campaign, "W-later"), now=later)
+    assert set(session.items.values_list("video_id", flat=True)) & regular == set(idle.video_order) & regular
+    idle.refresh_from_db()
+    assert idle.outcome == Attempt.Outcome.ABANDONED
+    assert selectors.video_assignment_loads(campaign) == selectors.video_assignment_loads_recounted(campaign)
 
 
 def test_closed_campaign_takes_no_new_annotators(make_campaign):
