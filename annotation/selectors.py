@@ -46,17 +46,18 @@ def session_idle_cutoff(campaign: Campaign, now: datetime) -> datetime:
     return now - timedelta(minutes=campaign.session_timeout_minutes)
 
 
-def annotator_current_session(annotator: Annotator, *, now: datetime | None = None) -> AnnotationSession | None:
-    """The annotator's session in progress, unless it has been idle past the campaign's timeout."""
+def annotator_current_attempt(annotator: Annotator, *, now: datetime | None = None) -> Attempt | None:
+    """The latest attempt of the annotator's session in progress (with `.session`), unless that
+    session has been idle past the campaign's timeout. One query for what a page needs first."""
     now = now or timezone.now()
-    campaign = annotator.campaign
     return (
-        AnnotationSession.objects.filter(
-            annotator=annotator,
-            status=AnnotationSession.Status.ACTIVE,
-            last_activity_at__gte=session_idle_cutoff(campaign, now),
+        Attempt.objects.select_related("session")
+        .filter(
+            session__annotator=annotator,
+            session__status=AnnotationSession.Status.ACTIVE,
+            session__last_activity_at__gte=session_idle_cutoff(annotator.campaign, now),
         )
-        .order_by("-started_at")
+        .order_by("-session__started_at", "-number")
         .first()
     )
 
@@ -101,14 +102,13 @@ def annotator_progress(annotator: Annotator, *, now: datetime | None = None) -> 
         return Progress(Step.CONSENT)
     if annotator.demographics_at is None:
         return Progress(Step.DEMOGRAPHICS)
-    session = annotator_current_session(annotator, now=now)
-    if session is not None:
-        attempt = session_current_attempt(session)
+    attempt = annotator_current_attempt(annotator, now=now)
+    if attempt is not None:
         if attempt.lecture_completed_at is None:
-            return Progress(Step.LECTURE, session, attempt)
+            return Progress(Step.LECTURE, attempt.session, attempt)
         rated = frozenset(attempt_rated_positions(attempt))
         step = Step.RATE if first_unrated_position(attempt, rated) is not None else Step.REVIEW
-        return Progress(step, session, attempt, rated)
+        return Progress(step, attempt.session, attempt, rated)
     if annotator_qualified_sessions(annotator) >= annotator.campaign.sessions_per_annotator:
         return Progress(Step.DONE)
     if not annotator.campaign.is_open:

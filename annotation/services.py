@@ -154,26 +154,31 @@ def lecture_complete(*, annotator: Annotator, now: datetime | None = None) -> At
     # of=("self",): lock the annotator only; FOR UPDATE over a join would lock the campaign row too
     # and queue every lecture behind every session start of the campaign.
     annotator = Annotator.objects.select_for_update(of=("self",)).select_related("campaign").get(pk=annotator.pk)
-    session = selectors.annotator_current_session(annotator, now=now)
-    if session is None:
-        session = session_start(annotator=annotator, now=now)
-    attempt = selectors.session_current_attempt(session)
+    attempt = selectors.annotator_current_attempt(annotator, now=now)
+    if attempt is None:
+        return _session_start(annotator, now)  # already in this transaction: no savepoint round trips
     if attempt.lecture_completed_at is None:
         attempt.lecture_completed_at = now
         attempt.save(update_fields=["lecture_completed_at"])
     return attempt
 
 
-@transaction.atomic
-def session_start(*, annotator: Annotator, now: datetime | None = None) -> AnnotationSession:
-    """Give the annotator a new session: the least-rated regular videos plus hidden checkers, shuffled.
+def session_start(*, annotator: Annotator, now: datetime | None = None) -> Attempt:
+    """Give the annotator a new session and return its first attempt, lecture done (a session starts
+    when the annotator presses start after the lecture): the least-rated regular videos plus hidden
+    checkers, shuffled.
 
     The campaign row is locked while the loads are read and written, so two annotators starting
     together on PostgreSQL see each other's sessions and no video goes past its target. Idle
     sessions are expired first, so the videos they held count no more. The loads are the
     per-video counters (`Video.assigned_sessions`): one indexed read, however large the study.
     """
-    now = now or timezone.now()
+    with transaction.atomic():
+        return _session_start(annotator, now or timezone.now())
+
+
+def _session_start(annotator: Annotator, now: datetime) -> Attempt:
+    """`session_start` inside the caller's transaction."""
     campaign = Campaign.objects.select_for_update().get(pk=annotator.campaign_id)
     _require_open(campaign)
     if selectors.annotator_qualified_sessions(annotator) >= campaign.sessions_per_annotator:
@@ -196,9 +201,11 @@ def session_start(*, annotator: Annotator, now: datetime | None = None) -> Annot
     checkers = pick_checkers(checker_pool, campaign.checkers_per_session, _rng)
     session = AnnotationSession.objects.create(campaign=campaign, annotator=annotator, last_activity_at=now)
     SessionItem.objects.bulk_create(SessionItem(session=session, video_id=v) for v in regular + checkers)
-    Attempt.objects.create(session=session, number=1, video_order=shuffled(regular + checkers, _rng))
+    attempt = Attempt.objects.create(
+        session=session, number=1, video_order=shuffled(regular + checkers, _rng), lecture_completed_at=now
+    )
     Video.objects.filter(id__in=regular).update(assigned_sessions=F("assigned_sessions") + 1)
-    return session
+    return attempt
 
 
 def _sessions_expire(campaign: Campaign, *, now: datetime) -> int:

@@ -94,7 +94,7 @@ def consent(request, annotator, progress):
     form = ConsentForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
         services.consent_give(annotator=annotator, consent=text)
-        return redirect("annotation:entry", slug=campaign.slug)
+        return step_redirect(campaign.slug, Step.DEMOGRAPHICS)  # the step that follows, without a detour via entry
     return render(request, "annotation/consent.html", {"campaign": campaign, "consent": text, "form": form})
 
 
@@ -104,7 +104,7 @@ def demographics(request, annotator, progress):
     form = DemographicsForm(request.POST or None, instance=annotator)
     if request.method == "POST" and form.is_valid():
         services.demographics_save(annotator=annotator, **form.cleaned_data)
-        return redirect("annotation:entry", slug=annotator.campaign.slug)
+        return step_redirect(annotator.campaign.slug, Step.LECTURE)
     return render(request, "annotation/demographics.html", {"campaign": annotator.campaign, "form": form})
 
 
@@ -203,6 +203,7 @@ def review(request, annotator, progress):
     rows = selectors.attempt_review(progress.attempt)
     return render(request, "annotation/review.html", {
         "campaign": campaign,
+        "rate_url": reverse("annotation:rate", kwargs={"slug": campaign.slug}),
         "attempt": progress.attempt,
         "rows": rows,
         "missing": sum(r["score"] is None for r in rows),

@@ -53,7 +53,7 @@ def test_many_sessions_stay_balanced_and_below_target():
     for n in range(40):
         annotator = ready_annotator(campaign, n)
         try:
-            session = services.session_start(annotator=annotator)
+            session = services.session_start(annotator=annotator).session
         except ApplicationError as error:
             assert error.code == "campaign_full"
             break
@@ -72,10 +72,10 @@ def test_many_sessions_stay_balanced_and_below_target():
 def test_annotator_never_gets_a_video_twice():
     campaign = bare_campaign(regular=50, checkers=8, target_ratings_per_video=5, sessions_per_annotator=3)
     annotator = ready_annotator(campaign, 1)
-    first = services.session_start(annotator=annotator)
+    first = services.session_start(annotator=annotator).session
     first.status = first.Status.QUALIFIED
     first.save()
-    second = services.session_start(annotator=annotator)
+    second = services.session_start(annotator=annotator).session
     a = set(first.items.values_list("video_id", flat=True))
     b = set(second.items.values_list("video_id", flat=True))
     assert not a & b

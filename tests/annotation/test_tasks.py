@@ -24,7 +24,7 @@ ROOT = Path(__file__).resolve().parents[2]
 
 def idle_session(slug: str) -> AnnotationSession:
     campaign = bare_campaign(regular=40, checkers=5, slug=slug, session_timeout_minutes=10)
-    session = services.session_start(annotator=ready_annotator(campaign, 1))
+    session = services.session_start(annotator=ready_annotator(campaign, 1)).session
     AnnotationSession.objects.filter(pk=session.pk).update(last_activity_at=timezone.now() - timedelta(minutes=11))
     return session
 

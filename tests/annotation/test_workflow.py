@@ -214,7 +214,7 @@ def test_abandoned_session_releases_videos_and_keeps_ratings(make_campaign):
     assert loads == selectors.video_assignment_loads_recounted(campaign)
     assert taken and all(loads[v] == 1 for v in taken)
     # With a target of 1, videos held by a session in progress go to no one else.
-    other = services.session_start(annotator=ready(campaign, "W-early"))
+    other = services.session_start(annotator=ready(campaign, "W-early")).session
     assert not set(other.items.values_list("video_id", flat=True)) & taken
 
     later = timezone.now() + timedelta(minutes=31)
@@ -246,7 +246,7 @@ def test_session_start_releases_idle_sessions_itself(make_campaign):
         except ApplicationError as error:
             assert error.code == "campaign_full"
             break
-    session = services.session_start(annotator=ready(campaign, "W-later"), now=later)
+    session = services.session_start(annotator=ready(campaign, "W-later"), now=later).session
     assert set(session.items.values_list("video_id", flat=True)) & regular == set(idle.video_order) & regular
     idle.refresh_from_db()
     assert idle.outcome == Attempt.Outcome.ABANDONED
