@@ -229,10 +229,14 @@ def rating_item(attempt: Attempt, position: int, rated: set[int] | frozenset[int
 
 def attempt_review(attempt: Attempt) -> list[dict]:
     """Every position of the attempt with the grade given so far (None where none yet)."""
-    ratings = {r.position: r for r in Rating.objects.filter(attempt=attempt).only("position", "score", "typed_reason")}
+    given = {
+        position: (score, reason)
+        for position, score, reason in Rating.objects.filter(attempt_id=attempt.pk)
+        .order_by()
+        .values_list("position", "score", "typed_reason")
+    }
     return [
-        {"position": p, "score": ratings[p].score if p in ratings else None,
-         "reason": ratings[p].typed_reason if p in ratings else ""}
+        {"position": p, "score": given.get(p, (None, ""))[0], "reason": given.get(p, (None, ""))[1]}
         for p in range(1, len(attempt.video_order) + 1)
     ]
 

@@ -417,13 +417,15 @@ def attempt_finish(*, annotator: Annotator, attempt_number: int, now: datetime |
     if attempt.outcome != Attempt.Outcome.IN_PROGRESS:
         return attempt
     session, campaign = attempt.session, attempt.session.campaign
-    ratings = list(Rating.objects.filter(attempt=attempt).select_related("video").only("score", "video__role", "video__gold_score"))
+    ratings = list(
+        Rating.objects.filter(attempt_id=attempt.pk).order_by().values_list("score", "video__role", "video__gold_score")
+    )
     missing = len(attempt.video_order) - len(ratings)
     if missing:
         raise ApplicationError("incomplete", f"{missing} video(s) still need a grade before you can finish.", status=409)
     missed = [
-        r for r in ratings
-        if r.video.role == Video.Role.CHECKER and abs(r.score - r.video.gold_score) > campaign.checker_tolerance
+        score for score, role, gold in ratings
+        if role == Video.Role.CHECKER and abs(score - gold) > campaign.checker_tolerance
     ]
     attempt.finished_at = now
     if missed:

@@ -53,16 +53,24 @@ def test_rating_api_returns_next_item_without_labels(client, make_campaign):
     assert Rating.objects.count() == 1
 
 
-def test_rating_api_needs_the_annotator_cookie_and_csrf(make_campaign):
+def test_rating_api_needs_the_annotator_cookie_and_their_own_token(make_campaign):
+    """The API takes no CSRF token: the signed rating token of the annotator's own page stands in for it."""
     from django.test import Client
 
     make_campaign()
     response = Client().post("/c/study/api/ratings/", {"token": "x", "score": "3", "reason": "blurry"})
     assert response.status_code == 403 and response.json()["code"] == "no_annotator"
-    strict = Client(enforce_csrf_checks=True)
-    walk = strict.get("/c/study/", {"PROLIFIC_PID": "Z"})
+    victim, attacker = Client(enforce_csrf_checks=True), Client()
+    walk = victim.get("/c/study/", {"PROLIFIC_PID": "Z"})
     assert walk.status_code == 302
-    assert strict.post("/c/study/consent/", {"agree": "on"}).status_code == 403
+    assert victim.post("/c/study/consent/", {"agree": "on"}).status_code == 403  # the pages' forms keep CSRF
+    walk_to_rating(attacker, pid="ATTACKER")
+    attackers_token = token_of(attacker.get("/c/study/rate/").content.decode())
+    # A request forged in the victim's browser can only carry a token the attacker knows: refused.
+    forged = victim.post("/c/study/api/ratings/", {"token": attackers_token, "score": "1", "reason": "forged answer"})
+    assert forged.status_code == 403 and forged.json()["code"] == "bad_token"
+    victim.post("/c/study/api/ratings/", {"token": "x" + attackers_token, "score": "1", "reason": "forged answer"})
+    assert not Rating.objects.exists()
 
 
 def test_back_navigation_prefills_and_cannot_skip_ahead(client, make_campaign):
