@@ -345,6 +345,33 @@ FROM target t
 """
 
 
+# The statement is prepared once per database connection (PREPARE is not undone by a rollback):
+# planning it took 0.64 ms against 0.21 ms to run it. A pooler in transaction mode (pgbouncer)
+# would lose prepared statements between transactions; this platform connects directly.
+_SUBMIT_STATEMENT = "annotation_rating_submit"
+_SUBMIT_PARAMS = (
+    ("attempt", "bigint"), ("annotator", "bigint"), ("position", "integer"), ("score", "integer"),
+    ("typed_reason", "text"), ("served_at", "timestamptz"), ("seconds_spent", "double precision"),
+    ("played_to_end", "boolean"), ("plays", "integer"), ("seeks", "integer"), ("fullscreen", "boolean"),
+    ("now", "timestamptz"), ("resolution", "interval"),
+)
+_SUBMIT_PREPARE = "PREPARE {name} ({types}) AS {sql}".format(
+    name=_SUBMIT_STATEMENT,
+    types=", ".join(kind for _, kind in _SUBMIT_PARAMS),
+    sql=re.sub(
+        r"%\((\w+)\)s",
+        lambda m: "$%d" % (1 + [name for name, _ in _SUBMIT_PARAMS].index(m.group(1))),
+        _SUBMIT_SQL,
+    ),
+)
+_SUBMIT_EXECUTE = "EXECUTE {name} ({args})".format(name=_SUBMIT_STATEMENT, args=", ".join(["%s"] * len(_SUBMIT_PARAMS)))
+
+
+def submit_statement_forget(sender, connection, **kwargs) -> None:
+    """`connection_created` receiver (apps.py): a new connection has no prepared statement yet."""
+    connection.annotation_submit_prepared = False
+
+
 def _rating_upsert_one_statement(
     annotator_id: int, ticket: selectors.RatingToken, score: int, typed_reason: str, playback: Playback, now: datetime
 ) -> SubmitResult | None:
@@ -357,7 +384,10 @@ def _rating_upsert_one_statement(
         "fullscreen": playback.fullscreen, "now": now, "resolution": ACTIVITY_RESOLUTION,
     }
     with connection.cursor() as cursor:
-        cursor.execute(_SUBMIT_SQL, params)
+        if not getattr(connection, "annotation_submit_prepared", False):
+            cursor.execute(_SUBMIT_PREPARE)
+            connection.annotation_submit_prepared = True
+        cursor.execute(_SUBMIT_EXECUTE, [params[name] for name, _ in _SUBMIT_PARAMS])
         row = cursor.fetchone()
     if row is None:
         return None

@@ -43,18 +43,31 @@ def test_an_accepted_answer_is_one_sql_statement(make_campaign):
     campaign = make_campaign()
     annotator = ready(campaign)
     attempt = services.lecture_complete(annotator=annotator)
+    statement(annotator, attempt, 2, 4)  # the connection's first submit prepares the statement
     token = selectors.rating_token_make(attempt, 1, timezone.now() - timedelta(seconds=6))
     with CaptureQueriesContext(connection) as queries:
         result = services.rating_submit(annotator_id=annotator.pk, token=token, score=2, typed_reason="  blurry mouth  ",
                                         playback=services.Playback(played_to_end=True, plays=3, seeks=1, fullscreen=True))
-    assert len(queries) == 1
-    assert result.rating_position == 1 and result.next_position == 2 and result.rated == {1}
+    assert [q["sql"].split(" (")[0] for q in queries.captured_queries] == ["EXECUTE annotation_rating_submit"]
+    assert result.rating_position == 1 and result.next_position == 3 and result.rated == {1, 2}
     assert result.attempt.pk == attempt.pk and result.attempt.video_order == attempt.video_order
-    rating = Rating.objects.get(attempt=attempt)
+    rating = Rating.objects.get(attempt=attempt, position=1)
     assert (rating.video_id, rating.position, rating.score) == (attempt.video_order[0], 1, 2)
     assert rating.reason == rating.typed_reason == "blurry mouth"
     assert (rating.played_to_end, rating.plays, rating.seeks, rating.fullscreen) == (True, 3, 1, True)
     assert 5.99 <= rating.seconds_spent < 60  # the token keeps milliseconds
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_new_database_connection_prepares_the_statement_again(make_campaign):
+    campaign = make_campaign()
+    annotator = ready(campaign)
+    attempt = services.lecture_complete(annotator=annotator)
+    assert statement(annotator, attempt, 1, 3) is not None
+    connection.close()  # the next query opens a new connection, whose session knows no prepared statement
+    with CaptureQueriesContext(connection) as queries:
+        assert statement(annotator, attempt, 2, 3).rated == {1, 2}
+    assert [q["sql"].split(" ")[0] for q in queries.captured_queries] == ["PREPARE", "EXECUTE"]
 
 
 def test_going_back_rewrites_the_row_and_grade_5_stores_the_fixed_sentence(make_campaign):
