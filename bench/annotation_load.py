@@ -73,21 +73,22 @@ TARGET_RATE = 150.0
 TARGET_P95_MS = 250.0
 TARGET_RATIO = 0.5
 
-# gunicorn settings, chosen with --sweep on the 2-core machine. Tried: sync 2-5 workers, gthread
-# 2-4 workers x 2-8 threads with keep-alive, gthread 2-3 x 2 without keep-alive, and the docker
-# image's 4 workers x 2 threads. Three alternating rounds of 12 s at saturation (submissions/s,
-# server CPU ms per submission, p95):
-#   sync 2            177 / 133 / 137    8.5 / 11.2 / 10.8    349 / 480 / 476 ms
-#   gthread 2x4       184 / 123 / 170    9.6 / 13.9 / 10.3    355 / 642 / 379 ms
-#   gthread 4x2       144 / 165 / 148   12.8 / 11.1 / 12.3    629 / 798 / 639 ms  (docker image)
-#   gthread 2x2 no ka 133 / 142 / 114   12.5 / 11.7 / 14.6    621 / 845 / 780 ms
-# (3-5 sync workers and 3x2 were no better.) Run-to-run noise on this shared VM is about 20%, so
-# sync 2 and gthread 2x4 are a tie; gthread 2x4 is kept: highest mean, and a worker keeps
-# serving while one of its requests waits on PostgreSQL (7 round trips per submit, the COMMIT's
-# WAL flush) or on the campaign row lock of a session start. Two processes for two cores: the
-# work is CPU-bound Python (GIL) and the same cores run PostgreSQL and the load generator; more
-# processes only add switching, and with keep-alive each client connection stays on one worker,
-# so more workers with fewer threads queue requests behind busy workers (p99 ~1 s for 4x2).
+# gunicorn settings, chosen with --sweep on the 2-core machine, after the one-statement submit.
+# Two sweeps of 12 and 15 s at saturation (submissions/s, server CPU ms per submission, p95 ms):
+#   sync 2              199          6.4          347
+#   sync 3              264 / 225    5.7 / 6.8    257 / 295
+#   sync 4              305 / 241    5.4 / 6.8    200 / 267
+#   sync 5              239          6.8          267
+#   gthread 2x4         236 / 272    6.7 / 6.1    414 / 280
+#   gthread 4x2         205          8.6          564   (the docker image's old setting)
+#   gthread 2x2 no ka   180          8.6          577
+#   gthread 3x2 no ka   273          6.1          428
+# Run-to-run noise on this shared VM is about 20%, so sync 4 and gthread 2x4 tie on throughput.
+# gthread 2x4 is kept, as in docker/: a sync worker is held for the whole of a slow client's
+# request (gunicorn wants a buffering proxy in front of sync workers), and without keep-alive
+# every request pays a new TCP connection (the bare insert reached 674/s under sync 4 against
+# 930-1080/s under gthread 2x4, which would flatter the ratio). Two processes for two cores: the
+# work is CPU-bound Python (GIL) and the same cores run PostgreSQL and the load generator.
 DEFAULT_WORKER_CLASS = "gthread"
 DEFAULT_WORKERS = 2
 DEFAULT_THREADS = 4
