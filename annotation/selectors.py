@@ -244,18 +244,32 @@ def attempt_review(attempt: Attempt) -> list[dict]:
 # --- Assignment load --------------------------------------------------------------------------
 
 
-def video_assignment_loads(campaign: Campaign) -> dict[int, int]:
-    """Load of every regular video: the sessions in progress or qualified that hold it.
+def video_assignment_loads(campaign: Campaign, *, now: datetime) -> dict[int, int]:
+    """Ratings each regular video has or will get: the sessions qualified or in progress that hold it.
 
-    Read from the counter the services keep on each video (`Video.assigned_sessions`); a session
-    start expires the campaign's idle sessions first, so the counters it reads are exact.
+    Read from the counter the services keep on each video (`Video.assigned_sessions`, sessions
+    qualified or marked in progress); the sessions idle past the timeout that the release task has
+    not marked abandoned yet are taken off here, so their videos stop counting at once. Those are
+    few (the task runs every few minutes), and found through the session index.
     """
-    return dict(campaign.videos.filter(role=Video.Role.REGULAR).order_by().values_list("id", "assigned_sessions"))
+    loads = dict(campaign.videos.filter(role=Video.Role.REGULAR).order_by().values_list("id", "assigned_sessions"))
+    idle = SessionItem.objects.filter(
+        session__campaign=campaign,
+        session__status=AnnotationSession.Status.ACTIVE,
+        session__last_activity_at__lt=session_idle_cutoff(campaign, now),
+    ).values_list("video_id", flat=True)
+    for video_id in idle:
+        if video_id in loads:  # checkers have no load
+            loads[video_id] -= 1
+    return loads
 
 
-def video_assignment_loads_recounted(campaign: Campaign) -> dict[int, int]:
-    """The same loads counted from the session items: what the counters must equal (and are rebuilt from)."""
-    counted = Q(session__status__in=[AnnotationSession.Status.ACTIVE, AnnotationSession.Status.QUALIFIED])
+def video_assignment_loads_recounted(campaign: Campaign, *, now: datetime) -> dict[int, int]:
+    """The same loads counted from every session item: what `video_assignment_loads` must equal."""
+    cutoff = session_idle_cutoff(campaign, now)
+    counted = Q(session__status=AnnotationSession.Status.QUALIFIED) | Q(
+        session__status=AnnotationSession.Status.ACTIVE, session__last_activity_at__gte=cutoff
+    )
     loads = dict.fromkeys(campaign.videos.filter(role=Video.Role.REGULAR).values_list("id", flat=True), 0)
     rows = (
         SessionItem.objects.filter(counted, video__campaign=campaign, video__role=Video.Role.REGULAR)

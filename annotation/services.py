@@ -169,9 +169,9 @@ def session_start(*, annotator: Annotator, now: datetime | None = None) -> Attem
     checkers, shuffled.
 
     The campaign row is locked while the loads are read and written, so two annotators starting
-    together on PostgreSQL see each other's sessions and no video goes past its target. Idle
-    sessions are expired first, so the videos they held count no more. The loads are the
-    per-video counters (`Video.assigned_sessions`): one indexed read, however large the study.
+    together on PostgreSQL see each other's sessions and no video goes past its target. The loads
+    come from per-video counters (`selectors.video_assignment_loads`): a read of one row per video,
+    however large the study, instead of a count over every session item.
     """
     with transaction.atomic():
         return _session_start(annotator, now or timezone.now())
@@ -183,9 +183,9 @@ def _session_start(annotator: Annotator, now: datetime) -> Attempt:
     _require_open(campaign)
     if selectors.annotator_qualified_sessions(annotator) >= campaign.sessions_per_annotator:
         raise ApplicationError("no_more_sessions", "You have completed every session of this study. Thank you!")
-    _sessions_expire(campaign, now=now)
+    _sessions_expire(campaign, now=now, annotator=annotator)  # the annotator's own idle session, if any
     seen = set(SessionItem.objects.filter(session__annotator=annotator).values_list("video_id", flat=True))
-    loads = selectors.video_assignment_loads(campaign)
+    loads = selectors.video_assignment_loads(campaign, now=now)
     regular = pick_least_rated(
         {v: n for v, n in loads.items() if v not in seen},
         campaign.regular_per_session,
@@ -208,16 +208,20 @@ def _session_start(annotator: Annotator, now: datetime) -> Attempt:
     return attempt
 
 
-def _sessions_expire(campaign: Campaign, *, now: datetime) -> int:
-    """Mark the campaign's idle sessions abandoned (and their open attempts) and release their videos.
+def _sessions_expire(campaign: Campaign, *, now: datetime, annotator: Annotator | None = None) -> int:
+    """Mark the campaign's idle sessions (or one annotator's) abandoned, with their open attempts,
+    and take them off their videos' counters. Ratings stay stored.
 
-    The caller holds the campaign row's lock: the counters change only under it. Ratings stay stored.
+    The caller holds the campaign row's lock: the counters change only under it, so the increments
+    of a session start and these decrements never wait on each other row by row.
     """
     idle = AnnotationSession.objects.filter(
         campaign=campaign,
         status=AnnotationSession.Status.ACTIVE,
         last_activity_at__lt=selectors.session_idle_cutoff(campaign, now),
     )
+    if annotator is not None:
+        idle = idle.filter(annotator=annotator)
     ids = list(idle.values_list("id", flat=True))
     if not ids:
         return 0

@@ -208,16 +208,18 @@ def test_abandoned_session_releases_videos_and_keeps_ratings(make_campaign):
     annotator = ready(campaign)
     attempt = services.lecture_complete(annotator=annotator)
     submit(annotator, attempt, 1, 3)
-    regular = set(selectors.video_assignment_loads(campaign))
+    regular = set(selectors.video_assignment_loads(campaign, now=timezone.now()))
     taken = set(attempt.video_order) & regular
-    loads = selectors.video_assignment_loads(campaign)
-    assert loads == selectors.video_assignment_loads_recounted(campaign)
+    loads = selectors.video_assignment_loads(campaign, now=timezone.now())
+    assert loads == selectors.video_assignment_loads_recounted(campaign, now=timezone.now())
     assert taken and all(loads[v] == 1 for v in taken)
     # With a target of 1, videos held by a session in progress go to no one else.
     other = services.session_start(annotator=ready(campaign, "W-early")).session
     assert not set(other.items.values_list("video_id", flat=True)) & taken
 
     later = timezone.now() + timedelta(minutes=31)
+    # Idle past the timeout: its videos stop counting at once, before the release task runs.
+    assert set(selectors.video_assignment_loads(campaign, now=later).values()) == {0}
     with pytest.raises(ApplicationError) as expired:
         services.rating_submit(
             annotator_id=annotator.pk, token=selectors.rating_token_make(attempt, 2, later), score=3,
@@ -225,7 +227,7 @@ def test_abandoned_session_releases_videos_and_keeps_ratings(make_campaign):
         )
     assert expired.value.code == "session_expired"
     assert services.sessions_release_abandoned(now=later) == 2
-    assert set(selectors.video_assignment_loads(campaign).values()) == {0}
+    assert set(selectors.video_assignment_loads(campaign, now=timezone.now()).values()) == {0}
     attempt.refresh_from_db()
     assert attempt.outcome == Attempt.Outcome.ABANDONED
     assert Rating.objects.filter(attempt=attempt).count() == 1
@@ -233,11 +235,12 @@ def test_abandoned_session_releases_videos_and_keeps_ratings(make_campaign):
     assert selectors.annotator_next_step(annotator, now=later) == Step.LECTURE
 
 
-def test_session_start_releases_idle_sessions_itself(make_campaign):
+def test_idle_sessions_give_their_videos_away_before_the_release_task(make_campaign):
     """Between two runs of the release task, a new annotator still gets the videos of an idle session."""
     campaign = make_campaign(session_timeout_minutes=30, target_ratings_per_video=1)
-    regular = set(selectors.video_assignment_loads(campaign))
-    idle = services.lecture_complete(annotator=ready(campaign))
+    regular = set(selectors.video_assignment_loads(campaign, now=timezone.now()))
+    idle_annotator = ready(campaign)
+    idle = services.lecture_complete(annotator=idle_annotator)
     later = timezone.now() + timedelta(minutes=31)
     # Others take every remaining video shortly before `later`, so their sessions are not idle then.
     for n in range(len(regular)):
@@ -248,9 +251,15 @@ def test_session_start_releases_idle_sessions_itself(make_campaign):
             break
     session = services.session_start(annotator=ready(campaign, "W-later"), now=later).session
     assert set(session.items.values_list("video_id", flat=True)) & regular == set(idle.video_order) & regular
+    assert selectors.video_assignment_loads(campaign, now=later) == selectors.video_assignment_loads_recounted(campaign, now=later)
+    # The idle annotator comes back: their own idle session is closed and a new one drawn (none left).
+    with pytest.raises(ApplicationError) as full:
+        services.lecture_complete(annotator=idle_annotator, now=later)
+    assert full.value.code == "campaign_full"
+    assert services.sessions_release_abandoned(now=later) == 1
     idle.refresh_from_db()
     assert idle.outcome == Attempt.Outcome.ABANDONED
-    assert selectors.video_assignment_loads(campaign) == selectors.video_assignment_loads_recounted(campaign)
+    assert selectors.video_assignment_loads(campaign, now=later) == selectors.video_assignment_loads_recounted(campaign, now=later)
 
 
 def test_closed_campaign_takes_no_new_annotators(make_campaign):
