@@ -14,6 +14,9 @@ What it does, in one run:
 3. Runs phases with one asyncio + aiohttp process and N concurrent simulated annotators:
      bare        POST /bench/bare-insert/ (one INSERT per request): the ceiling of this stack;
      saturation  annotators submit as fast as the server answers (think 0, or --think);
+     resave      the submit alone: after onboarding and one pass of their session (warm-up), the
+                 annotators save their 40 answers again in turn with new grades (a retry or a
+                 changed answer), so no other page is requested in the measured window;
      paced       the annotators together submit at --rate per second (open loop: a ticker issues
                  submit slots on the clock; latency is reported from the send and from the slot).
    Each annotator goes through the real flow: entry link with a fresh PROLIFIC_PID, consent,
@@ -535,6 +538,9 @@ async def annotator_life(ph: Phase, idx: int, serial: int, leave_after: int | No
         raise StepError("rate page: no token")
     token, csrf = match.group(1).decode(), b.csrf("rate", content)
     submit_path = page + "api/ratings/"
+    # resave: the first pass through the session is warm-up; its submits are counted apart.
+    submit_step = "first pass submit" if ph.mode == "resave" else "submit"
+    tokens: list[str] = []
     while True:
         slot = None
         if ph.tickets is not None:
@@ -552,7 +558,7 @@ async def annotator_life(ph: Phase, idx: int, serial: int, leave_after: int | No
         try:
             ph.check_time()
             sent = True
-            status, _, content = await b.request("submit", "POST", submit_path, answer)
+            status, _, content = await b.request(submit_step, "POST", submit_path, answer)
         except asyncio.CancelledError:
             if sent:
                 ph.in_doubt.append(token)
@@ -576,6 +582,7 @@ async def annotator_life(ph: Phase, idx: int, serial: int, leave_after: int | No
             ph.refused += 1
             raise StepError(f"submit: HTTP {status} {data.get('code', '?')}")
         ph.acked.append((token, data["saved"]))
+        tokens.append(token)
         if leave_after is not None:
             leave_after -= 1
             if leave_after <= 0:
@@ -587,6 +594,9 @@ async def annotator_life(ph: Phase, idx: int, serial: int, leave_after: int | No
         if "review" not in data.get("redirect", ""):
             raise StepError(f"submit: redirected to {data.get('redirect')}")
         break
+    if ph.mode == "resave":
+        await resave_answers(ph, b, rng, csrf, submit_path, tokens)
+        return
     content = await b.follow("review", *await b.request("review", "GET", page + "review/"), expect="/review/")
     match = ATTEMPT_RE.search(content)
     if not match:
@@ -597,6 +607,33 @@ async def annotator_life(ph: Phase, idx: int, serial: int, leave_after: int | No
         raise StepError(f"finish: HTTP {status}")
     await b.follow("finish", status, location, content, expect="/")
     ph.sessions_finished["qualified" if "thank-you" in location else "disqualified"] += 1
+
+
+async def resave_answers(ph: Phase, b: "Browser", rng: random.Random, csrf: str, submit_path: str,
+                         tokens: list[str]) -> None:
+    """The submit alone, without the pages around it: the annotator saves its 40 answers again, in
+    turn and with new grades, until the phase ends (what a retry or a changed answer sends)."""
+    position = 0
+    while True:
+        ph.check_time()
+        token = tokens[position % len(tokens)]
+        position += 1
+        answer = {"csrfmiddlewaretoken": csrf, "token": token, "score": rng.randint(1, 5),
+                  "reason": rng.choice(REASONS), "plays": rng.randint(1, 3), "seeks": rng.randint(0, 2),
+                  "played_to_end": "on"}
+        try:
+            status, _, content = await b.request("submit", "POST", submit_path, answer)
+        except asyncio.CancelledError:
+            ph.in_doubt.append(token)
+            raise
+        except Exception as exc:
+            ph.in_doubt.append(token)
+            raise StepError(f"resave: {type(exc).__name__}") from exc
+        data = json.loads(content) if status < 500 else {}
+        if status != 200 or "saved" not in data:
+            ph.in_doubt.append(token)
+            raise StepError(f"resave: HTTP {status} {data.get('code', '?')}")
+        ph.acked.append((token, data["saved"]))
 
 
 async def annotator_loop(ph: Phase, idx: int) -> None:
@@ -672,7 +709,7 @@ async def run_phase(name: str, mode: str, base: str, args, choices, gunicorn: Gu
                    warmup=args.warmup if warmup is None else warmup,
                    seconds=args.seconds if seconds is None else seconds,
                    think=args.think if mode == "annotate" else 0, rate=rate, run_id=run_id, choices=choices,
-                   stagger=not args.no_stagger)
+                   stagger=not args.no_stagger and mode == "annotate")
         worker = bare_loop if mode == "bare" else annotator_loop
         tasks = [asyncio.create_task(worker(ph, i)) for i in range(args.annotators)]
         if ph.tickets is not None:
@@ -912,8 +949,11 @@ def parse_args(argv=None):
     parser.add_argument("--no-stagger", action="store_true",
                         help="every annotator starts with a full session (all take the lecture at once at the start)")
     parser.add_argument("--rate", type=float, default=TARGET_RATE, help="total submissions/s of the paced phase")
-    parser.add_argument("--phases", default="bare,saturation,paced",
-                        help="comma-separated subset of: bare, saturation, paced")
+    parser.add_argument("--phases", default="bare,saturation,resave,paced",
+                        help="comma-separated subset of: bare, saturation, resave (the submit alone), paced")
+    parser.add_argument("--resave-warmup", type=float, default=25,
+                        help="warm-up of the resave phase: every annotator must be through onboarding and one "
+                             "pass of its session before the measurement starts")
     parser.add_argument("--pg", default="postgres://postgres@127.0.0.1:5432", help="PostgreSQL server URL (no database)")
     parser.add_argument("--db", default="dream_bench", help="database to DROP and recreate (must contain 'bench')")
     parser.add_argument("--videos", type=int, default=400, help="regular video rows")
@@ -945,7 +985,7 @@ def parse_args(argv=None):
     if "bench" not in args.db:
         parser.error("--db must contain 'bench': it is dropped and recreated")
     args.phases = [p.strip() for p in args.phases.split(",") if p.strip()]
-    unknown = set(args.phases) - {"bare", "saturation", "paced"}
+    unknown = set(args.phases) - {"bare", "saturation", "paced", "resave"}
     if unknown:
         parser.error(f"unknown phase(s): {', '.join(sorted(unknown))}")
     return args
@@ -1026,10 +1066,14 @@ def main(argv=None) -> int:
         if "saturation" in args.phases:
             results["saturation"] = measure("saturation", "annotate", base, args, choices, gunicorn, run_id)
             print_phase(results["saturation"], "Annotation flow, saturation")
+        if "resave" in args.phases:
+            results["resave"] = measure("resave", "resave", base, args, choices, gunicorn, run_id,
+                                        warmup=max(args.warmup, args.resave_warmup))
+            print_phase(results["resave"], "The submit alone (answers saved again, no other pages), saturation")
         if "paced" in args.phases:
             results["paced"] = measure("paced", "annotate", base, args, choices, gunicorn, run_id, rate=args.rate)
             print_phase(results["paced"], f"Annotation flow, paced at {args.rate:.0f} submissions/s")
-        phases.extend(r for r in results.values() if r["mode"] == "annotate")
+        phases.extend(r for r in results.values() if r["mode"] in ("annotate", "resave"))
     except KeyboardInterrupt:
         print("\nInterrupted; stopping gunicorn.", file=sys.stderr)
         return 130
@@ -1090,6 +1134,14 @@ def main(argv=None) -> int:
           f"unexplained extra {integrity['extra_unexplained']}")
     print(f"  {mark(None if ratio is None else ratio >= TARGET_RATIO)} submissions/s / bare inserts/s >= {TARGET_RATIO}: "
           + ("n/a" if ratio is None else f"{sat['throughput']:.1f} / {bare['throughput']:.1f} = {ratio:.2f}"))
+    resave = results.get("resave")
+    if resave and bare and bare["throughput"]:
+        leaked = resave["other_steps_ms"].get("first pass submit", {}).get("n", 0)
+        print(f"  info   the submit alone (resave phase) / bare inserts/s: {resave['throughput']:.1f} / "
+              f"{bare['throughput']:.1f} = {resave['throughput'] / bare['throughput']:.2f}; server CPU "
+              f"{bare['server_cpu_ms']:.2f} / {resave['server_cpu_ms']:.2f} ms = "
+              f"{bare['server_cpu_ms'] / resave['server_cpu_ms']:.2f} (onboarding requests in its window: "
+              f"{sum(v['n'] for k, v in resave['other_steps_ms'].items())}, first-pass submits {leaked})")
 
     if sat and bare and sat.get("server_cpu_ms") and bare.get("server_cpu_ms"):
         print(f"         (server CPU per bare insert / per submission = {bare['server_cpu_ms']:.2f} / "
