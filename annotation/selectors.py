@@ -235,10 +235,11 @@ def attempt_review(attempt: Attempt) -> list[dict]:
         .order_by()
         .values_list("position", "score", "typed_reason")
     }
-    return [
-        {"position": p, "score": given.get(p, (None, ""))[0], "reason": given.get(p, (None, ""))[1]}
-        for p in range(1, len(attempt.video_order) + 1)
-    ]
+    rows = []
+    for position in range(1, len(attempt.video_order) + 1):
+        score, reason = given.get(position, (None, ""))
+        rows.append({"position": position, "score": score, "reason": reason})
+    return rows
 
 
 # --- Assignment load --------------------------------------------------------------------------
