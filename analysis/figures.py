@@ -95,10 +95,10 @@ def sos_chart(ctx: Context):
         return _empty("SOS hypothesis")
     a_before, a_after = sos.get("before", {}).get("a"), sos.get("after", {}).get("a")
     fig = go.Figure()
-    fig.add_trace(go.Scattergl(x=before["mos"], y=before["variance"], mode="markers", name="before (all attempts)",
-                               marker=dict(size=4, opacity=0.45, color="#ef6c00")))
-    fig.add_trace(go.Scattergl(x=after["mos"], y=after["variance"], mode="markers", name="after (qualified)",
-                               marker=dict(size=4, opacity=0.45, color="#1856b8")))
+    fig.add_trace(go.Scatter(x=before["mos"], y=before["variance"], mode="markers", name="before (all attempts)",
+                             marker=dict(size=4, opacity=0.45, color="#ef6c00")))
+    fig.add_trace(go.Scatter(x=after["mos"], y=after["variance"], mode="markers", name="after (qualified)",
+                             marker=dict(size=4, opacity=0.45, color="#1856b8")))
     grid = np.linspace(1, 5, 101)
     for a, label, color in ((a_before, "before", "#ef6c00"), (a_after, "after", "#1856b8")):
         if a is not None:
@@ -203,9 +203,9 @@ def subjects_chart(ctx: Context):
     fig = go.Figure()
     for flag, name, color in ((False, "kept", "#1856b8"), (True, "rejected by BT.500", "#c62828")):
         rows = table[rejected == flag]
-        fig.add_trace(go.Scattergl(x=rows["bias"], y=rows["inconsistency"], mode="markers", name=name,
-                                   marker=dict(size=5, opacity=0.6, color=color), text=rows["annotator"],
-                                   hovertemplate="annotator %{text}<br>bias %{x:.2f}<br>inconsistency %{y:.2f}<extra></extra>"))
+        fig.add_trace(go.Scatter(x=rows["bias"], y=rows["inconsistency"], mode="markers", name=name,
+                                 marker=dict(size=5, opacity=0.6, color=color), text=rows["annotator"],
+                                 hovertemplate="annotator %{text}<br>bias %{x:.2f}<br>inconsistency %{y:.2f}<extra></extra>"))
     fig.update_layout(**LAYOUT, title="Annotator bias and inconsistency (maximum-likelihood subject model)",
                       xaxis_title="bias (grades)", yaxis_title="inconsistency (std, grades)")
     return fig, table
@@ -236,7 +236,7 @@ def write_html_report(charts: list[tuple[str, go.Figure]], path, plotly_js: str 
     """One self-contained-but-offline HTML page of figures, loading Plotly from a file beside it."""
     parts = [f'<!doctype html><meta charset="utf-8"><title>Analysis report</title><script src="{plotly_js}"></script><body>']
     for name, figure in charts:
-        parts.append(figure.to_html(full_html=False, include_plotlyjs=False, div_id=name))
+        parts.append(figure.to_html(full_html=False, include_plotlyjs=False, div_id=name, config={"displaylogo": False}))
     parts.append("</body>")
     with open(path, "w", encoding="utf-8") as handle:
         handle.write("\n".join(parts))

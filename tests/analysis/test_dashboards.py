@@ -90,12 +90,24 @@ def test_dashboards_render_in_chromium_without_console_errors(browser, live_serv
     page.wait_for_url("**/analysis/")
     page.wait_for_selector("#chart-sos .main-svg")
     assert page.locator(".chart .main-svg").count() >= 6
+    # The vendored bundle has every trace type the charts use: the SOS scatter draws its points.
+    assert page.locator("#chart-sos .scatterlayer .point").count() >= 2 * 30
     page.screenshot(path=str(ARTIFACTS / "analysis_dashboard.png"), full_page=True)
     with page.expect_download() as download:
         page.click("button[data-chart=chart-consistency]")
     assert download.value.suggested_filename.endswith(".png")
     page.goto(f"{live_server.url}/staff/campaigns/rated/monitor/")
     page.wait_for_selector("#chart-progress .main-svg")
+    page.wait_for_selector("#chart-subjects .scatterlayer .point")
     page.screenshot(path=str(ARTIFACTS / "analysis_monitor.png"), full_page=True)
     context.close()
     assert errors == []
+
+
+def test_vendored_plotly_names_no_server():
+    """static/vendor/plotly.min.js is the cartesian bundle with its server defaults replaced (README.txt)."""
+    from django.contrib.staticfiles import finders
+
+    bundle = open(finders.find("vendor/plotly.min.js"), encoding="utf-8").read()
+    for server in ("cdn.plot.ly", "cloud.plotly.com", "tile.openstreetmap.org", "arcgisonline", "maplibre.org", 'href="https://plotly.com/"'):
+        assert server not in bundle
