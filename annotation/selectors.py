@@ -62,10 +62,6 @@ def annotator_current_attempt(annotator: Annotator, *, now: datetime | None = No
     )
 
 
-def session_current_attempt(session: AnnotationSession) -> Attempt:
-    return session.attempts.order_by("-number").first()
-
-
 def attempt_rated_positions(attempt: Attempt) -> set[int]:
     # order_by(): the model's default ordering would join the attempt table for nothing.
     return set(Rating.objects.filter(attempt_id=attempt.pk).order_by().values_list("position", flat=True))
@@ -262,24 +258,6 @@ def video_assignment_loads(campaign: Campaign, *, now: datetime) -> dict[int, in
     for video_id in idle:
         if video_id in loads:  # checkers have no load
             loads[video_id] -= 1
-    return loads
-
-
-def video_assignment_loads_recounted(campaign: Campaign, *, now: datetime) -> dict[int, int]:
-    """The same loads counted from every session item: what `video_assignment_loads` must equal."""
-    cutoff = session_idle_cutoff(campaign, now)
-    counted = Q(session__status=AnnotationSession.Status.QUALIFIED) | Q(
-        session__status=AnnotationSession.Status.ACTIVE, session__last_activity_at__gte=cutoff
-    )
-    loads = dict.fromkeys(campaign.videos.filter(role=Video.Role.REGULAR).values_list("id", flat=True), 0)
-    rows = (
-        SessionItem.objects.filter(counted, video__campaign=campaign, video__role=Video.Role.REGULAR)
-        .values("video_id")
-        .annotate(n=Count("id"))
-        .order_by()
-    )
-    for row in rows:
-        loads[row["video_id"]] = row["n"]
     return loads
 
 

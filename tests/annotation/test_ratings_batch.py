@@ -147,7 +147,7 @@ def test_finished_attempts_accept_retries_only_and_redo_needs_the_lecture(make_c
     with pytest.raises(ApplicationError) as error:
         services.ratings_submit_batch(annotator_id=annotator.pk, items=changed)
     assert error.value.code == "attempt_finished"
-    redo = selectors.session_current_attempt(finished.session)
+    redo = finished.session.attempts.get(number=2)
     with pytest.raises(ApplicationError) as error:
         services.ratings_submit_batch(annotator_id=annotator.pk, items=inputs(redo, start + timedelta(hours=1), positions=[1]))
     assert error.value.code == "lecture_first"

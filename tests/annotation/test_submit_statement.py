@@ -18,18 +18,12 @@ from annotation import selectors, services
 from annotation.errors import ApplicationError
 from annotation.models import AnnotationSession, Attempt, Rating, Video
 
+from .test_workflow import ready
+
 pytestmark = pytest.mark.django_db
 
 if connection.vendor != "postgresql":  # pragma: no cover - CI runs on PostgreSQL
     pytest.skip("the one-statement submit exists on PostgreSQL only", allow_module_level=True)
-
-
-def ready(campaign, pid="P1"):
-    identity = services.identity_from_request({"PROLIFIC_PID": pid}, None)
-    annotator = services.annotator_enter(campaign=campaign, identity=identity, known_annotator_id=None)
-    services.consent_give(annotator=annotator, consent=selectors.campaign_current_consent(campaign))
-    services.demographics_save(annotator=annotator, age_group="20-29", gender="female", education="master", prior_knowledge="heard")
-    return annotator
 
 
 def statement(annotator, attempt, position, score, reason="the mouth looks blurry", *, now=None, served=None):

@@ -11,6 +11,8 @@ from annotation.errors import ApplicationError
 from annotation.models import AnnotationSession, Annotator, Attempt, Rating, Video
 from annotation.selectors import Step
 
+from .test_assignment import recounted_loads
+
 pytestmark = pytest.mark.django_db
 
 
@@ -211,7 +213,7 @@ def test_abandoned_session_releases_videos_and_keeps_ratings(make_campaign):
     regular = set(selectors.video_assignment_loads(campaign, now=timezone.now()))
     taken = set(attempt.video_order) & regular
     loads = selectors.video_assignment_loads(campaign, now=timezone.now())
-    assert loads == selectors.video_assignment_loads_recounted(campaign, now=timezone.now())
+    assert loads == recounted_loads(campaign, now=timezone.now())
     assert taken and all(loads[v] == 1 for v in taken)
     # With a target of 1, videos held by a session in progress go to no one else.
     other = services.session_start(annotator=ready(campaign, "W-early")).session
@@ -251,7 +253,7 @@ def test_idle_sessions_give_their_videos_away_before_the_release_task(make_campa
             break
     session = services.session_start(annotator=ready(campaign, "W-later"), now=later).session
     assert set(session.items.values_list("video_id", flat=True)) & regular == set(idle.video_order) & regular
-    assert selectors.video_assignment_loads(campaign, now=later) == selectors.video_assignment_loads_recounted(campaign, now=later)
+    assert selectors.video_assignment_loads(campaign, now=later) == recounted_loads(campaign, now=later)
     # The idle annotator comes back: their own idle session is closed and a new one drawn (none left).
     with pytest.raises(ApplicationError) as full:
         services.lecture_complete(annotator=idle_annotator, now=later)
@@ -259,7 +261,7 @@ def test_idle_sessions_give_their_videos_away_before_the_release_task(make_campa
     assert services.sessions_release_abandoned(now=later) == 1
     idle.refresh_from_db()
     assert idle.outcome == Attempt.Outcome.ABANDONED
-    assert selectors.video_assignment_loads(campaign, now=later) == selectors.video_assignment_loads_recounted(campaign, now=later)
+    assert selectors.video_assignment_loads(campaign, now=later) == recounted_loads(campaign, now=later)
 
 
 def test_closed_campaign_takes_no_new_annotators(make_campaign):
