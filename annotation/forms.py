@@ -1,5 +1,8 @@
 """Forms that parse and validate what annotators send; the workflow rules stay in services."""
+from dataclasses import dataclass
+
 from django import forms
+from django.core.exceptions import ValidationError
 
 from .models import Annotator
 
@@ -32,24 +35,58 @@ class DemographicsForm(forms.ModelForm):
             field.error_messages["required"] = "Please choose one answer."
 
 
-class RatingInputForm(forms.Form):
-    token = forms.CharField(max_length=500)
-    score = forms.TypedChoiceField(
-        choices=[(str(g), str(g)) for g in range(1, 6)],
-        coerce=int,
-        error_messages={"required": "Pick one of the five grades (keys 1 to 5).",
-                        "invalid_choice": "Pick one of the five grades (keys 1 to 5)."},
-    )
-    reason = forms.CharField(required=False, max_length=2000, strip=True)
-    played_to_end = forms.BooleanField(required=False)
-    plays = forms.IntegerField(required=False, min_value=0, max_value=10_000)
-    seeks = forms.IntegerField(required=False, min_value=0, max_value=100_000)
-    fullscreen = forms.BooleanField(required=False)
+GRADE_MISSING = "Pick one of the five grades (keys 1 to 5)."
+_FALSE_WORDS = {"", "0", "false", "off"}
 
-    def first_error(self) -> str:
-        for errors in self.errors.values():
-            return errors[0]
-        return "The answer could not be read. Reload the page."
+
+@dataclass(frozen=True)
+class RatingAnswer:
+    """What the rating page posts for one video, typed."""
+
+    token: str
+    score: int
+    reason: str
+    played_to_end: bool = False
+    plays: int = 0
+    seeks: int = 0
+    fullscreen: bool = False
+
+
+def rating_answer_parse(data) -> RatingAnswer:
+    """Read the rating page's POST (a QueryDict); ValidationError with the message to show.
+
+    Not a django Form on purpose: this is the request an annotator sends forty times a session, and
+    a Form (seven fields deep-copied per instance, then cleaned) took 0.4 ms of the submit's 2.4 ms
+    of Django CPU on the 2-core benchmark machine. The rules are the ones of the Form it replaced;
+    the workflow rules (reason length, owner, position...) stay in services.
+    """
+    token = data.get("token", "")
+    if not token or len(token) > 500:
+        raise ValidationError("This page lost its rating token. Reload the page and rate the video again.")
+    score = data.get("score", "")
+    if score not in ("1", "2", "3", "4", "5"):
+        raise ValidationError(GRADE_MISSING)
+    reason = data.get("reason", "").strip()
+    if len(reason) > 2000:
+        raise ValidationError(f"Please keep the reason under 2000 characters (it has {len(reason)}).")
+    return RatingAnswer(
+        token=token,
+        score=int(score),
+        reason=reason,
+        played_to_end=data.get("played_to_end", "").lower() not in _FALSE_WORDS,
+        plays=_count(data.get("plays", ""), 10_000),
+        seeks=_count(data.get("seeks", ""), 100_000),
+        fullscreen=data.get("fullscreen", "").lower() not in _FALSE_WORDS,
+    )
+
+
+def _count(value: str, most: int) -> int:
+    """A playback counter: empty is 0; anything but a whole number from 0 to `most` is refused."""
+    if value == "":
+        return 0
+    if not (value.isascii() and value.isdigit()) or int(value) > most:
+        raise ValidationError("The player's counters could not be read. Reload the page.")
+    return int(value)
 
 
 class FinishForm(forms.Form):

@@ -4,6 +4,7 @@ from __future__ import annotations
 from functools import wraps
 
 from django.contrib.admin.views.decorators import staff_member_required
+from django.core.exceptions import ValidationError
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
@@ -14,7 +15,7 @@ from rest_framework.views import APIView
 
 from . import selectors, services
 from .errors import ApplicationError
-from .forms import ConsentForm, DemographicsForm, FinishForm, RatingInputForm
+from .forms import ConsentForm, DemographicsForm, FinishForm, rating_answer_parse
 from .models import GRADES, REASON_EXAMPLE, REASON_SUGGESTION, Annotator, Attempt, Campaign
 from .selectors import Step
 
@@ -165,19 +166,18 @@ def rating_submit_api(request, slug):
     if annotator_id is None:
         return JsonResponse({"code": "no_annotator", "error": "Your browser lost this study's cookie. Open the study link again.",
                              "redirect": reverse("annotation:entry", kwargs={"slug": slug})}, status=403)
-    form = RatingInputForm(request.POST)
-    if not form.is_valid():
-        return JsonResponse({"code": "invalid", "error": form.first_error()}, status=400)
-    data = form.cleaned_data
+    try:
+        answer = rating_answer_parse(request.POST)
+    except ValidationError as error:
+        return JsonResponse({"code": "invalid", "error": error.messages[0]}, status=400)
     try:
         result = services.rating_submit(
             annotator_id=annotator_id,
-            token=data["token"],
-            score=data["score"],
-            typed_reason=data["reason"],
+            token=answer.token,
+            score=answer.score,
+            typed_reason=answer.reason,
             playback=services.Playback(
-                played_to_end=data["played_to_end"], plays=data["plays"] or 0,
-                seeks=data["seeks"] or 0, fullscreen=data["fullscreen"],
+                played_to_end=answer.played_to_end, plays=answer.plays, seeks=answer.seeks, fullscreen=answer.fullscreen,
             ),
         )
     except ApplicationError as error:
