@@ -79,7 +79,8 @@ class Campaign(models.Model):
 class ConsentText(models.Model):
     """A version of a campaign's consent text; annotators record which version they agreed to."""
 
-    campaign = models.ForeignKey(Campaign, on_delete=models.CASCADE, related_name="consent_texts")
+    # No index of its own: `consent_version_unique` starts with this column and serves its lookups.
+    campaign = models.ForeignKey(Campaign, on_delete=models.CASCADE, related_name="consent_texts", db_index=False)
     version = models.PositiveIntegerField()
     text = models.TextField()
     created_at = models.DateTimeField(auto_now_add=True)
@@ -100,7 +101,8 @@ class Video(models.Model):
         CHECKER = "checker", "Checker (hidden, gold score)"
         DEMO = "demo", "Lecture demo"
 
-    campaign = models.ForeignKey(Campaign, on_delete=models.CASCADE, related_name="videos")
+    # No index of its own: `video_hash_unique_per_campaign` starts with this column and serves its lookups.
+    campaign = models.ForeignKey(Campaign, on_delete=models.CASCADE, related_name="videos", db_index=False)
     role = models.CharField(max_length=8, choices=Role.choices, default=Role.REGULAR)
     content_hash = models.CharField(max_length=64, help_text="SHA-256 of the source file.")
     source_name = models.CharField(max_length=500, help_text="The researcher's file name; never shown to annotators.")
@@ -170,7 +172,8 @@ class Annotator(models.Model):
         SEEN = "seen", "I have knowingly watched deepfakes"
         EXPERT = "expert", "I work with or study deepfakes"
 
-    campaign = models.ForeignKey(Campaign, on_delete=models.CASCADE, related_name="annotators")
+    # No index of its own: `annotator_identity_unique` starts with this column and serves its lookups.
+    campaign = models.ForeignKey(Campaign, on_delete=models.CASCADE, related_name="annotators", db_index=False)
     source = models.CharField(max_length=10, choices=Source.choices)
     external_id = models.CharField(max_length=128)
     user = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL)
@@ -202,7 +205,8 @@ class AnnotationSession(models.Model):
         QUALIFIED = "qualified", "Qualified"
         ABANDONED = "abandoned", "Abandoned"
 
-    campaign = models.ForeignKey(Campaign, on_delete=models.CASCADE, related_name="sessions")
+    # No index of its own: the (campaign, status, last_activity_at) index starts with this column and serves its lookups.
+    campaign = models.ForeignKey(Campaign, on_delete=models.CASCADE, related_name="sessions", db_index=False)
     annotator = models.ForeignKey(Annotator, on_delete=models.CASCADE, related_name="sessions")
     status = models.CharField(max_length=10, choices=Status.choices, default=Status.ACTIVE)
     videos = models.ManyToManyField(Video, through="SessionItem", related_name="+")
@@ -219,7 +223,8 @@ class AnnotationSession(models.Model):
 
 
 class SessionItem(models.Model):
-    session = models.ForeignKey(AnnotationSession, on_delete=models.CASCADE, related_name="items")
+    # No index of its own: `session_item_unique` starts with this column and serves its lookups.
+    session = models.ForeignKey(AnnotationSession, on_delete=models.CASCADE, related_name="items", db_index=False)
     video = models.ForeignKey(Video, on_delete=models.PROTECT, related_name="session_items")
 
     class Meta:
@@ -235,7 +240,8 @@ class Attempt(models.Model):
         DISQUALIFIED = "disqualified", "Disqualified"
         ABANDONED = "abandoned", "Abandoned"
 
-    session = models.ForeignKey(AnnotationSession, on_delete=models.CASCADE, related_name="attempts")
+    # No index of its own: `attempt_number_unique` starts with this column and serves its lookups.
+    session = models.ForeignKey(AnnotationSession, on_delete=models.CASCADE, related_name="attempts", db_index=False)
     number = models.PositiveSmallIntegerField()
     video_order = models.JSONField(help_text="Video ids in the order this attempt shows them.")
     outcome = models.CharField(max_length=12, choices=Outcome.choices, default=Outcome.IN_PROGRESS)
@@ -254,7 +260,8 @@ class Attempt(models.Model):
 class Rating(models.Model):
     """A grade and its reason for one video within one attempt (one row, however often submitted)."""
 
-    attempt = models.ForeignKey(Attempt, on_delete=models.CASCADE, related_name="ratings")
+    # No index of its own: `rating_once_per_attempt` starts with this column and serves its lookups.
+    attempt = models.ForeignKey(Attempt, on_delete=models.CASCADE, related_name="ratings", db_index=False)
     video = models.ForeignKey(Video, on_delete=models.PROTECT, related_name="ratings")
     position = models.PositiveSmallIntegerField(help_text="1-based place of the video in its attempt.")
     score = models.PositiveSmallIntegerField(validators=grade_validators)

@@ -39,3 +39,33 @@ def test_assigned_sessions_are_counted_from_existing_sessions():
     executor = MigrationExecutor(connection)
     executor.loader.build_graph()
     executor.migrate(executor.loader.graph.leaf_nodes())  # leave the schema as the other tests expect
+
+
+def index_columns(table: str) -> dict[str, list[str]]:
+    with connection.cursor() as cursor:
+        constraints = connection.introspection.get_constraints(cursor, table)
+    return {name: c["columns"] for name, c in constraints.items() if c["index"] or c["unique"]}
+
+
+@pytest.mark.django_db(transaction=True)
+def test_redundant_foreign_key_indexes_are_dropped_and_restored():
+    """0004 drops each foreign key's own index, its column still leading another index; unapplied, it restores them."""
+    from importlib import import_module
+
+    redundant = import_module("annotation.migrations.0004_fk_indexes_covered_by_unique").REDUNDANT_INDEXES
+    assert {table for table, _ in redundant.values()} >= {"annotation_rating", "annotation_sessionitem"}
+    for name, (table, column) in redundant.items():
+        indexes = index_columns(table)
+        assert name not in indexes
+        assert any(columns[0] == column for columns in indexes.values()), f"{table}.{column} lost its index"
+
+    executor = MigrationExecutor(connection)
+    executor.migrate([("annotation", "0003_video_assigned_sessions")])
+    try:
+        for name, (table, column) in redundant.items():
+            assert index_columns(table)[name] == [column]
+    finally:
+        executor = MigrationExecutor(connection)
+        executor.loader.build_graph()
+        executor.migrate(executor.loader.graph.leaf_nodes())
+    assert all(name not in index_columns(table) for name, (table, _) in redundant.items())
