@@ -7,6 +7,6 @@ class AnnotationConfig(AppConfig):
     verbose_name = "Annotation"
 
     def ready(self):
-        from . import services
+        from . import prepared
 
-        connection_created.connect(services.submit_statement_forget, dispatch_uid="annotation.submit_statement_forget")
+        connection_created.connect(prepared.statements_forget, dispatch_uid="annotation.prepared_statements_forget")

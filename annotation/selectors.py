@@ -2,11 +2,13 @@
 from __future__ import annotations
 
 import enum
-from functools import lru_cache
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone as dt_timezone
+from functools import lru_cache
 
 from django.core import signing
+from django.db import connection, models
 from django.db.models import Count, Q
 from django.utils import timezone
 
@@ -21,6 +23,7 @@ from .models import (
     SessionItem,
     Video,
 )
+from .prepared import PreparedStatement
 
 RATING_TOKEN_SALT = "annotation.rating"
 
@@ -94,22 +97,105 @@ class Progress:
 
 
 def annotator_progress(annotator: Annotator, *, now: datetime | None = None) -> Progress:
+    def current() -> tuple[Attempt | None, frozenset[int]]:
+        attempt = annotator_current_attempt(annotator, now=now)
+        if attempt is None or attempt.lecture_completed_at is None:
+            return attempt, frozenset()
+        return attempt, frozenset(attempt_rated_positions(attempt))
+
+    return _progress_of(annotator, current, lambda: annotator_qualified_sessions(annotator))
+
+
+def _progress_of(
+    annotator: Annotator,
+    current: Callable[[], tuple[Attempt | None, frozenset[int]]],
+    qualified_sessions: Callable[[], int],
+) -> Progress:
+    """The step rules, given the facts as callables so that the ORM path asks only for what it needs:
+    the current attempt (with `.session`) and its rated positions, and the qualified sessions."""
     if annotator.consented_at is None:
         return Progress(Step.CONSENT)
     if annotator.demographics_at is None:
         return Progress(Step.DEMOGRAPHICS)
-    attempt = annotator_current_attempt(annotator, now=now)
+    attempt, rated = current()
     if attempt is not None:
         if attempt.lecture_completed_at is None:
             return Progress(Step.LECTURE, attempt.session, attempt)
-        rated = frozenset(attempt_rated_positions(attempt))
         step = Step.RATE if first_unrated_position(attempt, rated) is not None else Step.REVIEW
         return Progress(step, attempt.session, attempt, rated)
-    if annotator_qualified_sessions(annotator) >= annotator.campaign.sessions_per_annotator:
+    if qualified_sessions() >= annotator.campaign.sessions_per_annotator:
         return Progress(Step.DONE)
     if not annotator.campaign.is_open:
         return Progress(Step.CLOSED)
     return Progress(Step.LECTURE)
+
+
+# --- The annotator pages' one statement -------------------------------------------------------
+
+
+def _columns(model, alias: str) -> str:
+    return ", ".join(f"{alias}.{field.column}" for field in model._meta.concrete_fields)
+
+
+def _stored(model, values: Sequence) -> models.Model:
+    """A model instance from its concrete columns in order, as the ORM would load it."""
+    fields = model._meta.concrete_fields
+    values = [field.from_db_value(value, None, connection) if hasattr(field, "from_db_value") else value
+              for field, value in zip(fields, values)]
+    return model.from_db(connection.alias, [field.attname for field in fields], values)
+
+
+# What every annotator page needs first, in one round trip: the annotator of the cookie (if it
+# belongs to this campaign), the campaign, the current attempt and its session (the latest attempt
+# of the annotator's active session, unless idle past the timeout: `annotator_current_attempt`), the
+# positions rated in it and the annotator's qualified sessions. Three to four ORM queries otherwise.
+_PAGE_STATE_SQL = f"""
+SELECT {_columns(Annotator, "an")}, {_columns(Campaign, "c")},
+       {_columns(AnnotationSession, "s")}, {_columns(Attempt, "a")},
+       ARRAY(SELECT r.position FROM annotation_rating r WHERE r.attempt_id = a.id),
+       (SELECT count(*) FROM annotation_annotationsession q WHERE q.annotator_id = an.id AND q.status = 'qualified')
+FROM annotation_annotator an
+JOIN annotation_campaign c ON c.id = an.campaign_id
+LEFT JOIN LATERAL (
+    SELECT la.id FROM annotation_attempt la
+    JOIN annotation_annotationsession ls ON ls.id = la.session_id
+    WHERE ls.annotator_id = an.id AND ls.status = 'active'
+      AND ls.last_activity_at >= %(now)s - make_interval(mins => c.session_timeout_minutes)
+    ORDER BY ls.started_at DESC, la.number DESC
+    LIMIT 1
+) current ON TRUE
+LEFT JOIN annotation_attempt a ON a.id = current.id
+LEFT JOIN annotation_annotationsession s ON s.id = a.session_id
+WHERE an.id = %(annotator)s AND c.slug = %(slug)s
+"""
+_PAGE_STATE_STATEMENT = PreparedStatement(
+    "annotation_page_state", _PAGE_STATE_SQL, (("annotator", "bigint"), ("slug", "text"), ("now", "timestamptz"))
+)
+
+
+def annotator_page_state(annotator_id: int, campaign_slug: str, *, now: datetime | None = None) -> tuple[Annotator, Progress] | None:
+    """The annotator of this id in the campaign of this slug (with `.campaign`) and their progress;
+    None if there is no such annotator in that campaign. One prepared statement on PostgreSQL."""
+    now = now or timezone.now()
+    if connection.vendor != "postgresql":
+        annotator = Annotator.objects.select_related("campaign").filter(pk=annotator_id, campaign__slug=campaign_slug).first()
+        return None if annotator is None else (annotator, annotator_progress(annotator, now=now))
+    rows = _PAGE_STATE_STATEMENT.execute({"annotator": annotator_id, "slug": campaign_slug, "now": now})
+    if not rows:
+        return None
+    row, widths = rows[0], [len(m._meta.concrete_fields) for m in (Annotator, Campaign, AnnotationSession, Attempt)]
+    parts, start = [], 0
+    for width in widths:
+        parts.append(row[start:start + width])
+        start += width
+    rated, qualified = row[start], row[start + 1]
+    annotator = _stored(Annotator, parts[0])
+    annotator.campaign = _stored(Campaign, parts[1])
+    attempt = None
+    if parts[3][0] is not None:  # the attempt's id: NULL when there is no current attempt
+        attempt = _stored(Attempt, parts[3])
+        attempt.session = _stored(AnnotationSession, parts[2])
+    return annotator, _progress_of(annotator, lambda: (attempt, frozenset(rated)), lambda: qualified)
 
 
 def annotator_next_step(annotator: Annotator, *, now: datetime | None = None) -> Step:

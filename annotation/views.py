@@ -16,7 +16,7 @@ from rest_framework.views import APIView
 from . import selectors, services
 from .errors import ApplicationError
 from .forms import ConsentForm, DemographicsForm, FinishForm, rating_answer_parse
-from .models import GRADES, REASON_EXAMPLE, REASON_SUGGESTION, Annotator, Attempt, Campaign
+from .models import GRADES, REASON_EXAMPLE, REASON_SUGGESTION, Attempt, Campaign
 from .selectors import Step
 
 STEP_URLS = {
@@ -49,15 +49,11 @@ def annotator_page(*steps: Step):
         @wraps(view)
         def wrapper(request, slug, *args, **kwargs):
             annotator_id = request.session.get(_cookie_key(slug))
-            annotator = (
-                Annotator.objects.select_related("campaign").filter(pk=annotator_id, campaign__slug=slug).first()
-                if annotator_id
-                else None
-            )
-            if annotator is None:
+            state = selectors.annotator_page_state(annotator_id, slug) if annotator_id else None
+            if state is None:
                 get_object_or_404(Campaign, slug=slug)
                 return redirect("annotation:entry", slug=slug)
-            progress = selectors.annotator_progress(annotator)
+            annotator, progress = state
             if steps and progress.step not in steps:
                 return step_redirect(slug, progress.step)
             return view(request, annotator, progress, *args, **kwargs)
