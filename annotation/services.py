@@ -152,12 +152,15 @@ def lecture_complete(*, annotator: Annotator, now: datetime | None = None) -> At
     The annotator row is locked so a double-clicked start button cannot open two sessions.
     """
     now = now or timezone.now()
-    # of=("self",): lock the annotator only; FOR UPDATE over a join would lock the campaign row too
-    # and queue every lecture behind every session start of the campaign.
-    annotator = Annotator.objects.select_for_update(of=("self",)).select_related("campaign").get(pk=annotator.pk)
-    attempt = selectors.annotator_current_attempt(annotator, now=now)
+    # Lock the annotator's row first, then read where they stand: a statement that waits for a lock
+    # still sees the data of its own start, so the read must come after (a second click then finds
+    # the session the first one started). The annotator only: FOR UPDATE over the campaign too
+    # would queue every lecture behind every session start of the campaign.
+    Annotator.objects.select_for_update().filter(pk=annotator.pk).exists()
+    annotator, progress = selectors.annotator_page_state(annotator.pk, annotator.campaign.slug, now=now)
+    attempt = progress.attempt
     if attempt is None:
-        return _session_start(annotator, now)  # already in this transaction: no savepoint round trips
+        return _session_start(annotator, now, progress)  # already in this transaction: no savepoint round trips
     if attempt.lecture_completed_at is None:
         attempt.lecture_completed_at = now
         attempt.save(update_fields=["lecture_completed_at"])
@@ -178,11 +181,16 @@ def session_start(*, annotator: Annotator, now: datetime | None = None) -> Attem
         return _session_start(annotator, now or timezone.now())
 
 
-def _session_start(annotator: Annotator, now: datetime) -> Attempt:
-    """`session_start` inside the caller's transaction."""
+def _session_start(annotator: Annotator, now: datetime, progress: selectors.Progress | None = None) -> Attempt:
+    """`session_start` inside the caller's transaction. `progress`, read under the annotator's lock
+    and showing no current attempt, already tells whether every session is done."""
     campaign = Campaign.objects.select_for_update().get(pk=annotator.campaign_id)
     _require_open(campaign)
-    if selectors.annotator_qualified_sessions(annotator) >= campaign.sessions_per_annotator:
+    if progress is not None:
+        done = progress.step == selectors.Step.DONE
+    else:
+        done = selectors.annotator_qualified_sessions(annotator) >= campaign.sessions_per_annotator
+    if done:
         raise ApplicationError("no_more_sessions", "You have completed every session of this study. Thank you!")
     _sessions_expire(campaign, now=now, annotator=annotator)  # the annotator's own idle session, if any
     seen = set(SessionItem.objects.filter(session__annotator=annotator).values_list("video_id", flat=True))
