@@ -79,28 +79,25 @@ def identity_from_request(params: Mapping[str, str], user) -> Identity | None:
     return Identity(source, external_id, extra)
 
 
-@transaction.atomic
 def annotator_enter(*, campaign: Campaign, identity: Identity | None, known_annotator_id: int | None, user=None) -> Annotator:
     """Find or create the annotator for this visit.
 
     An identity from a crowd platform or a login wins over the browser's cookie; without one the
     cookie's annotator resumes, and a new open-link annotator is created only for a new browser.
+    Each branch writes at most one row, so no transaction is opened.
     """
     if identity is not None:
-        annotator = Annotator.objects.filter(
-            campaign=campaign, source=identity.source, external_id=identity.external_id
-        ).first()
+        same_person = {"campaign": campaign, "source": identity.source, "external_id": identity.external_id}
+        annotator = Annotator.objects.filter(**same_person).first()
         if annotator is None:
             _require_open(campaign)
-            annotator, _ = Annotator.objects.get_or_create(
-                campaign=campaign,
-                source=identity.source,
-                external_id=identity.external_id,
-                defaults={
-                    "platform_params": identity.platform_params,
-                    "user": user if identity.source == Annotator.Source.LAB else None,
-                },
+            # ON CONFLICT DO NOTHING, then read: the same worker's second tab may have created the
+            # row a moment ago, and either way both tabs get the one row (no savepoint needed).
+            user = user if identity.source == Annotator.Source.LAB else None
+            Annotator.objects.bulk_create(
+                [Annotator(**same_person, platform_params=identity.platform_params, user=user)], ignore_conflicts=True
             )
+            annotator = Annotator.objects.get(**same_person)
         elif identity.platform_params and identity.platform_params != annotator.platform_params:
             # A returning worker on a new study session: keep the latest ids for the completion step.
             annotator.platform_params = {**annotator.platform_params, **identity.platform_params}
