@@ -7,7 +7,9 @@ What it does, in one run:
    campaign `bench` (40 videos per session, 5 checkers, consent text, short minimum reason, a huge
    target per video) with rows for regular, checker and demo videos. The video rows point at fake
    files (videos/<hash>.mp4): the benchmark never downloads video bytes, it measures the Django
-   pages and the rating API only.
+   pages and the rating API only. It then seeds a past (--history, default 1,500 annotators with a
+   qualified session and 40 ratings each), so that the phases run against a study under way:
+   tables and planner statistics of a realistic size, not empty tables that grow mid-phase.
 2. Starts gunicorn (config.wsgi:application, DJANGO_SETTINGS_MODULE=bench.settings = the project
    settings plus /bench/bare-insert/) on a free port with DEBUG=0, waits until it answers, and
    always stops it at the end (also on an error, Ctrl-C or SIGTERM).
@@ -208,6 +210,79 @@ def setup_campaign(args) -> dict:
         "age_group": Annotator.AgeGroup.values, "gender": Annotator.Gender.values,
         "education": Annotator.Education.values, "prior_knowledge": Annotator.PriorKnowledge.values,
     }
+
+
+HISTORY_PREFIX = "history-"
+
+
+def seed_history(sessions: int) -> int:
+    """Give the campaign a past: `sessions` earlier annotators, each with one qualified session
+    (35 regular videos in turn, 5 checkers), its attempt and 40 ratings, and the videos' counters.
+
+    The phases then measure a study under way, as a server sees it: tables of realistic size with
+    planner statistics taken on them, which the growth during a 30 s phase hardly changes. Started
+    from empty tables, the statistics said "empty" and the plans kept scanning tables that grew to
+    thousands of rows within the phase (autovacuum, which would re-analyze them, is off here).
+    Returns the highest seeded rating id: the integrity check looks at the ratings above it.
+    """
+    from django.db import connection, transaction
+
+    from annotation.models import Annotator, Campaign
+
+    campaign = Campaign.objects.get(slug=SLUG)
+    params = {
+        "campaign": campaign.pk, "n": sessions, "prefix": HISTORY_PREFIX, "consent": campaign.consent_texts.get().pk,
+        "regular": campaign.regular_per_session, "checkers": campaign.checkers_per_session,
+        "age": Annotator.AgeGroup.values[1], "gender": Annotator.Gender.values[0],
+        "education": Annotator.Education.values[1], "prior": Annotator.PriorKnowledge.values[1],
+    }
+    statements = [
+        """INSERT INTO annotation_annotator (campaign_id, source, external_id, platform_params, consent_id, consented_at,
+               age_group, gender, education, prior_knowledge, demographics_at, created_at)
+           SELECT %(campaign)s, 'prolific', %(prefix)s || g, '{}', %(consent)s, now() - interval '1 day',
+                  %(age)s, %(gender)s, %(education)s, %(prior)s, now() - interval '1 day', now() - interval '1 day'
+           FROM generate_series(0, %(n)s - 1) g""",
+        """INSERT INTO annotation_annotationsession (campaign_id, annotator_id, status, started_at, last_activity_at, finished_at)
+           SELECT %(campaign)s, id, 'qualified', now() - interval '1 day', now() - interval '1 day', now() - interval '1 day'
+           FROM annotation_annotator WHERE campaign_id = %(campaign)s AND external_id LIKE %(prefix)s || '%%'""",
+        # Session k holds the regular videos k*35 ... k*35+34 and the checkers k*5 ... k*5+4, modulo their numbers.
+        """INSERT INTO annotation_sessionitem (session_id, video_id)
+           SELECT s.id, v.id
+           FROM annotation_annotationsession s
+           JOIN annotation_annotator an ON an.id = s.annotator_id AND an.external_id LIKE %(prefix)s || '%%'
+           CROSS JOIN LATERAL (SELECT substring(an.external_id FROM char_length(%(prefix)s) + 1)::int AS k) session
+           JOIN (SELECT id, role, row_number() OVER (PARTITION BY role ORDER BY id) - 1 AS k, count(*) OVER (PARTITION BY role) AS n
+                 FROM annotation_video WHERE campaign_id = %(campaign)s AND role IN ('regular', 'checker')) v
+             ON ((v.k - session.k * CASE v.role WHEN 'regular' THEN %(regular)s ELSE %(checkers)s END) %% v.n + v.n) %% v.n
+                < CASE v.role WHEN 'regular' THEN %(regular)s ELSE %(checkers)s END
+           WHERE s.campaign_id = %(campaign)s""",
+        """INSERT INTO annotation_attempt (session_id, number, video_order, outcome, lecture_completed_at, started_at, finished_at)
+           SELECT si.session_id, 1, jsonb_agg(si.video_id ORDER BY md5(si.id::text)), 'qualified',
+                  now() - interval '1 day', now() - interval '1 day', now() - interval '1 day'
+           FROM annotation_sessionitem si JOIN annotation_annotationsession s ON s.id = si.session_id
+           WHERE s.campaign_id = %(campaign)s GROUP BY si.session_id""",
+        """INSERT INTO annotation_rating (attempt_id, video_id, position, score, reason, typed_reason, served_at,
+               seconds_spent, played_to_end, plays, seeks, fullscreen, created_at, updated_at)
+           SELECT a.id, item.video_id::bigint, item.position, 1 + (a.id + item.position) %% 5,
+                  'The mouth edges look blurry', 'The mouth edges look blurry', now() - interval '1 day',
+                  12.5, true, 1, 0, false, now() - interval '1 day', now() - interval '1 day'
+           FROM annotation_attempt a
+           JOIN annotation_annotationsession s ON s.id = a.session_id AND s.campaign_id = %(campaign)s
+           CROSS JOIN LATERAL jsonb_array_elements_text(a.video_order) WITH ORDINALITY AS item(video_id, position)""",
+        """UPDATE annotation_video v SET assigned_sessions = held.n
+           FROM (SELECT si.video_id, count(*) AS n FROM annotation_sessionitem si
+                 JOIN annotation_annotationsession s ON s.id = si.session_id
+                 WHERE s.campaign_id = %(campaign)s AND s.status IN ('active', 'qualified') GROUP BY si.video_id) held
+           WHERE v.id = held.video_id AND v.role = 'regular'""",
+    ]
+    with transaction.atomic(), connection.cursor() as cursor:
+        for statement in statements:
+            cursor.execute(statement, params)
+        cursor.execute("SELECT coalesce(max(id), 0), count(*) FROM annotation_rating")
+        last_id, count = cursor.fetchone()
+    connection.close()
+    assert count == sessions * campaign.videos_per_session, (count, sessions)
+    return last_id
 
 
 # --- gunicorn ---------------------------------------------------------------------------------
@@ -774,8 +849,9 @@ def summarize(ph: Phase, cpu: dict) -> dict:
 # --- Checks in this process -------------------------------------------------------------------
 
 
-def verify_database(phases: list[dict]) -> dict:
-    """Compare the acknowledged (attempt, position) pairs with the rows in annotation_rating."""
+def verify_database(phases: list[dict], seeded_last_id: int) -> dict:
+    """Compare the acknowledged (attempt, position) pairs with the rows in annotation_rating (the
+    ones the benchmark made: above the seeded history's ids)."""
     from django.core import signing
     from django.db import connection
 
@@ -793,9 +869,9 @@ def verify_database(phases: list[dict]) -> dict:
             payload = signing.loads(token, salt=RATING_TOKEN_SALT)
             in_doubt.add((payload["a"], payload["p"]))
     with connection.cursor() as cursor:
-        cursor.execute("SELECT count(*) FROM annotation_rating")
+        cursor.execute("SELECT count(*) FROM annotation_rating WHERE id > %s", [seeded_last_id])
         db_count = cursor.fetchone()[0]
-        cursor.execute("SELECT attempt_id, position FROM annotation_rating")
+        cursor.execute("SELECT attempt_id, position FROM annotation_rating WHERE id > %s", [seeded_last_id])
         stored = set(cursor.fetchall())
     connection.close()
     acked_set = set(acked)
@@ -958,6 +1034,9 @@ def parse_args(argv=None):
     parser.add_argument("--db", default="dream_bench", help="database to DROP and recreate (must contain 'bench')")
     parser.add_argument("--videos", type=int, default=400, help="regular video rows")
     parser.add_argument("--checkers", type=int, default=20, help="checker video rows")
+    parser.add_argument("--history", type=int, default=1500,
+                        help="qualified sessions (40 ratings each) the campaign holds before the phases: a study "
+                             "under way, whose tables and planner statistics have a realistic size (0: start empty)")
     parser.add_argument("--worker-class", default=DEFAULT_WORKER_CLASS, choices=["sync", "gthread"])
     parser.add_argument("--workers", type=int, default=DEFAULT_WORKERS, help="gunicorn worker processes")
     parser.add_argument("--threads", type=int, default=DEFAULT_THREADS, help="threads per gunicorn worker (gthread)")
@@ -1020,6 +1099,12 @@ def main(argv=None) -> int:
           "(it measures the pages and the rating API only).")
     recreate_database(args)
     choices = setup_campaign(args)
+    seeded_last_id = 0
+    if args.history:
+        started = time.perf_counter()
+        seeded_last_id = seed_history(args.history)
+        print(f"History: {args.history} earlier annotators with a qualified session each "
+              f"({args.history * VIDEOS_PER_SESSION} ratings) seeded in {time.perf_counter() - started:.1f} s.")
     if autovacuum_setting(args) != "on":
         print("Note: autovacuum is off on this PostgreSQL server; the benchmark runs VACUUM ANALYZE on its database "
               "before each phase, as autovacuum would in production (without it the session-start query degrades "
@@ -1081,7 +1166,7 @@ def main(argv=None) -> int:
         if gunicorn is not None:
             gunicorn.stop()
 
-    integrity = verify_database(phases)
+    integrity = verify_database(phases, seeded_last_id)
     print("\n== Integrity: acknowledged ratings vs annotation_rating ==")
     print(f"  acknowledged 'saved' answers {integrity['acknowledged']} ({integrity['acknowledged_unique']} distinct "
           f"(attempt, position); acknowledged twice: {integrity['acknowledged_twice']}; 'saved' != token position: "
