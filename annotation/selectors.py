@@ -347,6 +347,57 @@ def video_assignment_loads(campaign: Campaign, *, now: datetime) -> dict[int, in
     return loads
 
 
+@dataclass(frozen=True)
+class AssignmentCandidates:
+    """What a new session of one annotator can draw from: the regular videos they have not seen,
+    with their loads (`video_assignment_loads`), and the checkers they have not seen."""
+
+    regular_loads: dict[int, int]
+    checkers: list[int]
+
+
+# `assignment_candidates` in one round trip: the campaign's regular and checker videos the
+# annotator has never been given, each regular one with its counter less the idle sessions'
+# hold on it (the sessions idle past the timeout that the release task has not marked yet).
+_CANDIDATES_SQL = """
+SELECT v.id, v.role, v.assigned_sessions - coalesce(idle.held, 0)
+FROM annotation_video v
+LEFT JOIN (
+    SELECT si.video_id, count(*) AS held
+    FROM annotation_sessionitem si JOIN annotation_annotationsession s ON s.id = si.session_id
+    WHERE s.campaign_id = %(campaign)s AND s.status = 'active' AND s.last_activity_at < %(cutoff)s
+    GROUP BY si.video_id
+) idle ON idle.video_id = v.id
+WHERE v.campaign_id = %(campaign)s AND v.role IN ('regular', 'checker')
+  AND NOT EXISTS (
+    SELECT 1 FROM annotation_sessionitem mine JOIN annotation_annotationsession ms ON ms.id = mine.session_id
+    WHERE ms.annotator_id = %(annotator)s AND mine.video_id = v.id
+  )
+"""
+_CANDIDATES_STATEMENT = PreparedStatement(
+    "annotation_assignment_candidates", _CANDIDATES_SQL,
+    (("campaign", "bigint"), ("annotator", "bigint"), ("cutoff", "timestamptz")),
+)
+
+
+def assignment_candidates(campaign: Campaign, annotator: Annotator, *, now: datetime) -> AssignmentCandidates:
+    """The videos a new session of `annotator` can get; one prepared statement on PostgreSQL."""
+    cutoff = session_idle_cutoff(campaign, now)
+    if connection.vendor != "postgresql":
+        seen = set(SessionItem.objects.filter(session__annotator=annotator).values_list("video_id", flat=True))
+        loads = video_assignment_loads(campaign, now=now)
+        checkers = campaign.videos.filter(role=Video.Role.CHECKER).values_list("id", flat=True)
+        return AssignmentCandidates(
+            {video: load for video, load in loads.items() if video not in seen},
+            sorted(set(checkers) - seen),
+        )
+    rows = _CANDIDATES_STATEMENT.execute({"campaign": campaign.pk, "annotator": annotator.pk, "cutoff": cutoff})
+    return AssignmentCandidates(
+        {video: load for video, role, load in rows if role == Video.Role.REGULAR},
+        sorted(video for video, role, _ in rows if role == Video.Role.CHECKER),
+    )
+
+
 # --- Researchers' view ------------------------------------------------------------------------
 
 

@@ -171,7 +171,7 @@ def session_start(*, annotator: Annotator, now: datetime | None = None) -> Attem
 
     The campaign row is locked while the loads are read and written, so two annotators starting
     together on PostgreSQL see each other's sessions and no video goes past its target. The loads
-    come from per-video counters (`selectors.video_assignment_loads`): a read of one row per video,
+    come from per-video counters (`selectors.assignment_candidates`): a read of one row per video,
     however large the study, instead of a count over every session item.
     """
     with transaction.atomic():
@@ -190,21 +190,16 @@ def _session_start(annotator: Annotator, now: datetime, progress: selectors.Prog
     if done:
         raise ApplicationError("no_more_sessions", "You have completed every session of this study. Thank you!")
     _sessions_expire(campaign, now=now, annotator=annotator)  # the annotator's own idle session, if any
-    seen = set(SessionItem.objects.filter(session__annotator=annotator).values_list("video_id", flat=True))
-    loads = selectors.video_assignment_loads(campaign, now=now)
+    candidates = selectors.assignment_candidates(campaign, annotator, now=now)
     regular = pick_least_rated(
-        {v: n for v, n in loads.items() if v not in seen},
-        campaign.regular_per_session,
-        campaign.target_ratings_per_video,
-        _rng,
+        candidates.regular_loads, campaign.regular_per_session, campaign.target_ratings_per_video, _rng
     )
     if not regular:
         raise ApplicationError(
             "campaign_full",
             "Every video of this study already has all the ratings it needs. Thank you for your interest.",
         )
-    checker_pool = campaign.videos.filter(role=Video.Role.CHECKER).exclude(id__in=seen).values_list("id", flat=True)
-    checkers = pick_checkers(checker_pool, campaign.checkers_per_session, _rng)
+    checkers = pick_checkers(candidates.checkers, campaign.checkers_per_session, _rng)
     session = AnnotationSession.objects.create(campaign=campaign, annotator=annotator, last_activity_at=now)
     SessionItem.objects.bulk_create(SessionItem(session=session, video_id=v) for v in regular + checkers)
     attempt = Attempt.objects.create(

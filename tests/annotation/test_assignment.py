@@ -131,3 +131,36 @@ def test_concurrent_starts_never_push_a_video_past_its_target():
     )
     assert len(per_video) == 70 and set(per_video.values()) == {2}
     assert set(selectors.video_assignment_loads(campaign, now=timezone.now()).values()) == {2}
+
+
+@pytest.mark.django_db
+def test_assignment_candidates_are_the_unseen_videos_with_their_recounted_loads():
+    """What a session start draws from, checked against a recount from every session item: regular
+    videos the annotator never had, with their loads (idle sessions' holds taken off), and the
+    checkers they never had."""
+    from datetime import timedelta
+
+    campaign = bare_campaign(regular=30, checkers=6, videos_per_session=12, checkers_per_session=2,
+                             target_ratings_per_video=50, session_timeout_minutes=30, sessions_per_annotator=2,
+                             slug="candidates")
+    annotators = [ready_annotator(campaign, n) for n in range(6)]
+    start = timezone.now() - timedelta(minutes=40)
+    for n, annotator in enumerate(annotators[:5]):
+        services.session_start(annotator=annotator, now=start + timedelta(minutes=n * 3))
+    first = AnnotationSession.objects.get(annotator=annotators[0])
+    first.status = AnnotationSession.Status.QUALIFIED
+    first.save()
+    assert services.sessions_release_abandoned(now=start + timedelta(minutes=34)) == 1  # annotator 1's
+    services.session_start(annotator=annotators[0], now=start + timedelta(minutes=20))  # a second session
+    now = timezone.now()  # idle past the timeout now: the sessions of annotators 2 and 3, not yet released
+    assert AnnotationSession.objects.filter(status=AnnotationSession.Status.ABANDONED).get().annotator == annotators[1]
+
+    recounted = recounted_loads(campaign, now=now)
+    checkers = set(campaign.videos.filter(role=Video.Role.CHECKER).values_list("id", flat=True))
+    for annotator in annotators:
+        seen = set(SessionItem.objects.filter(session__annotator=annotator).values_list("video_id", flat=True))
+        candidates = selectors.assignment_candidates(campaign, annotator, now=now)
+        assert candidates.regular_loads == {video: load for video, load in recounted.items() if video not in seen}
+        assert candidates.checkers == sorted(checkers - seen)
+    assert len(selectors.assignment_candidates(campaign, annotators[5], now=now).regular_loads) == 30
+    assert sorted(recounted.values()) != [0] * 30 and max(recounted.values()) >= 1
