@@ -42,7 +42,8 @@ def analysis_run_start(
         params = pipeline.Parameters.from_dict(parameters)
     except (TypeError, ValueError) as exc:
         raise ApplicationError("bad_parameters", f"The analysis parameters are not valid: {exc}.")
-    Campaign.objects.select_for_update().get(pk=campaign.pk)  # serializes version numbers
+    # Serializes version numbers; NO KEY: a new annotator's insert (its foreign-key check) need not wait.
+    Campaign.objects.select_for_update(no_key=True).get(pk=campaign.pk)
     last = AnalysisRun.objects.filter(campaign=campaign).order_by("-version").values_list("version", flat=True).first()
     run = AnalysisRun.objects.create(
         campaign=campaign,

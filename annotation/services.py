@@ -153,7 +153,7 @@ def lecture_complete(*, annotator: Annotator, now: datetime | None = None) -> At
     # still sees the data of its own start, so the read must come after (a second click then finds
     # the session the first one started). The annotator only: FOR UPDATE over the campaign too
     # would queue every lecture behind every session start of the campaign.
-    Annotator.objects.select_for_update().filter(pk=annotator.pk).exists()
+    Annotator.objects.select_for_update(no_key=True).filter(pk=annotator.pk).exists()
     annotator, progress = selectors.annotator_page_state(annotator.pk, annotator.campaign.slug, now=now)
     attempt = progress.attempt
     if attempt is None:
@@ -181,7 +181,10 @@ def session_start(*, annotator: Annotator, now: datetime | None = None) -> Attem
 def _session_start(annotator: Annotator, now: datetime, progress: selectors.Progress | None = None) -> Attempt:
     """`session_start` inside the caller's transaction. `progress`, read under the annotator's lock
     and showing no current attempt, already tells whether every session is done."""
-    campaign = Campaign.objects.select_for_update().get(pk=annotator.campaign_id)
+    # FOR NO KEY UPDATE: session starts (and releases) of the campaign exclude each other, while the
+    # foreign-key checks of rows that point at the campaign (a new annotator's insert, FOR KEY SHARE)
+    # go on; plain FOR UPDATE made every new annotator's entry wait for the session start in progress.
+    campaign = Campaign.objects.select_for_update(no_key=True).get(pk=annotator.campaign_id)
     _require_open(campaign)
     if progress is not None:
         done = progress.step == selectors.Step.DONE
@@ -248,7 +251,7 @@ def sessions_release_abandoned(*, now: datetime | None = None) -> int:
     released = 0
     for campaign_id in Campaign.objects.values_list("id", flat=True):
         with transaction.atomic():
-            campaign = Campaign.objects.select_for_update().get(pk=campaign_id)
+            campaign = Campaign.objects.select_for_update(no_key=True).get(pk=campaign_id)  # as in _session_start
             released += _sessions_expire(campaign, now=now)
     return released
 

@@ -298,3 +298,44 @@ def test_two_tabs_entering_at_once_get_one_annotator():
         thread.join(timeout=60)
     assert len(entered) == 4 and len(set(entered)) == 1
     assert Annotator.objects.filter(campaign=campaign, external_id="SAME-PID").count() == 1
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_new_annotator_enters_while_a_session_start_holds_the_campaign_lock():
+    """A session start locks the campaign row until it commits; a new annotator's row points at the
+    campaign, and its insert must not queue behind that lock (the lock is FOR NO KEY UPDATE)."""
+    import threading
+
+    from django.db import connection, connections, transaction
+
+    from .test_assignment import bare_campaign, ready_annotator
+
+    if connection.vendor != "postgresql":
+        pytest.skip("row locks are what is tested")
+    campaign = bare_campaign(regular=40, checkers=5, slug="busy")
+    starter = ready_annotator(campaign, 0)
+    locked, release = threading.Event(), threading.Event()
+
+    def start_and_hold():
+        try:
+            with transaction.atomic():
+                services.session_start(annotator=starter)
+                locked.set()
+                release.wait(timeout=30)
+        finally:
+            connections.close_all()
+
+    holder = threading.Thread(target=start_and_hold)
+    holder.start()
+    try:
+        assert locked.wait(timeout=30)
+        with connection.cursor() as cursor:
+            cursor.execute("SET lock_timeout = '3s'")  # FOR UPDATE would make the insert wait until then and fail
+        newcomer = enter(campaign, "NEWCOMER")
+        assert newcomer.pk and newcomer.campaign_id == campaign.pk
+    finally:
+        release.set()
+        holder.join(timeout=30)
+        with connection.cursor() as cursor:
+            cursor.execute("SET lock_timeout = 0")
+    assert AnnotationSession.objects.filter(annotator=starter).count() == 1
