@@ -16,7 +16,7 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping, Sequence
 
-from django.db import connection
+from django.db import connection, models
 
 
 class PreparedStatement:
@@ -40,6 +40,20 @@ class PreparedStatement:
                 prepared.add(self.name)
             cursor.execute(self.execute_sql, [values[name] for name in self.param_names])
             return cursor.fetchall()
+
+
+def columns(model: type[models.Model], alias: str) -> str:
+    """The model's concrete columns, in field order, for a statement's select list."""
+    return ", ".join(f"{alias}.{field.column}" for field in model._meta.concrete_fields)
+
+
+def instance(model: type[models.Model], values: Sequence) -> models.Model:
+    """A model instance from the values of `columns(model, ...)`, as the ORM would load it (a stored
+    row, JSON fields decoded)."""
+    fields = model._meta.concrete_fields
+    values = [field.from_db_value(value, None, connection) if hasattr(field, "from_db_value") else value
+              for field, value in zip(fields, values)]
+    return model.from_db(connection.alias, [field.attname for field in fields], values)
 
 
 def statements_forget(sender, connection, **kwargs) -> None:

@@ -2,13 +2,13 @@
 from __future__ import annotations
 
 import enum
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone as dt_timezone
 from functools import lru_cache
 
 from django.core import signing
-from django.db import connection, models
+from django.db import connection
 from django.db.models import Count, Q
 from django.utils import timezone
 
@@ -23,7 +23,7 @@ from .models import (
     SessionItem,
     Video,
 )
-from .prepared import PreparedStatement
+from .prepared import PreparedStatement, columns, instance
 
 RATING_TOKEN_SALT = "annotation.rating"
 
@@ -133,25 +133,13 @@ def _progress_of(
 # --- The annotator pages' one statement -------------------------------------------------------
 
 
-def _columns(model, alias: str) -> str:
-    return ", ".join(f"{alias}.{field.column}" for field in model._meta.concrete_fields)
-
-
-def _stored(model, values: Sequence) -> models.Model:
-    """A model instance from its concrete columns in order, as the ORM would load it."""
-    fields = model._meta.concrete_fields
-    values = [field.from_db_value(value, None, connection) if hasattr(field, "from_db_value") else value
-              for field, value in zip(fields, values)]
-    return model.from_db(connection.alias, [field.attname for field in fields], values)
-
-
 # What every annotator page needs first, in one round trip: the annotator of the cookie (if it
 # belongs to this campaign), the campaign, the current attempt and its session (the latest attempt
 # of the annotator's active session, unless idle past the timeout: `annotator_current_attempt`), the
 # positions rated in it and the annotator's qualified sessions. Three to four ORM queries otherwise.
 _PAGE_STATE_SQL = f"""
-SELECT {_columns(Annotator, "an")}, {_columns(Campaign, "c")},
-       {_columns(AnnotationSession, "s")}, {_columns(Attempt, "a")},
+SELECT {columns(Annotator, "an")}, {columns(Campaign, "c")},
+       {columns(AnnotationSession, "s")}, {columns(Attempt, "a")},
        ARRAY(SELECT r.position FROM annotation_rating r WHERE r.attempt_id = a.id),
        (SELECT count(*) FROM annotation_annotationsession q WHERE q.annotator_id = an.id AND q.status = 'qualified')
 FROM annotation_annotator an
@@ -189,12 +177,12 @@ def annotator_page_state(annotator_id: int, campaign_slug: str, *, now: datetime
         parts.append(row[start:start + width])
         start += width
     rated, qualified = row[start], row[start + 1]
-    annotator = _stored(Annotator, parts[0])
-    annotator.campaign = _stored(Campaign, parts[1])
+    annotator = instance(Annotator, parts[0])
+    annotator.campaign = instance(Campaign, parts[1])
     attempt = None
     if parts[3][0] is not None:  # the attempt's id: NULL when there is no current attempt
-        attempt = _stored(Attempt, parts[3])
-        attempt.session = _stored(AnnotationSession, parts[2])
+        attempt = instance(Attempt, parts[3])
+        attempt.session = instance(AnnotationSession, parts[2])
     return annotator, _progress_of(annotator, lambda: (attempt, frozenset(rated)), lambda: qualified)
 
 

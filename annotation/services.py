@@ -6,7 +6,6 @@ sessions. Views and tasks call these and nothing else writes workflow state.
 """
 from __future__ import annotations
 
-import json
 import random
 import re
 import secrets
@@ -22,7 +21,7 @@ from django.utils import timezone
 from . import selectors
 from .assignment import pick_checkers, pick_least_rated, shuffled
 from .errors import ApplicationError
-from .prepared import PreparedStatement
+from .prepared import PreparedStatement, columns, instance
 from .models import (
     AnnotationSession,
     Annotator,
@@ -307,10 +306,9 @@ def rating_submit(
 # FOR KEY SHARE makes a concurrent `attempt_finish` (FOR UPDATE) wait, or this statement re-read the
 # finished attempt and store nothing. No row back means some rule refused: the caller lets the
 # batch path say which.
-_SUBMIT_SQL = """
+_SUBMIT_SQL = f"""
 WITH target AS (
-    SELECT a.id, a.session_id, a.number, a.video_order::text AS video_order, a.outcome,
-           a.lecture_completed_at, a.started_at, a.finished_at,
+    SELECT {columns(Attempt, "a")},
            (a.video_order ->> (%(position)s - 1))::bigint AS video_id,
            c.grade5_reason
     FROM annotation_attempt a
@@ -347,7 +345,7 @@ touched AS (
     WHERE id = (SELECT session_id FROM target) AND last_activity_at <= %(now)s - %(resolution)s
     RETURNING 1
 )
-SELECT t.id, t.session_id, t.number, t.video_order, t.outcome, t.lecture_completed_at, t.started_at, t.finished_at,
+SELECT {columns(Attempt, "t")},
        ARRAY(SELECT r.position FROM annotation_rating r WHERE r.attempt_id = t.id)
 FROM target t
 """
@@ -375,10 +373,8 @@ def _rating_upsert_one_statement(
     rows = _SUBMIT_STATEMENT.execute(params)
     if not rows:
         return None
-    attempt_id, session_id, number, video_order, outcome, lecture_at, started_at, finished_at, positions = rows[0]
-    attempt = Attempt(id=attempt_id, session_id=session_id, number=number, video_order=json.loads(video_order),
-                      outcome=outcome, lecture_completed_at=lecture_at, started_at=started_at, finished_at=finished_at)
-    attempt._state.adding = False  # a stored row, as if loaded by the ORM
+    *attempt_columns, positions = rows[0]
+    attempt = instance(Attempt, attempt_columns)
     rated = set(positions) | {ticket.position}
     return SubmitResult(attempt, ticket.position, selectors.first_unrated_position(attempt, rated), rated)
 

@@ -38,6 +38,31 @@ def ready_annotator(campaign: Campaign, n: int) -> Annotator:
     )
 
 
+def at_once(*calls):
+    """Run the calls in threads released together (each on its own database connection, closed
+    after); their results in call order. An exception in any call is raised here."""
+    barrier = threading.Barrier(len(calls))
+    results, errors = [None] * len(calls), []
+
+    def run(index, call):
+        try:
+            barrier.wait()
+            results[index] = call()
+        except Exception as error:  # noqa: BLE001 - handed to the test's thread below
+            errors.append(error)
+        finally:
+            connections.close_all()
+
+    threads = [threading.Thread(target=run, args=item) for item in enumerate(calls)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=60)
+    if errors:
+        raise errors[0]
+    return results
+
+
 def recounted_loads(campaign: Campaign, *, now) -> dict[int, int]:
     """The loads counted from every session item: what `selectors.video_assignment_loads` must equal."""
     cutoff = selectors.session_idle_cutoff(campaign, now)
@@ -107,24 +132,15 @@ def test_concurrent_starts_never_push_a_video_past_its_target():
         pytest.skip("row locks are what is tested; SQLite serializes every writer anyway")
     campaign = bare_campaign(regular=70, checkers=5, target_ratings_per_video=2, slug="race")
     annotators = [ready_annotator(campaign, n) for n in range(8)]
-    barrier = threading.Barrier(len(annotators))
-    outcomes: list[str] = []
 
     def start(annotator):
         try:
-            barrier.wait()
             services.session_start(annotator=annotator)
-            outcomes.append("started")
+            return "started"
         except ApplicationError as error:
-            outcomes.append(error.code)
-        finally:
-            connections.close_all()
+            return error.code
 
-    threads = [threading.Thread(target=start, args=(a,)) for a in annotators]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join(timeout=60)
+    outcomes = at_once(*(lambda a=a: start(a) for a in annotators))
     assert Counter(outcomes) == {"started": 4, "campaign_full": 4}
     per_video = Counter(
         SessionItem.objects.filter(video__campaign=campaign, video__role=Video.Role.REGULAR).values_list("video_id", flat=True)

@@ -113,28 +113,11 @@ def test_an_annotator_of_another_campaign_or_none_is_not_found(make_campaign):
 def test_start_pressed_twice_at_once_opens_one_session():
     """Two requests of one annotator run lecture_complete together: the locked read makes the second
     wait and then find the session the first one started."""
-    import threading
-
-    from django.db import connections
-
-    from .test_assignment import bare_campaign, ready_annotator
+    from .test_assignment import at_once, bare_campaign, ready_annotator
 
     campaign = bare_campaign(regular=40, checkers=5, slug="twice")
     annotator = ready_annotator(campaign, 0)
-    barrier = threading.Barrier(2)
-    attempts = []
-
-    def press_start():
-        try:
-            barrier.wait()
-            attempts.append(services.lecture_complete(annotator=annotator).pk)
-        finally:
-            connections.close_all()
-
-    threads = [threading.Thread(target=press_start) for _ in range(2)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=60)
+    press_start = lambda: services.lecture_complete(annotator=annotator).pk  # noqa: E731
+    attempts = at_once(press_start, press_start)
     assert len(attempts) == 2 and attempts[0] == attempts[1]
     assert AnnotationSession.objects.filter(annotator=annotator).count() == 1

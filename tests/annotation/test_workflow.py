@@ -274,30 +274,15 @@ def test_closed_campaign_takes_no_new_annotators(make_campaign):
 @pytest.mark.django_db(transaction=True)
 def test_two_tabs_entering_at_once_get_one_annotator():
     """A worker opens the study link twice at the same instant: both requests get the same, single annotator."""
-    import threading
-
     from django.db import connections
 
-    from .test_assignment import bare_campaign
+    from .test_assignment import at_once, bare_campaign
 
     if connections["default"].vendor != "postgresql":
         pytest.skip("concurrent writers are what is tested; the test SQLite database locks whole tables")
     campaign = bare_campaign(regular=10, checkers=2, slug="tabs")
-    barrier = threading.Barrier(4)
-    entered = []
-
-    def open_link():
-        try:
-            barrier.wait()
-            entered.append(enter(campaign, "SAME-PID").pk)
-        finally:
-            connections.close_all()
-
-    threads = [threading.Thread(target=open_link) for _ in range(4)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=60)
+    open_link = lambda: enter(campaign, "SAME-PID").pk  # noqa: E731
+    entered = at_once(*[open_link] * 4)
     assert len(entered) == 4 and len(set(entered)) == 1
     assert Annotator.objects.filter(campaign=campaign, external_id="SAME-PID").count() == 1
 
