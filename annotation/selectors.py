@@ -49,6 +49,16 @@ def session_idle_cutoff(campaign: Campaign, now: datetime) -> datetime:
     return now - timedelta(minutes=campaign.session_timeout_minutes)
 
 
+def sessions_idle(campaign: Campaign, *, now: datetime, annotator: Annotator | None = None) -> list[int]:
+    """Ids of the campaign's sessions (or one annotator's) still marked active but idle past the timeout."""
+    idle = campaign.sessions.filter(
+        status=AnnotationSession.Status.ACTIVE, last_activity_at__lt=session_idle_cutoff(campaign, now)
+    )
+    if annotator is not None:
+        idle = idle.filter(annotator=annotator)
+    return list(idle.values_list("id", flat=True))
+
+
 def annotator_current_attempt(annotator: Annotator, *, now: datetime | None = None) -> Attempt | None:
     """The latest attempt of the annotator's session in progress (with `.session`), unless that
     session has been idle past the campaign's timeout. One query for what a page needs first."""
@@ -137,11 +147,12 @@ def _progress_of(
 # belongs to this campaign), the campaign, the current attempt and its session (the latest attempt
 # of the annotator's active session, unless idle past the timeout: `annotator_current_attempt`), the
 # positions rated in it and the annotator's qualified sessions. Three to four ORM queries otherwise.
-_PAGE_STATE_SQL = f"""
+_PAGE_STATE_COLUMNS = f"""
 SELECT {columns(Annotator, "an")}, {columns(Campaign, "c")},
        {columns(AnnotationSession, "s")}, {columns(Attempt, "a")},
        ARRAY(SELECT r.position FROM annotation_rating r WHERE r.attempt_id = a.id),
-       (SELECT count(*) FROM annotation_annotationsession q WHERE q.annotator_id = an.id AND q.status = 'qualified')
+       (SELECT count(*) FROM annotation_annotationsession q WHERE q.annotator_id = an.id AND q.status = 'qualified')"""
+_PAGE_STATE_FROM = """
 FROM annotation_annotator an
 JOIN annotation_campaign c ON c.id = an.campaign_id
 LEFT JOIN LATERAL (
@@ -156,8 +167,23 @@ LEFT JOIN annotation_attempt a ON a.id = current.id
 LEFT JOIN annotation_annotationsession s ON s.id = a.session_id
 WHERE an.id = %(annotator)s AND c.slug = %(slug)s
 """
+_PAGE_STATE_PARAMS = (("annotator", "bigint"), ("slug", "text"), ("now", "timestamptz"))
 _PAGE_STATE_STATEMENT = PreparedStatement(
-    "annotation_page_state", _PAGE_STATE_SQL, (("annotator", "bigint"), ("slug", "text"), ("now", "timestamptz"))
+    "annotation_page_state", _PAGE_STATE_COLUMNS + _PAGE_STATE_FROM, _PAGE_STATE_PARAMS
+)
+# The same for a session start, which the annotator's row lock already serializes: it also locks
+# the campaign row (FOR NO KEY UPDATE, as `services.session_start` does) and lists the annotator's
+# sessions still marked active but idle past the timeout, which the new session replaces. Waiting
+# for the campaign lock leaves the other rows as of the statement's start, which is safe here: they
+# are the annotator's own, and the caller's lock on the annotator keeps them from changing.
+_SESSION_START_STATE_STATEMENT = PreparedStatement(
+    "annotation_session_start_state",
+    _PAGE_STATE_COLUMNS + """,
+       ARRAY(SELECT i.id FROM annotation_annotationsession i
+             WHERE i.annotator_id = an.id AND i.status = 'active'
+               AND i.last_activity_at < %(now)s - make_interval(mins => c.session_timeout_minutes))"""
+    + _PAGE_STATE_FROM + "FOR NO KEY UPDATE OF c\n",
+    _PAGE_STATE_PARAMS,
 )
 
 
@@ -169,9 +195,35 @@ def annotator_page_state(annotator_id: int, campaign_slug: str, *, now: datetime
         annotator = Annotator.objects.select_related("campaign").filter(pk=annotator_id, campaign__slug=campaign_slug).first()
         return None if annotator is None else (annotator, annotator_progress(annotator, now=now))
     rows = _PAGE_STATE_STATEMENT.execute({"annotator": annotator_id, "slug": campaign_slug, "now": now})
-    if not rows:
-        return None
-    row, widths = rows[0], [len(m._meta.concrete_fields) for m in (Annotator, Campaign, AnnotationSession, Attempt)]
+    return _page_state_from_row(rows[0])[:2] if rows else None
+
+
+@dataclass(frozen=True)
+class SessionStartState:
+    """What `services.lecture_complete` reads under the annotator's lock: the annotator (with its
+    campaign, now locked), their progress, and their sessions still active but idle past the timeout."""
+
+    annotator: Annotator
+    progress: Progress
+    idle_session_ids: list[int]
+
+
+def annotator_session_start_state(annotator_id: int, campaign_slug: str, *, now: datetime) -> SessionStartState:
+    """`annotator_page_state` for a session start, plus the campaign row's lock and the idle sessions;
+    one prepared statement on PostgreSQL. The caller holds the annotator's row lock."""
+    if connection.vendor != "postgresql":
+        # SQLite serializes writing transactions as a whole: there is no row lock to take.
+        annotator = Annotator.objects.select_related("campaign").get(pk=annotator_id, campaign__slug=campaign_slug)
+        idle = sessions_idle(annotator.campaign, now=now, annotator=annotator)
+        return SessionStartState(annotator, annotator_progress(annotator, now=now), idle)
+    rows = _SESSION_START_STATE_STATEMENT.execute({"annotator": annotator_id, "slug": campaign_slug, "now": now})
+    annotator, progress, extra = _page_state_from_row(rows[0])
+    return SessionStartState(annotator, progress, list(extra[0]))
+
+
+def _page_state_from_row(row: tuple) -> tuple[Annotator, Progress, tuple]:
+    """The annotator and progress from a row of `_PAGE_STATE_COLUMNS`, and the columns after them."""
+    widths = [len(m._meta.concrete_fields) for m in (Annotator, Campaign, AnnotationSession, Attempt)]
     parts, start = [], 0
     for width in widths:
         parts.append(row[start:start + width])
@@ -183,7 +235,8 @@ def annotator_page_state(annotator_id: int, campaign_slug: str, *, now: datetime
     if parts[3][0] is not None:  # the attempt's id: NULL when there is no current attempt
         attempt = instance(Attempt, parts[3])
         attempt.session = instance(AnnotationSession, parts[2])
-    return annotator, _progress_of(annotator, lambda: (attempt, frozenset(rated)), lambda: qualified)
+    progress = _progress_of(annotator, lambda: (attempt, frozenset(rated)), lambda: qualified)
+    return annotator, progress, row[start + 2:]
 
 
 def annotator_next_step(annotator: Annotator, *, now: datetime | None = None) -> Step:

@@ -6,6 +6,7 @@ sessions. Views and tasks call these and nothing else writes workflow state.
 """
 from __future__ import annotations
 
+import json
 import random
 import re
 import secrets
@@ -150,17 +151,34 @@ def lecture_complete(*, annotator: Annotator, now: datetime | None = None) -> At
     now = now or timezone.now()
     # Lock the annotator's row first, then read where they stand: a statement that waits for a lock
     # still sees the data of its own start, so the read must come after (a second click then finds
-    # the session the first one started). The annotator only: FOR UPDATE over the campaign too
-    # would queue every lecture behind every session start of the campaign.
-    Annotator.objects.select_for_update(no_key=True).filter(pk=annotator.pk).exists()
-    annotator, progress = selectors.annotator_page_state(annotator.pk, annotator.campaign.slug, now=now)
-    attempt = progress.attempt
+    # the session the first one started).
+    _annotator_lock(annotator.pk)
+    state = selectors.annotator_session_start_state(annotator.pk, annotator.campaign.slug, now=now)
+    attempt = state.progress.attempt
     if attempt is None:
-        return _session_start(annotator, now, progress)  # already in this transaction: no savepoint round trips
+        # The campaign row is locked too now: start the session in this transaction.
+        done = state.progress.step == selectors.Step.DONE
+        return _session_start(state.annotator, state.annotator.campaign, now, done, state.idle_session_ids)
     if attempt.lecture_completed_at is None:
         attempt.lecture_completed_at = now
         attempt.save(update_fields=["lecture_completed_at"])
     return attempt
+
+
+# FOR NO KEY UPDATE, here and on the campaign: it excludes another session start or release, while
+# the foreign-key checks of rows pointing at the locked row (FOR KEY SHARE: a new annotator's insert
+# under the campaign, a rating's) go on; plain FOR UPDATE made every new annotator's entry wait for
+# the session start in progress.
+_ANNOTATOR_LOCK = PreparedStatement(
+    "annotation_annotator_lock", "SELECT 1 FROM annotation_annotator WHERE id = %(annotator)s FOR NO KEY UPDATE",
+    (("annotator", "bigint"),),
+)
+
+
+def _annotator_lock(annotator_id: int) -> None:
+    if connection.vendor == "postgresql":
+        _ANNOTATOR_LOCK.execute({"annotator": annotator_id})
+    # SQLite serializes writing transactions as a whole: there is no row lock to take.
 
 
 def session_start(*, annotator: Annotator, now: datetime | None = None) -> Attempt:
@@ -173,25 +191,23 @@ def session_start(*, annotator: Annotator, now: datetime | None = None) -> Attem
     come from per-video counters (`selectors.assignment_candidates`): a read of one row per video,
     however large the study, instead of a count over every session item.
     """
+    now = now or timezone.now()
     with transaction.atomic():
-        return _session_start(annotator, now or timezone.now())
-
-
-def _session_start(annotator: Annotator, now: datetime, progress: selectors.Progress | None = None) -> Attempt:
-    """`session_start` inside the caller's transaction. `progress`, read under the annotator's lock
-    and showing no current attempt, already tells whether every session is done."""
-    # FOR NO KEY UPDATE: session starts (and releases) of the campaign exclude each other, while the
-    # foreign-key checks of rows that point at the campaign (a new annotator's insert, FOR KEY SHARE)
-    # go on; plain FOR UPDATE made every new annotator's entry wait for the session start in progress.
-    campaign = Campaign.objects.select_for_update(no_key=True).get(pk=annotator.campaign_id)
-    _require_open(campaign)
-    if progress is not None:
-        done = progress.step == selectors.Step.DONE
-    else:
+        campaign = Campaign.objects.select_for_update(no_key=True).get(pk=annotator.campaign_id)
         done = selectors.annotator_qualified_sessions(annotator) >= campaign.sessions_per_annotator
+        idle = selectors.sessions_idle(campaign, now=now, annotator=annotator)
+        return _session_start(annotator, campaign, now, done, idle)
+
+
+def _session_start(annotator: Annotator, campaign: Campaign, now: datetime, done: bool, idle_session_ids: list[int]) -> Attempt:
+    """`session_start` inside the caller's transaction, which holds the lock of `campaign` (read
+    under it). `done`: every session of the annotator is qualified; `idle_session_ids`: their
+    sessions still active but idle past the timeout, released here before the new one starts."""
+    _require_open(campaign)
     if done:
         raise ApplicationError("no_more_sessions", "You have completed every session of this study. Thank you!")
-    _sessions_expire(campaign, now=now, annotator=annotator)  # the annotator's own idle session, if any
+    if idle_session_ids:
+        _sessions_expire(idle_session_ids, now=now)
     candidates = selectors.assignment_candidates(campaign, annotator, now=now)
     regular = pick_least_rated(
         candidates.regular_loads, campaign.regular_per_session, campaign.target_ratings_per_video, _rng
@@ -202,38 +218,81 @@ def _session_start(annotator: Annotator, now: datetime, progress: selectors.Prog
             "Every video of this study already has all the ratings it needs. Thank you for your interest.",
         )
     checkers = pick_checkers(candidates.checkers, campaign.checkers_per_session, _rng)
+    return _session_create(campaign, annotator, regular, checkers, shuffled(regular + checkers, _rng), now)
+
+
+# A new session with its items, its first attempt (lecture done) and the regular videos' counters,
+# in one round trip: four ORM statements otherwise, run while every other session start of the
+# campaign waits for its lock. `started_at` is the time of writing, as the models' auto_now_add.
+_SESSION_CREATE_STATEMENT = PreparedStatement("annotation_session_create", f"""
+WITH s AS (
+    INSERT INTO annotation_annotationsession (campaign_id, annotator_id, status, started_at, last_activity_at)
+    VALUES (%(campaign)s, %(annotator)s, 'active', now(), %(now)s)
+    RETURNING *
+),
+items AS (
+    INSERT INTO annotation_sessionitem (session_id, video_id)
+    SELECT s.id, video FROM s, unnest(%(videos)s) AS video
+),
+counted AS (
+    UPDATE annotation_video SET assigned_sessions = assigned_sessions + 1 WHERE id = ANY(%(regular)s)
+),
+a AS (
+    INSERT INTO annotation_attempt (session_id, number, video_order, outcome, lecture_completed_at, started_at)
+    SELECT s.id, 1, %(order)s, 'in_progress', %(now)s, now() FROM s
+    RETURNING *
+)
+SELECT {columns(Attempt, "a")}, {columns(AnnotationSession, "s")} FROM a, s
+""", (
+    ("campaign", "bigint"), ("annotator", "bigint"), ("now", "timestamptz"), ("videos", "bigint[]"),
+    ("regular", "bigint[]"), ("order", "jsonb"),
+))
+
+
+def _session_create(
+    campaign: Campaign, annotator: Annotator, regular: list[int], checkers: list[int], order: list[int], now: datetime
+) -> Attempt:
+    """Store a new session of `regular` and `checkers` shown in `order`; its first attempt, with `.session`."""
+    create = _session_create_one_statement if connection.vendor == "postgresql" else _session_create_orm
+    return create(campaign, annotator, regular, checkers, order, now)
+
+
+def _session_create_one_statement(
+    campaign: Campaign, annotator: Annotator, regular: list[int], checkers: list[int], order: list[int], now: datetime
+) -> Attempt:
+    row = _SESSION_CREATE_STATEMENT.execute({
+        "campaign": campaign.pk, "annotator": annotator.pk, "now": now, "videos": regular + checkers,
+        "regular": regular, "order": json.dumps(order),
+    })[0]
+    width = len(Attempt._meta.concrete_fields)
+    attempt = instance(Attempt, row[:width])
+    attempt.session = instance(AnnotationSession, row[width:])
+    return attempt
+
+
+def _session_create_orm(
+    campaign: Campaign, annotator: Annotator, regular: list[int], checkers: list[int], order: list[int], now: datetime
+) -> Attempt:
     session = AnnotationSession.objects.create(campaign=campaign, annotator=annotator, last_activity_at=now)
     SessionItem.objects.bulk_create(SessionItem(session=session, video_id=v) for v in regular + checkers)
-    attempt = Attempt.objects.create(
-        session=session, number=1, video_order=shuffled(regular + checkers, _rng), lecture_completed_at=now
-    )
+    attempt = Attempt.objects.create(session=session, number=1, video_order=order, lecture_completed_at=now)
     Video.objects.filter(id__in=regular).update(assigned_sessions=F("assigned_sessions") + 1)
     return attempt
 
 
-def _sessions_expire(campaign: Campaign, *, now: datetime, annotator: Annotator | None = None) -> int:
-    """Mark the campaign's idle sessions (or one annotator's) abandoned, with their open attempts,
-    and take them off their videos' counters. Ratings stay stored.
+def _sessions_expire(session_ids: Sequence[int], *, now: datetime) -> None:
+    """Mark these idle sessions abandoned, with their open attempts, and take them off their videos'
+    counters. Ratings stay stored.
 
-    The caller holds the campaign row's lock: the counters change only under it, so the increments
-    of a session start and these decrements never wait on each other row by row.
+    The caller holds the lock of their campaign's row: the counters change only under it, so the
+    increments of a session start and these decrements never wait on each other row by row.
     """
-    idle = AnnotationSession.objects.filter(
-        campaign=campaign,
-        status=AnnotationSession.Status.ACTIVE,
-        last_activity_at__lt=selectors.session_idle_cutoff(campaign, now),
-    )
-    if annotator is not None:
-        idle = idle.filter(annotator=annotator)
-    ids = list(idle.values_list("id", flat=True))
-    if not ids:
-        return 0
-    Attempt.objects.filter(session_id__in=ids, outcome=Attempt.Outcome.IN_PROGRESS).update(
+    Attempt.objects.filter(session_id__in=session_ids, outcome=Attempt.Outcome.IN_PROGRESS).update(
         outcome=Attempt.Outcome.ABANDONED, finished_at=now
     )
-    AnnotationSession.objects.filter(id__in=ids).update(status=AnnotationSession.Status.ABANDONED, finished_at=now)
+    AnnotationSession.objects.filter(id__in=session_ids).update(status=AnnotationSession.Status.ABANDONED, finished_at=now)
     released = Counter(
-        SessionItem.objects.filter(session_id__in=ids, video__role=Video.Role.REGULAR).values_list("video_id", flat=True)
+        SessionItem.objects.filter(session_id__in=session_ids, video__role=Video.Role.REGULAR).values_list("video_id", flat=True)
     )
     # One UPDATE per distinct count: a video held by two released sessions goes down by two.
     by_count: dict[int, list[int]] = {}
@@ -241,7 +300,6 @@ def _sessions_expire(campaign: Campaign, *, now: datetime, annotator: Annotator 
         by_count.setdefault(n, []).append(video_id)
     for n, video_ids in by_count.items():
         Video.objects.filter(id__in=video_ids).update(assigned_sessions=F("assigned_sessions") - n)
-    return len(ids)
 
 
 def sessions_release_abandoned(*, now: datetime | None = None) -> int:
@@ -250,8 +308,11 @@ def sessions_release_abandoned(*, now: datetime | None = None) -> int:
     released = 0
     for campaign_id in Campaign.objects.values_list("id", flat=True):
         with transaction.atomic():
-            campaign = Campaign.objects.select_for_update(no_key=True).get(pk=campaign_id)  # as in _session_start
-            released += _sessions_expire(campaign, now=now)
+            campaign = Campaign.objects.select_for_update(no_key=True).get(pk=campaign_id)  # as in session_start
+            ids = selectors.sessions_idle(campaign, now=now)
+            if ids:
+                _sessions_expire(ids, now=now)
+            released += len(ids)
     return released
 
 

@@ -125,8 +125,14 @@ def test_annotator_never_gets_a_video_twice():
     assert len(b) == 15 + 3  # the 15 regular and 3 checker videos this annotator has not seen
 
 
+# The two ways a session starts: the service of its own, and the lecture's start button (which
+# takes the campaign lock in the statement that reads where the annotator stands).
+SESSION_STARTS = {"session_start": services.session_start, "lecture_complete": services.lecture_complete}
+
+
 @pytest.mark.django_db(transaction=True)
-def test_concurrent_starts_never_push_a_video_past_its_target():
+@pytest.mark.parametrize("start_service", SESSION_STARTS)
+def test_concurrent_starts_never_push_a_video_past_its_target(start_service):
     """Eight annotators start at the same instant; 70 videos x target 2 allow exactly four sessions of 35."""
     if connection.vendor != "postgresql":
         pytest.skip("row locks are what is tested; SQLite serializes every writer anyway")
@@ -135,7 +141,7 @@ def test_concurrent_starts_never_push_a_video_past_its_target():
 
     def start(annotator):
         try:
-            services.session_start(annotator=annotator)
+            SESSION_STARTS[start_service](annotator=annotator)
             return "started"
         except ApplicationError as error:
             return error.code
@@ -180,3 +186,48 @@ def test_assignment_candidates_are_the_unseen_videos_with_their_recounted_loads(
         assert candidates.checkers == sorted(checkers - seen)
     assert len(selectors.assignment_candidates(campaign, annotators[5], now=now).regular_loads) == 30
     assert sorted(recounted.values()) != [0] * 30 and max(recounted.values()) >= 1
+
+
+def stored(instance, *skip: str) -> dict:
+    return {f.attname: getattr(instance, f.attname) for f in type(instance)._meta.concrete_fields if f.attname not in skip}
+
+
+@pytest.mark.django_db
+def test_the_session_statement_stores_what_the_orm_path_stores():
+    """`services._session_create` on PostgreSQL is one statement; it must write the rows the ORM
+    path writes: the session, its items, the first attempt in the given order and the counters."""
+    from datetime import timedelta
+
+    from django.test.utils import CaptureQueriesContext
+
+    if connection.vendor != "postgresql":
+        pytest.skip("the statement exists on PostgreSQL only")
+    campaign = bare_campaign(regular=20, checkers=4, slug="create")
+    by_statement, by_orm = ready_annotator(campaign, 0), ready_annotator(campaign, 1)
+    regular = list(campaign.videos.filter(role=Video.Role.REGULAR).values_list("id", flat=True)[:6])
+    checkers = list(campaign.videos.filter(role=Video.Role.CHECKER).values_list("id", flat=True)[:2])
+    order = [regular[3], checkers[1], *regular[:3], checkers[0], *regular[4:]]
+    now = timezone.now() - timedelta(minutes=3)
+    services._session_create_one_statement(campaign, by_statement, regular, checkers, order, now)  # prepares it
+    with CaptureQueriesContext(connection) as queries:
+        made = services._session_create_one_statement(campaign, by_statement, regular, checkers, order, now)
+    assert [q["sql"].split(" (")[0] for q in queries.captured_queries] == ["EXECUTE annotation_session_create"]
+    services._session_create_orm(campaign, by_orm, regular, checkers, order, now)
+
+    sessions = {a: AnnotationSession.objects.filter(annotator=a).order_by("id") for a in (by_statement, by_orm)}
+    assert sessions[by_statement].count() == 2 and sessions[by_orm].count() == 1
+    mine, theirs = sessions[by_statement].last(), sessions[by_orm].get()
+    assert stored(made.session) == stored(mine)
+    # started_at is the time of writing (auto_now_add), the other times are the service's `now`.
+    assert stored(mine, "id", "annotator_id", "started_at") == stored(theirs, "id", "annotator_id", "started_at")
+    assert mine.last_activity_at == now and mine.status == AnnotationSession.Status.ACTIVE
+    assert set(mine.items.values_list("video_id", flat=True)) == set(theirs.items.values_list("video_id", flat=True)) == set(regular + checkers)
+    assert stored(made) == stored(mine.attempts.get())
+    assert stored(made, "id", "session_id", "started_at") == stored(theirs.attempts.get(), "id", "session_id", "started_at")
+    assert made.video_order == order and made.number == 1 and made.lecture_completed_at == now
+    for row in (mine, theirs, made, theirs.attempts.get()):
+        assert abs(row.started_at - timezone.now()) < timedelta(seconds=30)
+    # Three sessions hold each of the six regular videos now; the checkers keep no counter.
+    counters = dict(campaign.videos.values_list("id", "assigned_sessions"))
+    assert {video: counters[video] for video in regular} == dict.fromkeys(regular, 3)
+    assert all(counters[video] == 0 for video in counters if video not in regular)

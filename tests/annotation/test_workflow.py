@@ -288,14 +288,15 @@ def test_two_tabs_entering_at_once_get_one_annotator():
 
 
 @pytest.mark.django_db(transaction=True)
-def test_a_new_annotator_enters_while_a_session_start_holds_the_campaign_lock():
+@pytest.mark.parametrize("start_service", ["session_start", "lecture_complete"])
+def test_a_new_annotator_enters_while_a_session_start_holds_the_campaign_lock(start_service):
     """A session start locks the campaign row until it commits; a new annotator's row points at the
     campaign, and its insert must not queue behind that lock (the lock is FOR NO KEY UPDATE)."""
     import threading
 
     from django.db import connection, connections, transaction
 
-    from .test_assignment import bare_campaign, ready_annotator
+    from .test_assignment import SESSION_STARTS, bare_campaign, ready_annotator
 
     if connection.vendor != "postgresql":
         pytest.skip("row locks are what is tested")
@@ -306,7 +307,7 @@ def test_a_new_annotator_enters_while_a_session_start_holds_the_campaign_lock():
     def start_and_hold():
         try:
             with transaction.atomic():
-                services.session_start(annotator=starter)
+                SESSION_STARTS[start_service](annotator=starter)
                 locked.set()
                 release.wait(timeout=30)
         finally:
