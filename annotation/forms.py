@@ -1,4 +1,5 @@
 """Forms that parse and validate what annotators send; the workflow rules stay in services."""
+from collections.abc import Mapping
 from dataclasses import dataclass
 
 from django import forms
@@ -52,32 +53,45 @@ class RatingAnswer:
     fullscreen: bool = False
 
 
-def rating_answer_parse(data) -> RatingAnswer:
-    """Read the rating page's POST (a QueryDict); ValidationError with the message to show.
+def rating_answer_parse(data: Mapping[str, object]) -> RatingAnswer:
+    """Read the rating page's answer (the JSON object it posts); ValidationError with the message to show.
 
-    Not a django Form on purpose: this is the request an annotator sends forty times a session, and
-    a Form (seven fields deep-copied per instance, then cleaned) took 0.4 ms of the submit's 2.4 ms
-    of Django CPU on the 2-core benchmark machine. The rules are the ones of the Form it replaced;
-    the workflow rules (reason length, owner, position...) stay in services.
+    The page sends its form's fields as strings; numbers and booleans are taken too, as a script
+    would send them. Not a django Form on purpose: this is the request an annotator sends forty
+    times a session, and a Form (seven fields deep-copied per instance, then cleaned) took 0.4 ms
+    of the submit's 2.4 ms of Django CPU on the 2-core benchmark machine. The rules are the ones of
+    the Form it replaced; the workflow rules (reason length, owner, position...) stay in services.
     """
-    token = data.get("token", "")
+    token = _text(data, "token")
     if not token or len(token) > 500:
         raise ValidationError("This page lost its rating token. Reload the page and rate the video again.")
-    score = data.get("score", "")
+    score = _text(data, "score")
     if score not in ("1", "2", "3", "4", "5"):
         raise ValidationError(GRADE_MISSING)
-    reason = data.get("reason", "").strip()
+    reason = _text(data, "reason").strip()
     if len(reason) > 2000:
         raise ValidationError(f"Please keep the reason under 2000 characters (it has {len(reason)}).")
     return RatingAnswer(
         token=token,
         score=int(score),
         reason=reason,
-        played_to_end=data.get("played_to_end", "").lower() not in _FALSE_WORDS,
-        plays=_count(data.get("plays", ""), 10_000),
-        seeks=_count(data.get("seeks", ""), 100_000),
-        fullscreen=data.get("fullscreen", "").lower() not in _FALSE_WORDS,
+        played_to_end=_text(data, "played_to_end").lower() not in _FALSE_WORDS,
+        plays=_count(_text(data, "plays"), 10_000),
+        seeks=_count(_text(data, "seeks"), 100_000),
+        fullscreen=_text(data, "fullscreen").lower() not in _FALSE_WORDS,
     )
+
+
+def _text(data: Mapping[str, object], name: str) -> str:
+    """A field as the page's form would send it: a string ("" when absent or null)."""
+    value = data.get(name)
+    if value is None:
+        return ""
+    if isinstance(value, bool):  # before int: a bool is an int
+        return "on" if value else ""
+    if isinstance(value, (str, int)):
+        return str(value)
+    raise ValidationError(f"The answer's field {name!r} must be text or a number. Reload the page.")
 
 
 def _count(value: str, most: int) -> int:

@@ -1,6 +1,7 @@
 """Annotator pages and the rating API: each a few lines around a selector or a service."""
 from __future__ import annotations
 
+import json
 from functools import wraps
 
 from django.contrib.admin.views.decorators import staff_member_required
@@ -150,10 +151,11 @@ def rate(request, annotator, progress):
     })
 
 
-# No CSRF check: the signed rating token in the body already proves the request comes from this
-# annotator's own page (it names one attempt, the service refuses it unless that attempt belongs
-# to the annotator of the cookie, and no other site can read or forge it), which is what the CSRF
-# token would prove. The submit is the request sent forty times a session, so the check is spared.
+# No CSRF check: the answer is JSON, which no other site can make a browser send here (a form
+# cannot set that content type, and a script on another origin would need CORS, which this site
+# never grants); and the signed rating token in it names one attempt, which the service refuses
+# unless it belongs to the annotator of the cookie. The submit is the request sent forty times a
+# session, so the check is spared.
 @csrf_exempt
 @require_POST
 def rating_submit_api(request, slug):
@@ -162,8 +164,15 @@ def rating_submit_api(request, slug):
     if annotator_id is None:
         return JsonResponse({"code": "no_annotator", "error": "Your browser lost this study's cookie. Open the study link again.",
                              "redirect": reverse("annotation:entry", kwargs={"slug": slug})}, status=403)
+    if request.content_type != "application/json":
+        return JsonResponse({"code": "not_json", "error": "The answer must be sent as JSON. Reload the page."}, status=415)
     try:
-        answer = rating_answer_parse(request.POST)
+        data = json.loads(request.body)
+        if not isinstance(data, dict):
+            raise ValidationError("The answer must be a JSON object. Reload the page.")
+        answer = rating_answer_parse(data)
+    except ValueError:  # not JSON (json.JSONDecodeError, or bytes that are not UTF-8)
+        return JsonResponse({"code": "invalid", "error": "The answer could not be read. Reload the page."}, status=400)
     except ValidationError as error:
         return JsonResponse({"code": "invalid", "error": error.messages[0]}, status=400)
     try:

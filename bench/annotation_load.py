@@ -24,7 +24,7 @@ What it does, in one run:
                  submit slots on the clock; latency is reported from the send and from the slot).
    Each annotator goes through the real flow: entry link with a fresh PROLIFIC_PID, consent,
    demographics, lecture (starts the session), rate page (hidden token), 40 rating submits
-   through /c/bench/api/ratings/, review page, Finish; then it starts over with a new PID.
+   through /c/bench/api/ratings/ (JSON, as the page's script sends them), review page, Finish; then it starts over with a new PID.
    Cookies are kept per annotator by hand (the Secure session cookie of DEBUG=0 still flows over
    plain HTTP). So that the phases measure a running campaign rather than 64 people starting at
    the same second, each annotator's first session ends after a random number of submits, as if
@@ -114,6 +114,7 @@ CSRF_RE = re.compile(rb'name="csrfmiddlewaretoken" value="([^"]+)"')
 TOKEN_RE = re.compile(rb'name="token"[^>]*?value="([^"]+)"')
 ATTEMPT_RE = re.compile(rb'name="attempt" value="(\d+)"')
 FORM_HEADERS = {"Content-Type": "application/x-www-form-urlencoded"}
+JSON_HEADERS = {"Content-Type": "application/json"}
 REASONS = [
     "The mouth looks blurry when she talks",
     "Whole face flickers around the eyes",
@@ -559,7 +560,8 @@ class Browser:
         self.ph = ph
         self.cookies: dict[str, str] = {}
 
-    async def request(self, step: str, method: str, path: str, data: dict | None = None):
+    async def request(self, step: str, method: str, path: str, data: dict | None = None, answer: dict | None = None):
+        """`data`: a form's fields (sent url-encoded); `answer`: a rating (sent as JSON, as the page does)."""
         ph = self.ph
         ph.check_time()
         headers = {"Cookie": "; ".join(f"{k}={v}" for k, v in self.cookies.items())} if self.cookies else {}
@@ -567,6 +569,9 @@ class Browser:
         if data is not None:
             body = urlencode(data).encode()
             headers.update(FORM_HEADERS)
+        elif answer is not None:
+            body = json.dumps(answer).encode()
+            headers.update(JSON_HEADERS)
         started = ph.loop.time()
         async with ph.http.request(method, ph.base + path, data=body, headers=headers, allow_redirects=False) as resp:
             content = await resp.read()
@@ -621,7 +626,7 @@ async def annotator_life(ph: Phase, idx: int, serial: int, leave_after: int | No
     match = TOKEN_RE.search(content)
     if not match:
         raise StepError("rate page: no token")
-    token, csrf = match.group(1).decode(), b.csrf("rate", content)
+    token = match.group(1).decode()
     submit_path = page + "api/ratings/"
     # resave: the first pass through the session is warm-up; its submits are counted apart.
     submit_step = "first pass submit" if ph.mode == "resave" else "submit"
@@ -634,16 +639,17 @@ async def annotator_life(ph: Phase, idx: int, serial: int, leave_after: int | No
                 raise StopPhase
         elif ph.think:
             await asyncio.sleep(ph.think * rng.uniform(0.5, 1.5))
+        # The rating page's form fields, all strings, as its script sends them.
         answer = {
-            "csrfmiddlewaretoken": csrf, "token": token, "score": rng.randint(1, 5),
-            "reason": rng.choice(REASONS), "plays": rng.randint(1, 3), "seeks": rng.randint(0, 2),
+            "token": token, "score": str(rng.randint(1, 5)),
+            "reason": rng.choice(REASONS), "plays": str(rng.randint(1, 3)), "seeks": str(rng.randint(0, 2)),
             "played_to_end": "on" if rng.random() < 0.8 else "", "fullscreen": "on" if rng.random() < 0.1 else "",
         }
         sent = False
         try:
             ph.check_time()
             sent = True
-            status, _, content = await b.request(submit_step, "POST", submit_path, answer)
+            status, _, content = await b.request(submit_step, "POST", submit_path, answer=answer)
         except asyncio.CancelledError:
             if sent:
                 ph.in_doubt.append(token)
@@ -680,7 +686,7 @@ async def annotator_life(ph: Phase, idx: int, serial: int, leave_after: int | No
             raise StepError(f"submit: redirected to {data.get('redirect')}")
         break
     if ph.mode == "resave":
-        await resave_answers(ph, b, rng, csrf, submit_path, tokens)
+        await resave_answers(ph, b, rng, submit_path, tokens)
         return
     content = await b.follow("review", *await b.request("review", "GET", page + "review/"), expect="/review/")
     match = ATTEMPT_RE.search(content)
@@ -694,8 +700,7 @@ async def annotator_life(ph: Phase, idx: int, serial: int, leave_after: int | No
     ph.sessions_finished["qualified" if "thank-you" in location else "disqualified"] += 1
 
 
-async def resave_answers(ph: Phase, b: "Browser", rng: random.Random, csrf: str, submit_path: str,
-                         tokens: list[str]) -> None:
+async def resave_answers(ph: Phase, b: "Browser", rng: random.Random, submit_path: str, tokens: list[str]) -> None:
     """The submit alone, without the pages around it: the annotator saves its 40 answers again, in
     turn and with new grades, until the phase ends (what a retry or a changed answer sends)."""
     position = 0
@@ -703,11 +708,10 @@ async def resave_answers(ph: Phase, b: "Browser", rng: random.Random, csrf: str,
         ph.check_time()
         token = tokens[position % len(tokens)]
         position += 1
-        answer = {"csrfmiddlewaretoken": csrf, "token": token, "score": rng.randint(1, 5),
-                  "reason": rng.choice(REASONS), "plays": rng.randint(1, 3), "seeks": rng.randint(0, 2),
-                  "played_to_end": "on"}
+        answer = {"token": token, "score": str(rng.randint(1, 5)), "reason": rng.choice(REASONS),
+                  "plays": str(rng.randint(1, 3)), "seeks": str(rng.randint(0, 2)), "played_to_end": "on"}
         try:
-            status, _, content = await b.request("submit", "POST", submit_path, answer)
+            status, _, content = await b.request("submit", "POST", submit_path, answer=answer)
         except asyncio.CancelledError:
             ph.in_doubt.append(token)
             raise
@@ -934,12 +938,11 @@ def probe_queries(choices: dict, show: bool, profile: bool) -> dict:
     submits = []
     profiler = cProfile.Profile() if profile else None
     for position in range(1, VIDEOS_PER_SESSION + 1):
-        answer = {"token": token, "score": 3, "reason": REASONS[0], "plays": 1, "seeks": 0, "played_to_end": "on"}
+        answer = {"token": token, "score": "3", "reason": REASONS[0], "plays": "1", "seeks": "0", "played_to_end": "on"}
         label = "submit (middle)" if position == 2 else "submit (last)" if position == VIDEOS_PER_SESSION else "submit"
         if profiler and 3 <= position < VIDEOS_PER_SESSION:
             profiler.enable()
-        response = measured(label, client.post, page + "api/ratings/", urlencode(answer),
-                            content_type="application/x-www-form-urlencoded")
+        response = measured(label, client.post, page + "api/ratings/", answer, content_type="application/json")
         if profiler:
             profiler.disable()
         submits.append(flow[label])

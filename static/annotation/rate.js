@@ -114,10 +114,14 @@
     sending = true;
     submitButton.disabled = true;
     submitButton.textContent = "Saving…";
+    // The form's fields as one JSON object: smaller and cheaper to read than multipart form data,
+    // and a content type no other site can make a browser send here (the API takes no CSRF token).
+    var answer = {};
+    new FormData(form).forEach(function (value, name) { answer[name] = value; });
     fetch(form.action, {
       method: "POST",
-      body: new FormData(form),
-      headers: { "Accept": "application/json" },
+      body: JSON.stringify(answer),
+      headers: { "Accept": "application/json", "Content-Type": "application/json" },
       credentials: "same-origin"
     }).then(function (response) {
       return response.json().catch(function () {

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import difflib
+import json
 import re
 
 import pytest
@@ -24,9 +25,12 @@ def page(browser, live_server):
     page.set_default_timeout(15_000)
     page.console_errors = []
     page.received = []  # (url, text) of every non-media response the browser got
+    page.answers = []  # (content type, body) of every answer the rating page sent
     page.on("console", lambda msg: msg.type == "error" and page.console_errors.append(msg.text))
 
     def record(route):
+        if route.request.method == "POST" and "/api/ratings/" in route.request.url:
+            page.answers.append((route.request.headers.get("content-type"), route.request.post_data))
         response = route.fetch(max_redirects=0)  # let the browser follow redirects itself
         body = response.body()
         page.received.append((route.request.url, body.decode("utf-8", "replace")))
@@ -122,6 +126,9 @@ def test_qualified_journey_with_screenshot_and_no_leak(page, make_campaign):
 
     assert page.console_errors == []
     assert len(page.received) > 40
+    # The page sends each answer as a JSON object of its form's fields, not as multipart form data.
+    assert len(page.answers) == 40 and {kind for kind, _ in page.answers} == {"application/json"}
+    assert {"token", "score", "reason", "plays", "seeks", "played_to_end", "fullscreen"} <= set(json.loads(page.answers[0][1]))
     leaks = [(url, m.group(0)) for url, text in page.received for m in [FORBIDDEN.search(text)] if m]
     assert leaks == []
 

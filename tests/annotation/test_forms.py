@@ -1,15 +1,14 @@
-"""The rating page's POST parser: typed values, and a message for each thing it refuses."""
+"""The rating page's answer parser: typed values, and a message for each thing it refuses."""
+import json
+
 import pytest
 from django.core.exceptions import ValidationError
-from django.http import QueryDict
 
 from annotation.forms import GRADE_MISSING, RatingAnswer, rating_answer_parse
 
 
 def parse(**fields) -> RatingAnswer:
-    data = QueryDict(mutable=True)
-    data.update({"token": "tok", "score": "3", "reason": "blurry mouth", **fields})
-    return rating_answer_parse(data)
+    return rating_answer_parse({"token": "tok", "score": "3", "reason": "blurry mouth", **fields})
 
 
 def test_what_the_rating_page_sends_is_typed():
@@ -19,8 +18,7 @@ def test_what_the_rating_page_sends_is_typed():
 
 
 def test_playback_facts_are_optional():
-    data = QueryDict("token=tok&score=5")
-    assert rating_answer_parse(data) == RatingAnswer(token="tok", score=5, reason="")
+    assert rating_answer_parse({"token": "tok", "score": "5"}) == RatingAnswer(token="tok", score=5, reason="")
 
 
 @pytest.mark.parametrize("value, expected", [("on", True), ("true", True), ("1", True), ("", False),
@@ -39,7 +37,7 @@ def test_a_grade_other_than_1_to_5_is_refused(score):
 
 def test_a_missing_score_is_refused():
     with pytest.raises(ValidationError, match="five grades"):
-        rating_answer_parse(QueryDict("token=tok&reason=blurry"))
+        rating_answer_parse({"token": "tok", "reason": "blurry"})
 
 
 @pytest.mark.parametrize("token", ["", "x" * 501])
@@ -64,3 +62,18 @@ def test_playback_counters_must_be_whole_numbers_in_range(field, value):
 def test_counters_at_their_limits_pass():
     answer = parse(plays="10000", seeks="100000")
     assert (answer.plays, answer.seeks) == (10_000, 100_000)
+
+
+def test_numbers_booleans_and_nulls_as_a_script_would_send_them():
+    sent = json.loads('{"token": "tok", "score": 4, "reason": "blurry mouth", "plays": 2, "seeks": 0,'
+                      ' "played_to_end": true, "fullscreen": false, "csrfmiddlewaretoken": null}')
+    assert rating_answer_parse(sent) == RatingAnswer(token="tok", score=4, reason="blurry mouth", played_to_end=True,
+                                                     plays=2, seeks=0, fullscreen=False)
+    assert rating_answer_parse({"token": "tok", "score": 2, "reason": None}).reason == ""
+
+
+@pytest.mark.parametrize("field, value", [("score", 3.0), ("score", [3]), ("reason", {"text": "x"}), ("plays", 1.5),
+                                          ("token", ["tok"])])
+def test_a_field_that_is_neither_text_nor_a_number_is_refused_by_name(field, value):
+    with pytest.raises(ValidationError, match=f"field '{field}'"):
+        parse(**{field: value})

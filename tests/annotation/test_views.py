@@ -26,6 +26,11 @@ def walk_to_rating(client, slug="study", pid="PID1"):
     return Annotator.objects.get(external_id=pid)
 
 
+def post_answer(client, answer: dict):
+    """What the rating page's script sends: the form's fields as a JSON object."""
+    return client.post("/c/study/api/ratings/", answer, content_type="application/json")
+
+
 def token_of(html: str) -> str:
     return html.split('name="token" id="token" value="')[1].split('"')[0]
 
@@ -37,8 +42,8 @@ def test_rating_api_returns_next_item_without_labels(client, make_campaign):
     page = client.get("/c/study/rate/").content.decode()
     assert "1 / 40" in page
     payload = {"token": token_of(page), "score": "2", "reason": "blurry mouth", "plays": "2", "seeks": "1", "played_to_end": "on"}
-    first = client.post("/c/study/api/ratings/", payload)
-    again = client.post("/c/study/api/ratings/", payload)
+    first = post_answer(client, payload)
+    again = post_answer(client, payload)
     assert first.status_code == again.status_code == 200
     data = first.json()
     assert data["saved"] == 1 and data["item"]["position"] == 2 and data["item"]["rated"] == 1
@@ -46,9 +51,9 @@ def test_rating_api_returns_next_item_without_labels(client, make_campaign):
     rating = Rating.objects.get()
     assert (rating.plays, rating.seeks, rating.played_to_end, rating.fullscreen) == (2, 1, True, False)
 
-    bad = client.post("/c/study/api/ratings/", {**payload, "token": data["item"]["token"], "score": "9"})
+    bad = post_answer(client, {**payload, "token": data["item"]["token"], "score": "9"})
     assert bad.status_code == 400 and bad.json()["code"] == "invalid"
-    short = client.post("/c/study/api/ratings/", {**payload, "token": data["item"]["token"], "reason": "ok"})
+    short = post_answer(client, {**payload, "token": data["item"]["token"], "reason": "ok"})
     assert short.status_code == 400 and short.json()["code"] == "reason_too_short"
     assert Rating.objects.count() == 1
 
@@ -58,7 +63,7 @@ def test_rating_api_needs_the_annotator_cookie_and_their_own_token(make_campaign
     from django.test import Client
 
     make_campaign()
-    response = Client().post("/c/study/api/ratings/", {"token": "x", "score": "3", "reason": "blurry"})
+    response = post_answer(Client(), {"token": "x", "score": "3", "reason": "blurry"})
     assert response.status_code == 403 and response.json()["code"] == "no_annotator"
     victim, attacker = Client(enforce_csrf_checks=True), Client()
     walk = victim.get("/c/study/", {"PROLIFIC_PID": "Z"})
@@ -67,9 +72,12 @@ def test_rating_api_needs_the_annotator_cookie_and_their_own_token(make_campaign
     walk_to_rating(attacker, pid="ATTACKER")
     attackers_token = token_of(attacker.get("/c/study/rate/").content.decode())
     # A request forged in the victim's browser can only carry a token the attacker knows: refused.
-    forged = victim.post("/c/study/api/ratings/", {"token": attackers_token, "score": "1", "reason": "forged answer"})
+    forged = post_answer(victim, {"token": attackers_token, "score": "1", "reason": "forged answer"})
     assert forged.status_code == 403 and forged.json()["code"] == "bad_token"
-    victim.post("/c/study/api/ratings/", {"token": "x" + attackers_token, "score": "1", "reason": "forged answer"})
+    post_answer(victim, {"token": "x" + attackers_token, "score": "1", "reason": "forged answer"})
+    # What a form on another site can send: not JSON, so refused before the token is even read.
+    form_post = victim.post("/c/study/api/ratings/", {"token": attackers_token, "score": "1", "reason": "forged answer"})
+    assert form_post.status_code == 415 and form_post.json()["code"] == "not_json"
     assert not Rating.objects.exists()
 
 
@@ -77,7 +85,7 @@ def test_back_navigation_prefills_and_cannot_skip_ahead(client, make_campaign):
     make_campaign()
     walk_to_rating(client)
     page = client.get("/c/study/rate/").content.decode()
-    client.post("/c/study/api/ratings/", {"token": token_of(page), "score": "4", "reason": "eyes look odd"})
+    post_answer(client, {"token": token_of(page), "score": "4", "reason": "eyes look odd"})
     back = client.get("/c/study/rate/", {"position": 1}).content.decode()
     assert 'value="4" checked' in back and "eyes look odd" in back
     ahead = client.get("/c/study/rate/", {"position": 30}).content.decode()
@@ -93,7 +101,7 @@ def test_review_finish_and_thank_you_page(client, make_campaign):
     for video_id in attempt.video_order:
         page = client.get("/c/study/rate/").content.decode()
         score = videos[video_id].gold_score or 3
-        response = client.post("/c/study/api/ratings/", {"token": token_of(page), "score": str(score), "reason": "some reason"})
+        response = post_answer(client, {"token": token_of(page), "score": str(score), "reason": "some reason"})
     assert response.json()["redirect"] == "/c/study/review/"
     review = client.get("/c/study/review/").content.decode()
     assert review.count("Change") == 40
@@ -162,3 +170,18 @@ def test_admin_lists_every_model(client, make_campaign):
         response = client.get(reverse(f"admin:annotation_{name}_changelist"), {"q": "a"})
         assert response.status_code == 200, name
     assert client.get(reverse("admin:annotation_rating_add")).status_code == 403
+
+
+def test_an_answer_that_is_not_a_json_object_is_refused_and_stores_nothing(client, make_campaign):
+    make_campaign()
+    walk_to_rating(client)
+    token = token_of(client.get("/c/study/rate/").content.decode())
+    url = "/c/study/api/ratings/"
+    for body in (b"token=x&score=3", b'{"token": ', b"\xff\xfe", b'["token", "score"]'):
+        response = client.post(url, body, content_type="application/json")
+        assert response.status_code == 400 and response.json()["code"] == "invalid", body
+        assert "Reload the page" in response.json()["error"]
+    wrong_type = post_answer(client, {"token": token, "score": "3", "reason": ["some", "reason"]})
+    assert wrong_type.status_code == 400 and "'reason'" in wrong_type.json()["error"]
+    assert not Rating.objects.exists()
+    assert post_answer(client, {"token": token, "score": 3, "reason": "some reason", "plays": 1}).json()["saved"] == 1
