@@ -21,7 +21,11 @@ What it does, in one run:
                  annotators save their 40 answers again in turn with new grades (a retry or a
                  changed answer), so no other page is requested in the measured window;
      paced       the annotators together submit at --rate per second (open loop: a ticker issues
-                 submit slots on the clock; latency is reported from the send and from the slot).
+                 submit slots on the clock; latency is reported from the send and from the slot);
+     launch      (not run by default) a study's launch: every annotator is new, goes through entry,
+                 consent, demographics and the lecture, presses start and leaves once the rating
+                 page is shown; measures session starts per second, which all queue for the
+                 campaign's lock, and the latency of the start.
    Each annotator goes through the real flow: entry link with a fresh PROLIFIC_PID, consent,
    demographics, lecture (starts the session), rate page (hidden token), 40 rating submits
    through /c/bench/api/ratings/ (JSON, as the page's script sends them), review page, Finish; then it starts over with a new PID.
@@ -481,6 +485,11 @@ def wait_for_quiet(max_wait: float, limit: float) -> float:
 # --- Load generation --------------------------------------------------------------------------
 
 
+# The request each mode counts and times.
+MAIN_STEP = {"bare": "bare", "annotate": "submit", "resave": "submit", "launch": "session start"}
+UNIT = {"bare": "bare inserts/s", "annotate": "submissions/s", "resave": "submissions/s", "launch": "session starts/s"}
+
+
 class StopPhase(Exception):
     pass
 
@@ -622,6 +631,11 @@ async def annotator_life(ph: Phase, idx: int, serial: int, leave_after: int | No
     content = await b.follow("demographics", *await b.request("demographics", "POST", page + "about-you/", answer),
                              expect="/lecture/")
     answer = {"csrfmiddlewaretoken": b.csrf("lecture", content)}
+    if ph.mode == "launch":  # the start alone is timed; the rating page it leads to is its own step
+        status, location, content = await b.request("session start", "POST", page + "lecture/", answer)
+        content = await b.follow("rate page", status, location, content, expect="/rate/")
+        ph.sessions_finished["started, then left"] += 1
+        return
     content = await b.follow("lecture", *await b.request("lecture", "POST", page + "lecture/", answer), expect="/rate/")
     match = TOKEN_RE.search(content)
     if not match:
@@ -839,7 +853,7 @@ def percentiles(values) -> dict:
 
 
 def summarize(ph: Phase, cpu: dict) -> dict:
-    main_step = "bare" if ph.mode == "bare" else "submit"
+    main_step = MAIN_STEP[ph.mode]
     steps = {step: percentiles(lat) for step, lat in sorted(ph.lat.items())}
     total_requests = sum(ph.requests.values())
     return {
@@ -984,7 +998,7 @@ def fmt_lat(lat: dict | None) -> str:
 
 
 def print_phase(res: dict, label: str) -> None:
-    unit = "bare inserts/s" if res["mode"] == "bare" else "submissions/s"
+    unit = UNIT[res["mode"]]
     print(f"\n== {label} ==")
     if res["rate_target"]:
         how = f"paced at {res['rate_target']:.0f}/s in total"
@@ -994,12 +1008,13 @@ def print_phase(res: dict, label: str) -> None:
     print(f"  {unit:<16} {res['throughput']:.1f}   (all HTTP requests: {res['requests_per_s']:.1f}/s)")
     print(f"  latency          {fmt_lat(res['latency_ms'])}")
     if res.get("server_cpu_ms"):
-        per = "insert" if res["mode"] == "bare" else "submission (onboarding pages included)"
+        per = {"bare": "insert", "launch": "session start (its onboarding pages included)"}.get(
+            res["mode"], "submission (onboarding pages included)")
         print(f"  server CPU       {res['server_cpu_ms']:.2f} ms (gunicorn + PostgreSQL) per {per}")
     if res["latency_from_slot_ms"]:
         print(f"  from slot        {fmt_lat(res['latency_from_slot_ms'])}   (includes waiting for a free annotator;"
               f" max slot backlog {res['ticket_backlog_max']})")
-    if res["mode"] == "annotate":
+    if res["mode"] in ("annotate", "launch"):
         for step, lat in res["other_steps_ms"].items():
             print(f"    {step:<14} {fmt_lat(lat)}")
         print(f"  annotators started {res['annotators_started']}, sessions finished {res['sessions_finished']}")
@@ -1039,7 +1054,8 @@ def parse_args(argv=None):
                         help="every annotator starts with a full session (all take the lecture at once at the start)")
     parser.add_argument("--rate", type=float, default=TARGET_RATE, help="total submissions/s of the paced phase")
     parser.add_argument("--phases", default="bare,saturation,resave,paced",
-                        help="comma-separated subset of: bare, saturation, resave (the submit alone), paced")
+                        help="comma-separated subset of: bare, saturation, resave (the submit alone), paced, "
+                             "launch (session starts of new annotators; not in the default)")
     parser.add_argument("--resave-warmup", type=float, default=25,
                         help="warm-up of the resave phase: every annotator must be through onboarding and one "
                              "pass of its session before the measurement starts")
@@ -1080,7 +1096,7 @@ def parse_args(argv=None):
     if "bench" not in args.db:
         parser.error("--db must contain 'bench': it is dropped and recreated")
     args.phases = [p.strip() for p in args.phases.split(",") if p.strip()]
-    unknown = set(args.phases) - {"bare", "saturation", "paced", "resave"}
+    unknown = set(args.phases) - {"bare", "saturation", "paced", "resave", "launch"}
     if unknown:
         parser.error(f"unknown phase(s): {', '.join(sorted(unknown))}")
     return args
@@ -1175,6 +1191,9 @@ def main(argv=None) -> int:
         if "paced" in args.phases:
             results["paced"] = measure("paced", "annotate", base, args, choices, gunicorn, run_id, rate=args.rate)
             print_phase(results["paced"], f"Annotation flow, paced at {args.rate:.0f} submissions/s")
+        if "launch" in args.phases:
+            results["launch"] = measure("launch", "launch", base, args, choices, gunicorn, run_id)
+            print_phase(results["launch"], "A study's launch: new annotators through onboarding to the session start")
         phases.extend(r for r in results.values() if r["mode"] in ("annotate", "resave"))
         if "bare" in args.phases:
             # The ceiling is the stack's best bare insert, not the one under the settings that suit the
@@ -1264,6 +1283,10 @@ def main(argv=None) -> int:
               f"{bare['server_cpu_ms'] / resave['server_cpu_ms']:.2f} (onboarding requests in its window: "
               f"{sum(v['n'] for k, v in resave['other_steps_ms'].items())}, first-pass submits {leaked})")
 
+    launch = results.get("launch")
+    if launch:
+        print(f"  info   launch: {launch['throughput']:.1f} session starts/s of new annotators; the start (lecture POST) "
+              f"{fmt_lat(launch['latency_ms'])}")
     if sat and bare and sat.get("server_cpu_ms") and bare.get("server_cpu_ms"):
         print(f"         (server CPU per bare insert / per submission = {bare['server_cpu_ms']:.2f} / "
               f"{sat['server_cpu_ms']:.2f} ms = {bare['server_cpu_ms'] / sat['server_cpu_ms']:.2f}: the same ratio measured "
