@@ -87,18 +87,17 @@ def annotator_enter(*, campaign: Campaign, identity: Identity | None, known_anno
     Each branch writes at most one row, so no transaction is opened.
     """
     if identity is not None:
-        same_person = {"campaign": campaign, "source": identity.source, "external_id": identity.external_id}
-        annotator = Annotator.objects.filter(**same_person).first()
+        user = user if identity.source == Annotator.Source.LAB else None
+        if campaign.is_open:
+            annotator = _annotator_create(campaign, identity, user)
+            if annotator is not None:
+                return annotator
+        # A returning worker (or a second tab that created the row a moment ago): read it.
+        annotator = Annotator.objects.filter(campaign=campaign, source=identity.source, external_id=identity.external_id).first()
         if annotator is None:
             _require_open(campaign)
-            # ON CONFLICT DO NOTHING, then read: the same worker's second tab may have created the
-            # row a moment ago, and either way both tabs get the one row (no savepoint needed).
-            user = user if identity.source == Annotator.Source.LAB else None
-            Annotator.objects.bulk_create(
-                [Annotator(**same_person, platform_params=identity.platform_params, user=user)], ignore_conflicts=True
-            )
-            annotator = Annotator.objects.get(**same_person)
-        elif identity.platform_params and identity.platform_params != annotator.platform_params:
+            raise ApplicationError("no_annotator", "Your participant record could not be created. Open the study link again.")
+        if identity.platform_params and identity.platform_params != annotator.platform_params:
             # A returning worker on a new study session: keep the latest ids for the completion step.
             annotator.platform_params = {**annotator.platform_params, **identity.platform_params}
             annotator.save(update_fields=["platform_params"])
@@ -111,6 +110,42 @@ def annotator_enter(*, campaign: Campaign, identity: Identity | None, known_anno
     return Annotator.objects.create(
         campaign=campaign, source=Annotator.Source.LINK, external_id=secrets.token_urlsafe(16)
     )
+
+
+# A new crowd worker's row in one round trip, or no row when this worker is known already (ON
+# CONFLICT DO NOTHING: two tabs opening the link at once get the one row, with no savepoint).
+_ANNOTATOR_CREATE_STATEMENT = PreparedStatement("annotation_annotator_create", f"""
+INSERT INTO annotation_annotator AS an (
+    campaign_id, source, external_id, user_id, platform_params, age_group, gender, education, prior_knowledge, created_at)
+VALUES (%(campaign)s, %(source)s, %(external_id)s, %(user)s, %(platform_params)s, '', '', '', '', %(now)s)
+ON CONFLICT (campaign_id, source, external_id) DO NOTHING
+RETURNING {columns(Annotator, "an")}
+""", (
+    ("campaign", "bigint"), ("source", "text"), ("external_id", "text"), ("user", "integer"),
+    ("platform_params", "jsonb"), ("now", "timestamptz"),
+))
+
+
+def _annotator_create(campaign: Campaign, identity: Identity, user) -> Annotator | None:
+    """The annotator of `identity`, created now; None if the campaign has them already."""
+    if connection.vendor == "postgresql":
+        rows = _ANNOTATOR_CREATE_STATEMENT.execute({
+            "campaign": campaign.pk, "source": identity.source, "external_id": identity.external_id,
+            "user": user.pk if user is not None else None, "platform_params": json.dumps(identity.platform_params),
+            "now": timezone.now(),
+        })
+        if not rows:
+            return None
+        annotator = instance(Annotator, rows[0])
+        annotator.campaign = campaign
+        return annotator
+    same_person = {"campaign": campaign, "source": identity.source, "external_id": identity.external_id}
+    if Annotator.objects.filter(**same_person).exists():
+        return None
+    Annotator.objects.bulk_create(  # INSERT OR IGNORE: a second tab may have created the row a moment ago
+        [Annotator(**same_person, platform_params=identity.platform_params, user=user)], ignore_conflicts=True
+    )
+    return Annotator.objects.get(**same_person)
 
 
 def _require_open(campaign: Campaign) -> None:

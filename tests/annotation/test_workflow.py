@@ -327,3 +327,31 @@ def test_a_new_annotator_enters_while_a_session_start_holds_the_campaign_lock(st
         with connection.cursor() as cursor:
             cursor.execute("SET lock_timeout = 0")
     assert AnnotationSession.objects.filter(annotator=starter).count() == 1
+
+
+def test_a_new_worker_is_one_statement_and_the_row_the_orm_would_store(make_campaign):
+    """On PostgreSQL a new crowd worker's entry is one INSERT ... ON CONFLICT DO NOTHING RETURNING;
+    the row and the returned annotator must be what the ORM stores and loads."""
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    if connection.vendor != "postgresql":
+        pytest.skip("the statement exists on PostgreSQL only")
+    campaign = make_campaign()
+    enter(campaign, "FIRST")  # prepares the statement on this connection
+    with CaptureQueriesContext(connection) as queries:
+        annotator = enter(campaign, "SECOND")
+    assert [q["sql"].split(" (")[0] for q in queries.captured_queries] == ["EXECUTE annotation_annotator_create"]
+    by_orm = Annotator.objects.create(campaign=campaign, source=Annotator.Source.PROLIFIC, external_id="THIRD",
+                                      platform_params={"STUDY_ID": "S", "SESSION_ID": "X"})
+    stored = {f.attname: getattr(Annotator.objects.get(pk=annotator.pk), f.attname) for f in Annotator._meta.concrete_fields}
+    returned = {f.attname: getattr(annotator, f.attname) for f in Annotator._meta.concrete_fields}
+    assert returned == stored and not annotator._state.adding and annotator.campaign == campaign
+    expected = {f.attname: getattr(by_orm, f.attname) for f in Annotator._meta.concrete_fields}
+    for name in ("id", "external_id", "created_at"):
+        stored.pop(name), expected.pop(name)
+    assert stored == expected
+    # A returning worker is found (two statements: the insert that does nothing, then the read).
+    with CaptureQueriesContext(connection) as queries:
+        assert enter(campaign, "SECOND").pk == annotator.pk
+    assert len(queries) == 2 and Annotator.objects.filter(external_id="SECOND").count() == 1
