@@ -29,8 +29,9 @@ class PreparedStatement:
         self.prepare_sql = f"PREPARE {name} ({', '.join(kind for _, kind in params)}) AS {positional}"
         self.execute_sql = f"EXECUTE {name} ({', '.join(['%s'] * len(params))})"
 
-    def execute(self, values: Mapping[str, object]) -> list[tuple]:
-        """Run the statement on the current connection (preparing it there first if needed); its rows."""
+    def execute(self, values: Mapping[str, object], *, rows: bool = True) -> list[tuple]:
+        """Run the statement on the current connection (preparing it there first if needed); its rows
+        (none fetched when `rows` is false: a statement that returns none)."""
         with connection.cursor() as cursor:
             prepared = getattr(connection, "annotation_prepared", None)
             if prepared is None:
@@ -39,7 +40,7 @@ class PreparedStatement:
                 cursor.execute(self.prepare_sql)
                 prepared.add(self.name)
             cursor.execute(self.execute_sql, [values[name] for name in self.param_names])
-            return cursor.fetchall()
+            return cursor.fetchall() if rows else []
 
 
 def columns(model: type[models.Model], alias: str) -> str:

@@ -511,41 +511,101 @@ def attempt_finish(*, annotator: Annotator, attempt_number: int, now: datetime |
     Finishing an attempt that is already finished returns it unchanged (a double click).
     """
     now = now or timezone.now()
-    attempt = (
-        Attempt.objects.select_for_update(of=("self",))  # not the joined session and campaign rows
-        .select_related("session__campaign")
-        .filter(session__annotator=annotator, number=attempt_number)
-        .order_by("-session__started_at")
-        .first()
-    )
+    attempt = _attempt_lock_for_finish(annotator, attempt_number)
     if attempt is None:
         raise ApplicationError("no_attempt", "There is no session to finish. Open the study link again.", status=404)
     if attempt.outcome != Attempt.Outcome.IN_PROGRESS:
         return attempt
-    session, campaign = attempt.session, attempt.session.campaign
-    ratings = list(
-        Rating.objects.filter(attempt_id=attempt.pk).order_by().values_list("score", "video__role", "video__gold_score")
-    )
-    missing = len(attempt.video_order) - len(ratings)
+    grades = _attempt_grades(attempt)
+    missing = len(attempt.video_order) - len(grades)
     if missing:
         raise ApplicationError("incomplete", f"{missing} video(s) still need a grade before you can finish.", status=409)
-    missed = [
-        score for score, role, gold in ratings
-        if role == Video.Role.CHECKER and abs(score - gold) > campaign.checker_tolerance
-    ]
+    tolerance = annotator.campaign.checker_tolerance
+    missed = [score for score, role, gold in grades if role == Video.Role.CHECKER and abs(score - gold) > tolerance]
     attempt.finished_at = now
-    if missed:
-        attempt.outcome = Attempt.Outcome.DISQUALIFIED
-        attempt.save(update_fields=["outcome", "finished_at"])
-        Attempt.objects.create(session=session, number=attempt.number + 1, video_order=shuffled(attempt.video_order, _rng))
-        AnnotationSession.objects.filter(pk=session.pk).update(last_activity_at=now)
-    else:
-        attempt.outcome = Attempt.Outcome.QUALIFIED
-        attempt.save(update_fields=["outcome", "finished_at"])
-        AnnotationSession.objects.filter(pk=session.pk).update(
-            status=AnnotationSession.Status.QUALIFIED, finished_at=now, last_activity_at=now
-        )
+    attempt.outcome = Attempt.Outcome.DISQUALIFIED if missed else Attempt.Outcome.QUALIFIED
+    next_order = shuffled(attempt.video_order, _rng) if missed else None
+    close = _attempt_close_one_statement if connection.vendor == "postgresql" else _attempt_close_orm
+    close(attempt, next_order, now)
     return attempt
+
+
+# The finish's reads and writes as prepared statements: the annotator's attempt of that number
+# (in their latest session holding one), locked FOR UPDATE, which a concurrent submit's FOR KEY
+# SHARE waits for; the grades with the roles and gold scores of their videos; and the writes.
+_FINISH_LOCK_STATEMENT = PreparedStatement("annotation_finish_lock", f"""
+SELECT {columns(Attempt, "a")}
+FROM annotation_attempt a JOIN annotation_annotationsession s ON s.id = a.session_id
+WHERE s.annotator_id = %(annotator)s AND a.number = %(number)s
+ORDER BY s.started_at DESC
+LIMIT 1
+FOR UPDATE OF a
+""", (("annotator", "bigint"), ("number", "integer")))
+_FINISH_GRADES_STATEMENT = PreparedStatement("annotation_finish_grades", """
+SELECT r.score, v.role, v.gold_score
+FROM annotation_rating r JOIN annotation_video v ON v.id = r.video_id
+WHERE r.attempt_id = %(attempt)s
+""", (("attempt", "bigint"),))
+
+
+def _attempt_lock_for_finish(annotator: Annotator, number: int) -> Attempt | None:
+    if connection.vendor == "postgresql":
+        rows = _FINISH_LOCK_STATEMENT.execute({"annotator": annotator.pk, "number": number})
+        return instance(Attempt, rows[0]) if rows else None
+    return (
+        Attempt.objects.select_for_update(of=("self",))
+        .filter(session__annotator=annotator, number=number)
+        .order_by("-session__started_at")
+        .first()
+    )
+
+
+def _attempt_grades(attempt: Attempt) -> list[tuple[int, str, int | None]]:
+    """(score, video role, gold score) of every rating of the attempt."""
+    if connection.vendor == "postgresql":
+        return _FINISH_GRADES_STATEMENT.execute({"attempt": attempt.pk})
+    return list(
+        Rating.objects.filter(attempt_id=attempt.pk).order_by().values_list("score", "video__role", "video__gold_score")
+    )
+
+
+# Store the outcome in one round trip: the attempt's outcome; for a disqualified one, the next
+# attempt of the session in `next_order` (lecture first); and the session, qualified or still active.
+_FINISH_CLOSE_STATEMENT = PreparedStatement("annotation_finish_close", """
+WITH closed AS (
+    UPDATE annotation_attempt SET outcome = %(outcome)s, finished_at = %(now)s WHERE id = %(attempt)s
+),
+next_attempt AS (
+    INSERT INTO annotation_attempt (session_id, number, video_order, outcome, started_at)
+    SELECT %(session)s, %(number)s + 1, %(next_order)s, 'in_progress', now()
+    WHERE %(next_order)s IS NOT NULL
+)
+UPDATE annotation_annotationsession SET
+    status = CASE WHEN %(outcome)s = 'qualified' THEN 'qualified' ELSE status END,
+    finished_at = CASE WHEN %(outcome)s = 'qualified' THEN %(now)s ELSE finished_at END,
+    last_activity_at = %(now)s
+WHERE id = %(session)s
+""", (
+    ("attempt", "bigint"), ("session", "bigint"), ("number", "integer"), ("outcome", "text"),
+    ("next_order", "jsonb"), ("now", "timestamptz"),
+))
+
+
+def _attempt_close_one_statement(attempt: Attempt, next_order: list[int] | None, now: datetime) -> None:
+    _FINISH_CLOSE_STATEMENT.execute({
+        "attempt": attempt.pk, "session": attempt.session_id, "number": attempt.number, "outcome": attempt.outcome,
+        "next_order": None if next_order is None else json.dumps(next_order), "now": now,
+    }, rows=False)
+
+
+def _attempt_close_orm(attempt: Attempt, next_order: list[int] | None, now: datetime) -> None:
+    attempt.save(update_fields=["outcome", "finished_at"])
+    sessions = AnnotationSession.objects.filter(pk=attempt.session_id)
+    if next_order is not None:
+        Attempt.objects.create(session_id=attempt.session_id, number=attempt.number + 1, video_order=next_order)
+        sessions.update(last_activity_at=now)
+    else:
+        sessions.update(status=AnnotationSession.Status.QUALIFIED, finished_at=now, last_activity_at=now)
 
 
 # --- Batches ----------------------------------------------------------------------------------

@@ -355,3 +355,42 @@ def test_a_new_worker_is_one_statement_and_the_row_the_orm_would_store(make_camp
     with CaptureQueriesContext(connection) as queries:
         assert enter(campaign, "SECOND").pk == annotator.pk
     assert len(queries) == 2 and Annotator.objects.filter(external_id="SECOND").count() == 1
+
+
+@pytest.mark.parametrize("outcome", [Attempt.Outcome.QUALIFIED, Attempt.Outcome.DISQUALIFIED])
+def test_the_finish_statement_stores_what_the_orm_path_stores(make_campaign, outcome):
+    """`attempt_finish` writes its outcome with one statement on PostgreSQL; the attempt, the next
+    attempt of a disqualified one and the session must come out as the ORM path writes them."""
+    from django.db import connection
+
+    if connection.vendor != "postgresql":
+        pytest.skip("the statement exists on PostgreSQL only")
+    campaign = make_campaign()
+    now = timezone.now() - timedelta(minutes=2)
+    results = []
+    for pid, close in (("BY-STATEMENT", services._attempt_close_one_statement), ("BY-ORM", services._attempt_close_orm)):
+        annotator = ready(campaign, pid)
+        attempt = services.lecture_complete(annotator=annotator)
+        rate_attempt(annotator, attempt)
+        attempt.outcome, attempt.finished_at = outcome, now
+        next_order = list(reversed(attempt.video_order)) if outcome == Attempt.Outcome.DISQUALIFIED else None
+        close(attempt, next_order, now)
+        session = AnnotationSession.objects.get(annotator=annotator)
+        attempts = list(session.attempts.order_by("number").values(
+            "number", "video_order", "outcome", "lecture_completed_at", "finished_at"))
+        results.append((attempts, session.status, session.finished_at, session.last_activity_at, list(attempt.video_order)))
+    (by_statement, *statement_session, order_1), (by_orm, *orm_session, order_2) = results
+    for attempts, order in ((by_statement, order_1), (by_orm, order_2)):  # the orders differ: each session's own
+        assert attempts[0]["video_order"] == order and attempts[0]["lecture_completed_at"] is not None
+        attempts[0].update(video_order="first", lecture_completed_at="each lecture's own time")
+        if outcome == Attempt.Outcome.DISQUALIFIED:
+            assert attempts[1]["video_order"] == list(reversed(order))
+            attempts[1]["video_order"] = "reversed"
+    assert by_statement == by_orm and statement_session == orm_session
+    assert by_statement[0]["outcome"] == outcome and by_statement[0]["finished_at"] == now
+    if outcome == Attempt.Outcome.QUALIFIED:
+        assert len(by_statement) == 1 and statement_session == [AnnotationSession.Status.QUALIFIED, now, now]
+    else:
+        assert by_statement[1] == {"number": 2, "video_order": "reversed", "outcome": Attempt.Outcome.IN_PROGRESS,
+                                   "lecture_completed_at": None, "finished_at": None}
+        assert statement_session[0] == AnnotationSession.Status.ACTIVE and statement_session[1:] == [None, now]
