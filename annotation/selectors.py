@@ -213,12 +213,20 @@ def annotator_session_start_state(annotator_id: int, campaign_slug: str, *, now:
     one prepared statement on PostgreSQL. The caller holds the annotator's row lock."""
     if connection.vendor != "postgresql":
         # SQLite serializes writing transactions as a whole: there is no row lock to take.
-        annotator = Annotator.objects.select_related("campaign").get(pk=annotator_id, campaign__slug=campaign_slug)
+        annotator = Annotator.objects.select_related("campaign").filter(pk=annotator_id, campaign__slug=campaign_slug).first()
+        if annotator is None:
+            raise _annotator_not_found()
         idle = sessions_idle(annotator.campaign, now=now, annotator=annotator)
         return SessionStartState(annotator, annotator_progress(annotator, now=now), idle)
     rows = _SESSION_START_STATE_STATEMENT.execute({"annotator": annotator_id, "slug": campaign_slug, "now": now})
+    if not rows:
+        raise _annotator_not_found()
     annotator, progress, extra = _page_state_from_row(rows[0])
     return SessionStartState(annotator, progress, list(extra[0]))
+
+
+def _annotator_not_found() -> ApplicationError:
+    return ApplicationError("no_annotator", "Your participant record was not found. Open the study link again.", status=404)
 
 
 def _page_state_from_row(row: tuple) -> tuple[Annotator, Progress, tuple]:

@@ -394,3 +394,14 @@ def test_the_finish_statement_stores_what_the_orm_path_stores(make_campaign, out
         assert by_statement[1] == {"number": 2, "video_order": "reversed", "outcome": Attempt.Outcome.IN_PROGRESS,
                                    "lecture_completed_at": None, "finished_at": None}
         assert statement_session[0] == AnnotationSession.Status.ACTIVE and statement_session[1:] == [None, now]
+
+
+def test_a_start_for_an_annotator_who_is_gone_says_so(make_campaign):
+    """The researcher deleted the annotator while their lecture page was open: a clear error, no session."""
+    campaign = make_campaign()
+    annotator = ready(campaign, "GONE")
+    Annotator.objects.filter(pk=annotator.pk).delete()
+    with pytest.raises(ApplicationError) as gone:
+        services.lecture_complete(annotator=annotator)
+    assert gone.value.code == "no_annotator" and gone.value.status == 404
+    assert not AnnotationSession.objects.exists()
