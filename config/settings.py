@@ -139,9 +139,15 @@ CELERY_RESULT_BACKEND = os.environ.get("CELERY_RESULT_BACKEND", CELERY_BROKER_UR
 CELERY_TASK_ACKS_LATE = True
 CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
+_VISIBILITY_TIMEOUT = int(os.environ.get("CELERY_VISIBILITY_TIMEOUT", "600"))
 CELERY_BROKER_TRANSPORT_OPTIONS = {
     # How long an unacknowledged task waits before Redis hands it to another worker (a killed one's).
-    "visibility_timeout": int(os.environ.get("CELERY_VISIBILITY_TIMEOUT", "600")),
+    "visibility_timeout": _VISIBILITY_TIMEOUT,
+    # How often a worker looks for such tasks: every restore interval, a third of the timeout (at
+    # most 10 s, at least 1 s). kombu 5.7 otherwise looks only every 10th interval (about 100 s),
+    # and a worker started just before a killed one's task became visible waited that long.
+    "unacked_restore_interval": min(10, max(1, _VISIBILITY_TIMEOUT // 3)),
+    "unacked_restore_throttle": 1,
 }
 ANALYSIS_WORK_DIR = Path(os.environ.get("ANALYSIS_WORK_DIR", VAR_DIR / "analysis-work"))
 ANALYSIS_REFRESH_MINUTES = int(os.environ.get("ANALYSIS_REFRESH_MINUTES", "15"))

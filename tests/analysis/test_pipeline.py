@@ -114,13 +114,16 @@ def test_real_worker_survives_being_killed_mid_run():
         pytest.skip("needs CELERY_TEST_BROKER_URL (Redis) and PostgreSQL, as `make test` sets")
     campaign = rated_campaign(slug="killed", n_annotators=20, n_videos=16)
     db = connection.settings_dict
-    env = {**os.environ, "CELERY_BROKER_URL": broker, "SECRET_KEY": "test-only-secret", "CELERY_VISIBILITY_TIMEOUT": "3",
+    # The visibility timeout outlasts the stage's 5 s pause (a live worker must not see its own task
+    # handed out again), and is short enough for the test: the killed worker's task is visible again
+    # 8 s after delivery, and the new worker looks every 2 s (settings: a third of the timeout).
+    env = {**os.environ, "CELERY_BROKER_URL": broker, "SECRET_KEY": "test-only-secret", "CELERY_VISIBILITY_TIMEOUT": "8",
            "DATABASE_URL": f"postgres://{db['USER']}@{db['HOST']}:{db['PORT'] or 5432}/{db['NAME']}",
            "ANALYSIS_WORK_DIR": str(ROOT / "var" / "test" / "analysis-work")}
     # The worker itself sends each next stage to the default queue, so the test uses that queue,
     # emptied first of anything an earlier run left there.
     client = Celery("analysis-test-client", broker=broker, set_as_current=False)
-    client.conf.update(broker_transport_options={"visibility_timeout": 3})
+    client.conf.update(broker_transport_options={"visibility_timeout": 8})
     with client.connection_for_write() as conn:
         conn.default_channel.queue_purge("celery")
     first = _worker(env)
