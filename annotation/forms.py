@@ -14,6 +14,9 @@ class ConsentForm(forms.Form):
         label="I have read the text above and agree to take part.",
         error_messages={"required": "Please tick the box to agree, or close the page if you do not want to take part."},
     )
+    # The version of the text the page showed: the one the annotator agrees to.
+    version = forms.IntegerField(min_value=1, widget=forms.HiddenInput,
+                                 error_messages={"required": "This page is out of date. Please read the text and agree again."})
 
 
 class DemographicsForm(forms.ModelForm):

@@ -91,10 +91,15 @@ def consent(request, annotator, progress):
     if text is None:
         return error_page(request, ApplicationError("no_consent", "This study is not ready yet (it has no consent text). Please come back later.", status=503), campaign)
     form = ConsentForm(request.POST or None)
+    notice = None
     if request.method == "POST" and form.is_valid():
-        services.consent_give(annotator=annotator, consent=text)
-        return step_redirect(campaign.slug, Step.DEMOGRAPHICS)  # the step that follows, without a detour via entry
-    return render(request, "annotation/consent.html", {"campaign": campaign, "consent": text, "form": form})
+        if form.cleaned_data["version"] == text.version:
+            services.consent_give(annotator=annotator, consent=text)
+            return step_redirect(campaign.slug, Step.DEMOGRAPHICS)  # the step that follows, without a detour via entry
+        # The researchers published a new version while the page was open: the annotator has not read it.
+        notice = "The consent text was updated while this page was open. Please read this version and agree again."
+        form = ConsentForm()
+    return render(request, "annotation/consent.html", {"campaign": campaign, "consent": text, "form": form, "notice": notice})
 
 
 @require_http_methods(["GET", "POST"])

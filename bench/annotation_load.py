@@ -117,6 +117,7 @@ DEFAULT_SWEEP = "sync:3x1,sync:4x1,gthread:2x4,gthread:2x6,gthread:2x8,gthread:3
 CSRF_RE = re.compile(rb'name="csrfmiddlewaretoken" value="([^"]+)"')
 TOKEN_RE = re.compile(rb'name="token"[^>]*?value="([^"]+)"')
 ATTEMPT_RE = re.compile(rb'name="attempt" value="(\d+)"')
+CONSENT_VERSION_RE = re.compile(rb'name="version" value="(\d+)"')
 FORM_HEADERS = {"Content-Type": "application/x-www-form-urlencoded"}
 JSON_HEADERS = {"Content-Type": "application/json"}
 REASONS = [
@@ -624,7 +625,10 @@ async def annotator_life(ph: Phase, idx: int, serial: int, leave_after: int | No
     page = f"/c/{SLUG}/"
     pid = f"{ph.run_id}-{ph.seq}-{idx}-{serial}"
     content = await b.follow("entry", *await b.request("entry", "GET", f"{page}?PROLIFIC_PID={pid}"), expect="/consent/")
-    answer = {"csrfmiddlewaretoken": b.csrf("consent", content), "agree": "on"}
+    version = CONSENT_VERSION_RE.search(content)
+    if not version:
+        raise StepError("consent: no version in page")
+    answer = {"csrfmiddlewaretoken": b.csrf("consent", content), "agree": "on", "version": version.group(1).decode()}
     content = await b.follow("consent", *await b.request("consent", "POST", page + "consent/", answer), expect="/about-you/")
     answer = {"csrfmiddlewaretoken": b.csrf("demographics", content)}
     answer.update({k: rng.choice(v) for k, v in ph.choices.items()})
@@ -943,7 +947,7 @@ def probe_queries(choices: dict, show: bool, profile: bool) -> dict:
 
     measured("entry GET", client.get, f"{page}?PROLIFIC_PID=probe-{secrets.token_hex(4)}")
     measured("consent GET", client.get, page + "consent/")
-    measured("consent POST", client.post, page + "consent/", {"agree": "on"})
+    measured("consent POST", client.post, page + "consent/", {"agree": "on", "version": "1"})
     measured("demographics POST", client.post, page + "about-you/", {k: v[0] for k, v in choices.items()})
     measured("lecture GET", client.get, page + "lecture/")
     measured("lecture POST (starts session)", client.post, page + "lecture/")

@@ -16,8 +16,8 @@ pytestmark = pytest.mark.django_db
 def walk_to_rating(client, slug="study", pid="PID1"):
     response = client.get(f"/c/{slug}/", {"PROLIFIC_PID": pid, "STUDY_ID": "st", "SESSION_ID": "se"})
     assert response.status_code == 302 and response["Location"].endswith("/consent/")
-    assert client.post(f"/c/{slug}/consent/", {}).status_code == 200  # box not ticked: the form says so
-    client.post(f"/c/{slug}/consent/", {"agree": "on"})
+    assert client.post(f"/c/{slug}/consent/", {"version": "1"}).status_code == 200  # box not ticked: the form says so
+    client.post(f"/c/{slug}/consent/", {"agree": "on", "version": "1"})
     response = client.post(f"/c/{slug}/about-you/", {"age_group": "20-29", "gender": "female",
                                                       "education": "master", "prior_knowledge": "seen"})
     assert response.status_code == 302
@@ -68,7 +68,7 @@ def test_rating_api_needs_the_annotator_cookie_and_their_own_token(make_campaign
     victim, attacker = Client(enforce_csrf_checks=True), Client()
     walk = victim.get("/c/study/", {"PROLIFIC_PID": "Z"})
     assert walk.status_code == 302
-    assert victim.post("/c/study/consent/", {"agree": "on"}).status_code == 403  # the pages' forms keep CSRF
+    assert victim.post("/c/study/consent/", {"agree": "on", "version": "1"}).status_code == 403  # the pages' forms keep CSRF
     walk_to_rating(attacker, pid="ATTACKER")
     attackers_token = token_of(attacker.get("/c/study/rate/").content.decode())
     # A request forged in the victim's browser can only carry a token the attacker knows: refused.
@@ -185,3 +185,24 @@ def test_an_answer_that_is_not_a_json_object_is_refused_and_stores_nothing(clien
     assert wrong_type.status_code == 400 and "'reason'" in wrong_type.json()["error"]
     assert not Rating.objects.exists()
     assert post_answer(client, {"token": token, "score": 3, "reason": "some reason", "plays": 1}).json()["saved"] == 1
+
+
+def test_consent_records_the_version_the_page_showed(client, make_campaign):
+    """A new consent version published while the page is open: the annotator is shown it and must
+    agree again; what is stored is the version they agreed to."""
+    from annotation.models import ConsentText
+
+    campaign = make_campaign()
+    client.get("/c/study/", {"PROLIFIC_PID": "READER"})
+    page = client.get("/c/study/consent/").content.decode()
+    assert 'name="version" value="1"' in page
+    ConsentText.objects.create(campaign=campaign, version=2, text="Version two: your answers are kept for ten years.")
+    stale = client.post("/c/study/consent/", {"agree": "on", "version": "1"})
+    assert stale.status_code == 200 and "updated while this page was open" in stale.content.decode()
+    assert "kept for ten years" in stale.content.decode() and 'name="version" value="2"' in stale.content.decode()
+    assert Annotator.objects.get(external_id="READER").consented_at is None
+    missing = client.post("/c/study/consent/", {"agree": "on"})
+    assert missing.status_code == 200 and "out of date" in missing.content.decode()
+    assert client.post("/c/study/consent/", {"agree": "on", "version": "2"})["Location"].endswith("/about-you/")
+    annotator = Annotator.objects.get(external_id="READER")
+    assert annotator.consent.version == 2 and annotator.consented_at is not None
