@@ -206,3 +206,21 @@ def test_consent_records_the_version_the_page_showed(client, make_campaign):
     assert client.post("/c/study/consent/", {"agree": "on", "version": "2"})["Location"].endswith("/about-you/")
     annotator = Annotator.objects.get(external_id="READER")
     assert annotator.consent.version == 2 and annotator.consented_at is not None
+
+
+def test_review_rows_show_each_answer_escaped_and_the_missing_ones(client, make_campaign):
+    make_campaign()
+    walk_to_rating(client)
+    for reason in ('the <b>mouth</b> & "eyes" blur', "skin tone shifts"):
+        page = client.get("/c/study/rate/").content.decode()
+        assert post_answer(client, {"token": token_of(page), "score": "2", "reason": reason}).status_code == 200
+    review = client.get("/c/study/review/", {"position": 3}).content.decode()
+    rows = review.split("<tbody>")[1].split("</tbody>")[0]
+    assert rows.count("<tr>") == 40
+    assert ('<tr><td>1</td><td><span class="grade-badge g2">2</span></td>'
+            '<td class="reason-cell">the &lt;b&gt;mouth&lt;/b&gt; &amp; &quot;eyes&quot; blur</td>'
+            '<td><a href="/c/study/rate/?position=1">Change</a></td></tr>') in rows
+    assert ('<tr><td>3</td><td><em>missing</em></td><td class="reason-cell"></td>'
+            '<td><a href="/c/study/rate/?position=3">Rate</a></td></tr>') in rows
+    assert rows.count("<em>missing</em>") == 38 and rows.count(">Change<") == 2 and "<b>" not in rows
+    assert "38 video(s) still need a grade" in review

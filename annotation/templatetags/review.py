@@ -1,0 +1,30 @@
+"""The review page's table rows, built with format_html_join.
+
+Forty rows through the template engine's {% for %} took about 2.5 ms of the page's 5 ms of
+Django CPU on the 2-core benchmark machine; the same markup built here, every value still
+escaped, takes a tenth of that.
+"""
+from django import template
+from django.utils.html import format_html, format_html_join
+from django.utils.safestring import mark_safe
+
+register = template.Library()
+
+_MISSING = mark_safe("<em>missing</em>")  # a constant, nothing to escape
+
+
+@register.simple_tag
+def review_rows(rows, rate_url):
+    """One <tr> per position: number, grade badge (or "missing"), reason, and a link to change it."""
+    return format_html_join("\n", (
+        '<tr><td>{}</td><td>{}</td><td class="reason-cell">{}</td><td><a href="{}?position={}">{}</a></td></tr>'
+    ), (
+        (
+            row["position"],
+            format_html('<span class="grade-badge g{}">{}</span>', row["score"], row["score"]) if row["score"] else _MISSING,
+            row["reason"],
+            rate_url, row["position"],
+            "Change" if row["score"] else "Rate",
+        )
+        for row in rows
+    ))
