@@ -481,24 +481,27 @@ class CampaignStatus:
 
 def campaign_status(campaign: Campaign) -> CampaignStatus:
     """Progress of a campaign: qualified ratings per video against the target, sessions, redo share."""
-    per_video = list(
-        campaign.videos.filter(role=Video.Role.REGULAR)
-        .annotate(
-            qualified=Count(
-                "ratings",
-                distinct=True,
-                filter=Q(ratings__attempt__outcome=Attempt.Outcome.QUALIFIED),
-            ),
-            in_progress=Count(
-                "session_items",
-                distinct=True,
-                filter=Q(session_items__session__status=AnnotationSession.Status.ACTIVE),
-            ),
-        )
-        .values("id", "source_name", "method", "identity_pair", "qualified", "in_progress")
-        .order_by("qualified", "id")
+    # Two grouped counts, merged here: annotating both on the videos joined ratings and session
+    # items in one query, every rating of a video once per session item of it (3.1 s for the
+    # dream-size study of 215,000 ratings; the DISTINCT counts hid the blow-up, not its cost).
+    regular = {"video__campaign": campaign, "video__role": Video.Role.REGULAR}
+    qualified = dict(
+        Rating.objects.filter(**regular, attempt__outcome=Attempt.Outcome.QUALIFIED)
+        .values("video_id").annotate(n=Count("id")).values_list("video_id", "n").order_by()
     )
-    counts = sorted(v["qualified"] for v in per_video)
+    in_progress = dict(
+        SessionItem.objects.filter(**regular, session__status=AnnotationSession.Status.ACTIVE)
+        .values("video_id").annotate(n=Count("id")).values_list("video_id", "n").order_by()
+    )
+    per_video = sorted(
+        (
+            {**video, "qualified": qualified.get(video["id"], 0), "in_progress": in_progress.get(video["id"], 0)}
+            for video in campaign.videos.filter(role=Video.Role.REGULAR)
+            .values("id", "source_name", "method", "identity_pair").order_by()
+        ),
+        key=lambda row: (row["qualified"], row["id"]),
+    )
+    counts = [v["qualified"] for v in per_video]  # sorted already
     sessions = campaign.sessions.aggregate(
         started=Count("id"),
         active=Count("id", filter=Q(status=AnnotationSession.Status.ACTIVE)),

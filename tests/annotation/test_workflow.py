@@ -405,3 +405,46 @@ def test_a_start_for_an_annotator_who_is_gone_says_so(make_campaign):
         services.lecture_complete(annotator=annotator)
     assert gone.value.code == "no_annotator" and gone.value.status == 404
     assert not AnnotationSession.objects.exists()
+
+
+def test_campaign_status_counts_each_videos_qualified_ratings_and_open_sessions(make_campaign):
+    """The status page's per-video counts against a recount from every row: ratings of qualified
+    attempts only (not of disqualified, abandoned or open ones), and sessions in progress."""
+    from collections import Counter
+
+    from annotation.models import SessionItem
+
+    campaign = make_campaign(session_timeout_minutes=30, sessions_per_annotator=1)
+    qualified = ready(campaign, "Q")
+    attempt = services.lecture_complete(annotator=qualified)
+    rate_attempt(qualified, attempt)
+    services.attempt_finish(annotator=qualified, attempt_number=1)
+    redo = ready(campaign, "REDO")  # attempt 1 disqualified, attempt 2 qualified: only attempt 2 counts
+    first = services.lecture_complete(annotator=redo)
+    rate_attempt(redo, first, miss_checker=True)
+    services.attempt_finish(annotator=redo, attempt_number=1)
+    second = services.lecture_complete(annotator=redo)
+    rate_attempt(redo, second)
+    services.attempt_finish(annotator=redo, attempt_number=2)
+    open_one = ready(campaign, "OPEN")  # rating, session still in progress
+    submit(open_one, services.lecture_complete(annotator=open_one), 1, 3)
+    gone = ready(campaign, "GONE")  # abandoned after two ratings
+    gone_attempt = services.lecture_complete(annotator=gone)
+    submit(gone, gone_attempt, 1, 3)
+    submit(gone, gone_attempt, 2, 4)
+    assert services.sessions_release_abandoned(now=timezone.now() + timedelta(minutes=31)) == 2  # GONE and OPEN
+    late = ready(campaign, "LATE")
+    services.lecture_complete(annotator=late)
+
+    regular = set(campaign.videos.filter(role=Video.Role.REGULAR).values_list("id", flat=True))
+    counted = Counter(r.video_id for r in Rating.objects.select_related("attempt")
+                      if r.attempt.outcome == Attempt.Outcome.QUALIFIED and r.video_id in regular)
+    held = Counter(i.video_id for i in SessionItem.objects.select_related("session")
+                   if i.session.status == AnnotationSession.Status.ACTIVE and i.video_id in regular)
+    status = selectors.campaign_status(campaign)
+    assert {row["id"]: row["qualified"] for row in status.per_video} == {v: counted[v] for v in regular}
+    assert {row["id"]: row["in_progress"] for row in status.per_video} == {v: held[v] for v in regular}
+    assert [(r["qualified"], r["id"]) for r in status.per_video] == sorted((counted[v], v) for v in regular)
+    assert sum(counted.values()) == status.qualified_ratings == 2 * campaign.regular_per_session
+    assert sum(held.values()) == campaign.regular_per_session  # LATE's session only
+    assert status.ratings_max == max(counted[v] for v in regular) and status.ratings_min == min(counted[v] for v in regular)
