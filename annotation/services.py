@@ -202,8 +202,8 @@ def lecture_complete(*, annotator: Annotator, now: datetime | None = None) -> At
 
 # FOR NO KEY UPDATE, here and on the campaign: it excludes another session start or release, while
 # the foreign-key checks of rows pointing at the locked row (FOR KEY SHARE: a new annotator's insert
-# under the campaign, a rating's) go on; plain FOR UPDATE made every new annotator's entry wait for
-# the session start in progress.
+# under the campaign) go on; plain FOR UPDATE made every new annotator's entry wait for the session
+# start in progress.
 _ANNOTATOR_LOCK = PreparedStatement(
     "annotation_annotator_lock", "SELECT 1 FROM annotation_annotator WHERE id = %(annotator)s FOR NO KEY UPDATE",
     (("annotator", "bigint"),),
