@@ -213,11 +213,11 @@ def annotator_session_start_state(annotator_id: int, campaign_slug: str, *, now:
     one prepared statement on PostgreSQL. The caller holds the annotator's row lock."""
     if connection.vendor != "postgresql":
         # SQLite serializes writing transactions as a whole: there is no row lock to take.
-        annotator = Annotator.objects.select_related("campaign").filter(pk=annotator_id, campaign__slug=campaign_slug).first()
-        if annotator is None:
+        state = annotator_page_state(annotator_id, campaign_slug, now=now)
+        if state is None:
             raise _annotator_not_found()
-        idle = sessions_idle(annotator.campaign, now=now, annotator=annotator)
-        return SessionStartState(annotator, annotator_progress(annotator, now=now), idle)
+        annotator, progress = state
+        return SessionStartState(annotator, progress, sessions_idle(annotator.campaign, now=now, annotator=annotator))
     rows = _SESSION_START_STATE_STATEMENT.execute({"annotator": annotator_id, "slug": campaign_slug, "now": now})
     if not rows:
         raise _annotator_not_found()
@@ -431,7 +431,6 @@ _CANDIDATES_STATEMENT = PreparedStatement(
 
 def assignment_candidates(campaign: Campaign, annotator: Annotator, *, now: datetime) -> AssignmentCandidates:
     """The videos a new session of `annotator` can get; one prepared statement on PostgreSQL."""
-    cutoff = session_idle_cutoff(campaign, now)
     if connection.vendor != "postgresql":
         seen = set(SessionItem.objects.filter(session__annotator=annotator).values_list("video_id", flat=True))
         loads = video_assignment_loads(campaign, now=now)
@@ -440,6 +439,7 @@ def assignment_candidates(campaign: Campaign, annotator: Annotator, *, now: date
             {video: load for video, load in loads.items() if video not in seen},
             sorted(set(checkers) - seen),
         )
+    cutoff = session_idle_cutoff(campaign, now)
     rows = _CANDIDATES_STATEMENT.execute({"campaign": campaign.pk, "annotator": annotator.pk, "cutoff": cutoff})
     return AssignmentCandidates(
         {video: load for video, role, load in rows if role == Video.Role.REGULAR},

@@ -253,7 +253,8 @@ def _session_start(annotator: Annotator, campaign: Campaign, now: datetime, done
             "Every video of this study already has all the ratings it needs. Thank you for your interest.",
         )
     checkers = pick_checkers(candidates.checkers, campaign.checkers_per_session, _rng)
-    return _session_create(campaign, annotator, regular, checkers, shuffled(regular + checkers, _rng), now)
+    create = _session_create_one_statement if connection.vendor == "postgresql" else _session_create_orm
+    return create(campaign, annotator, regular, checkers, shuffled(regular + checkers, _rng), now)
 
 
 # A new session with its items, its first attempt (lecture done) and the regular videos' counters,
@@ -284,17 +285,10 @@ SELECT {columns(Attempt, "a")}, {columns(AnnotationSession, "s")} FROM a, s
 ))
 
 
-def _session_create(
-    campaign: Campaign, annotator: Annotator, regular: list[int], checkers: list[int], order: list[int], now: datetime
-) -> Attempt:
-    """Store a new session of `regular` and `checkers` shown in `order`; its first attempt, with `.session`."""
-    create = _session_create_one_statement if connection.vendor == "postgresql" else _session_create_orm
-    return create(campaign, annotator, regular, checkers, order, now)
-
-
 def _session_create_one_statement(
     campaign: Campaign, annotator: Annotator, regular: list[int], checkers: list[int], order: list[int], now: datetime
 ) -> Attempt:
+    """Store a new session of `regular` and `checkers` shown in `order`; its first attempt, with `.session`."""
     row = _SESSION_CREATE_STATEMENT.execute({
         "campaign": campaign.pk, "annotator": annotator.pk, "now": now, "videos": regular + checkers,
         "regular": regular, "order": json.dumps(order),

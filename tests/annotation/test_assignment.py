@@ -194,7 +194,7 @@ def stored(instance, *skip: str) -> dict:
 
 @pytest.mark.django_db
 def test_the_session_statement_stores_what_the_orm_path_stores():
-    """`services._session_create` on PostgreSQL is one statement; it must write the rows the ORM
+    """A new session on PostgreSQL is one statement (`_session_create_one_statement`); it must write the rows the ORM
     path writes: the session, its items, the first attempt in the given order and the counters."""
     from datetime import timedelta
 
