@@ -28,7 +28,8 @@ What it does, in one run:
                  campaign's lock, and the latency of the start.
    Each annotator goes through the real flow: entry link with a fresh PROLIFIC_PID, consent,
    demographics, lecture (starts the session), rate page (hidden token), 40 rating submits
-   through /c/bench/api/ratings/ (JSON, as the page's script sends them), review page, Finish; then it starts over with a new PID.
+   through /c/bench/api/ratings/ (JSON, as the page's script sends them), review page, Finish;
+   then it starts over with a new PID.
    Cookies are kept per annotator by hand (the Secure session cookie of DEBUG=0 still flows over
    plain HTTP). So that the phases measure a running campaign rather than 64 people starting at
    the same second, each annotator's first session ends after a random number of submits, as if
