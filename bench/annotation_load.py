@@ -1288,6 +1288,17 @@ def main(argv=None) -> int:
               f"{bare['server_cpu_ms'] / resave['server_cpu_ms']:.2f} (onboarding requests in its window: "
               f"{sum(v['n'] for k, v in resave['other_steps_ms'].items())}, first-pass submits {leaked})")
 
+        # What the full-flow ratio could at best be with this protocol's page requests and this
+        # submit: every page request as cheap as a bare insert, a floor for the pages that write a
+        # row and below what a page that renders a template can cost. Under 0.5, no cheaper page
+        # gets the full flow to the target; only a cheaper submit or fewer pages can.
+        if sat and sat.get("server_cpu_ms") and sat["throughput"] and resave.get("server_cpu_ms"):
+            pages = sat["requests_per_s"] / sat["throughput"] - 1
+            bound = bare["server_cpu_ms"] / (resave["server_cpu_ms"] + pages * bare["server_cpu_ms"])
+            print(f"  info   best full-flow ratio with this submit if every other page request cost one bare insert: "
+                  f"{bare['server_cpu_ms']:.2f} / ({resave['server_cpu_ms']:.2f} + {pages:.3f} page requests per "
+                  f"submission x {bare['server_cpu_ms']:.2f}) ms = {bound:.2f} (server CPU)")
+
     launch = results.get("launch")
     if launch:
         print(f"  info   launch: {launch['throughput']:.1f} session starts/s of new annotators; the start (lecture POST) "
