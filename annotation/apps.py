@@ -7,6 +7,6 @@ class AnnotationConfig(AppConfig):
     verbose_name = "Annotation"
 
     def ready(self):
-        from . import prepared
+        from .store import statements
 
-        connection_created.connect(prepared.statements_forget, dispatch_uid="annotation.prepared_statements_forget")
+        connection_created.connect(statements.statements_forget, dispatch_uid="annotation.prepared_statements_forget")

@@ -18,7 +18,7 @@ from . import selectors, services
 from .errors import ApplicationError
 from .forms import ConsentForm, DemographicsForm, FinishForm, rating_answer_parse
 from .models import GRADES, REASON_EXAMPLE, REASON_SUGGESTION, Attempt, Campaign
-from .selectors import Step
+from .steps import Step
 
 STEP_URLS = {
     Step.CONSENT: "annotation:consent",

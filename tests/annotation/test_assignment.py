@@ -10,7 +10,7 @@ from django.db import connection, connections
 from django.db.models import Count, Q
 from django.utils import timezone
 
-from annotation import selectors, services
+from annotation import selectors, services, store
 from annotation.assignment import pick_least_rated
 from annotation.errors import ApplicationError
 from annotation.models import AnnotationSession, Annotator, Campaign, ConsentText, SessionItem, Video
@@ -181,10 +181,10 @@ def test_assignment_candidates_are_the_unseen_videos_with_their_recounted_loads(
     checkers = set(campaign.videos.filter(role=Video.Role.CHECKER).values_list("id", flat=True))
     for annotator in annotators:
         seen = set(SessionItem.objects.filter(session__annotator=annotator).values_list("video_id", flat=True))
-        candidates = selectors.assignment_candidates(campaign, annotator, now=now)
+        candidates = store.current().assignment_candidates(campaign, annotator, now=now)
         assert candidates.regular_loads == {video: load for video, load in recounted.items() if video not in seen}
         assert candidates.checkers == sorted(checkers - seen)
-    assert len(selectors.assignment_candidates(campaign, annotators[5], now=now).regular_loads) == 30
+    assert len(store.current().assignment_candidates(campaign, annotators[5], now=now).regular_loads) == 30
     assert sorted(recounted.values()) != [0] * 30 and max(recounted.values()) >= 1
 
 
@@ -194,11 +194,14 @@ def stored(instance, *skip: str) -> dict:
 
 @pytest.mark.django_db
 def test_the_session_statement_stores_what_the_orm_path_stores():
-    """A new session on PostgreSQL is one statement (`_session_create_one_statement`); it must write the rows the ORM
+    """A new session on PostgreSQL is one statement (`PostgresStore.session_create`); it must write the rows the ORM
     path writes: the session, its items, the first attempt in the given order and the counters."""
     from datetime import timedelta
 
     from django.test.utils import CaptureQueriesContext
+
+    from annotation.store.orm import OrmStore
+    from annotation.store.postgres import PostgresStore
 
     if connection.vendor != "postgresql":
         pytest.skip("the statement exists on PostgreSQL only")
@@ -208,11 +211,11 @@ def test_the_session_statement_stores_what_the_orm_path_stores():
     checkers = list(campaign.videos.filter(role=Video.Role.CHECKER).values_list("id", flat=True)[:2])
     order = [regular[3], checkers[1], *regular[:3], checkers[0], *regular[4:]]
     now = timezone.now() - timedelta(minutes=3)
-    services._session_create_one_statement(campaign, by_statement, regular, checkers, order, now)  # prepares it
+    PostgresStore().session_create(campaign, by_statement, regular, checkers, order, now)  # prepares it
     with CaptureQueriesContext(connection) as queries:
-        made = services._session_create_one_statement(campaign, by_statement, regular, checkers, order, now)
+        made = PostgresStore().session_create(campaign, by_statement, regular, checkers, order, now)
     assert [q["sql"].split(" (")[0] for q in queries.captured_queries] == ["EXECUTE annotation_session_create"]
-    services._session_create_orm(campaign, by_orm, regular, checkers, order, now)
+    OrmStore().session_create(campaign, by_orm, regular, checkers, order, now)
 
     sessions = {a: AnnotationSession.objects.filter(annotator=a).order_by("id") for a in (by_statement, by_orm)}
     assert sessions[by_statement].count() == 2 and sessions[by_orm].count() == 1

@@ -14,7 +14,7 @@ from django.utils import timezone
 
 from annotation import selectors, services
 from annotation.models import AnnotationSession, Annotator
-from annotation.selectors import Step
+from annotation.steps import Progress, Step
 
 from .test_workflow import enter, rate_attempt, ready, submit
 
@@ -33,7 +33,7 @@ def by_orm(annotator_id: int, slug: str, now):
     return None if annotator is None else (annotator, selectors.annotator_progress(annotator, now=now))
 
 
-def assert_same_state(annotator: Annotator, expected_step: Step, *, now=None) -> selectors.Progress:
+def assert_same_state(annotator: Annotator, expected_step: Step, *, now=None) -> Progress:
     now = now or timezone.now()
     slug = annotator.campaign.slug
     selectors.annotator_page_state(annotator.pk, slug, now=now)  # prepares the statement on this connection

@@ -17,6 +17,7 @@ from django.utils import timezone
 from annotation import selectors, services
 from annotation.errors import ApplicationError
 from annotation.models import AnnotationSession, Attempt, Rating, Video
+from annotation.store.postgres import PostgresStore
 
 from .test_workflow import ready
 
@@ -30,7 +31,7 @@ def statement(annotator, attempt, position, score, reason="the mouth looks blurr
     """Call the one-statement path directly: a SubmitResult, or None when it stored nothing."""
     now = now or timezone.now()
     ticket = selectors.rating_token_read(selectors.rating_token_make(attempt, position, served or now - timedelta(seconds=4)))
-    return services._rating_upsert_one_statement(annotator.pk, ticket, score, reason, services.Playback(plays=2), now)
+    return PostgresStore().rating_submit(annotator.pk, ticket, score, reason, services.Playback(plays=2), now).result
 
 
 def test_an_accepted_answer_is_one_sql_statement(make_campaign):

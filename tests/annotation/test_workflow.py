@@ -9,7 +9,7 @@ from django.utils import timezone
 from annotation import selectors, services
 from annotation.errors import ApplicationError
 from annotation.models import AnnotationSession, Annotator, Attempt, Rating, Video
-from annotation.selectors import Step
+from annotation.steps import Step
 
 from .test_assignment import recounted_loads
 
@@ -368,7 +368,10 @@ def test_the_finish_statement_stores_what_the_orm_path_stores(make_campaign, out
     campaign = make_campaign()
     now = timezone.now() - timedelta(minutes=2)
     results = []
-    for pid, close in (("BY-STATEMENT", services._attempt_close_one_statement), ("BY-ORM", services._attempt_close_orm)):
+    from annotation.store.orm import OrmStore
+    from annotation.store.postgres import PostgresStore
+
+    for pid, close in (("BY-STATEMENT", PostgresStore().attempt_close), ("BY-ORM", OrmStore().attempt_close)):
         annotator = ready(campaign, pid)
         attempt = services.lecture_complete(annotator=annotator)
         rate_attempt(annotator, attempt)

@@ -1,0 +1,139 @@
+"""Every rule that can refuse an annotator's step, each defined once: name, code, message, HTTP status.
+
+A table is ordered: when several rules refuse, the first one in the table is the one the annotator
+hears about. The two stores (`annotation.store`) evaluate the same tables. The PostgreSQL submit
+statement returns one boolean column per rule of `SUBMIT`, named as the rule; the ORM path computes
+the same checks with `submit_checks`. Both then map a refusal through `first_refused`, so a message or
+a status changes here and nowhere else.
+"""
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from .errors import ApplicationError
+
+
+@dataclass(frozen=True)
+class Rule:
+    """One refusal: `name` is the check (a SQL column, a key of a checks mapping), `code` the stable
+    code clients see (several rules may share one), `message` a `str.format` template."""
+
+    name: str
+    code: str
+    message: str
+    status: int = 400
+
+    def error(self, **params) -> ApplicationError:
+        """The ApplicationError this rule raises, its message filled with `params`."""
+        return ApplicationError(self.code, self.message.format(**params), status=self.status)
+
+
+def first_refused(table: Sequence[Rule], checks: Mapping[str, bool]) -> Rule | None:
+    """The first rule of `table` whose check is false in `checks`; None when every check passes."""
+    for rule in table:
+        if not checks[rule.name]:
+            return rule
+    return None
+
+
+# --- Entry ------------------------------------------------------------------------------------
+
+BAD_EXTERNAL_ID = Rule(
+    "external_id", "bad_external_id",
+    "The link you followed carries an invalid participant id. Open the study again from your crowd "
+    "platform, or contact the researchers.",
+)
+CAMPAIGN_CLOSED = Rule(
+    "campaign_open", "campaign_closed",
+    "This study is closed and takes no new participants. Thank you for your interest.",
+)
+ANNOTATOR_NOT_CREATED = Rule(
+    "annotator_created", "no_annotator", "Your participant record could not be created. Open the study link again.",
+)
+ANNOTATOR_NOT_FOUND = Rule(
+    "annotator_found", "no_annotator", "Your participant record was not found. Open the study link again.", 404,
+)
+BAD_CONSENT = Rule("consent_of_campaign", "bad_consent", "This consent text belongs to another study. Reload the page.")
+
+# --- Session start (in this order) --------------------------------------------------------------
+
+NO_MORE_SESSIONS = Rule(
+    "sessions_left", "no_more_sessions", "You have completed every session of this study. Thank you!",
+)
+CAMPAIGN_FULL = Rule(
+    "videos_left", "campaign_full",
+    "Every video of this study already has all the ratings it needs. Thank you for your interest.",
+)
+SESSION_START = (CAMPAIGN_CLOSED, NO_MORE_SESSIONS, CAMPAIGN_FULL)
+
+# --- Rating submit ----------------------------------------------------------------------------
+
+BAD_TOKEN = Rule(
+    "token", "bad_token", "This page is out of date or was altered. Reload the page and rate the video again.",
+)
+EMPTY_BATCH = Rule("items", "empty_batch", "There is nothing to save.")
+MIXED_BATCH = Rule(
+    "one_attempt", "bad_token", "These answers belong to different sessions. Reload the page and rate again.",
+)
+SUBMIT_OWNER = Rule(
+    "owner", "bad_token", "This page belongs to another participant. Open the study link again.", 403,
+)
+SUBMIT_POSITION = Rule("position", "bad_token", "This page is out of date. Reload it and rate the video again.")
+# Refused only for a change: a retry of the answer already stored for a finished attempt is accepted.
+SUBMIT_OPEN = Rule(
+    "open", "attempt_finished", "This session is already finished, so its answers can no longer be changed.", 409,
+)
+SUBMIT_ACTIVE = Rule(
+    "active", "session_expired",
+    "Your session was idle for more than {timeout_minutes} minutes and has been closed; the answers you gave "
+    "are kept. Open the study link again to continue with a new session.",
+    409,
+)
+SUBMIT_LECTURE = Rule("lecture", "lecture_first", "Please take the lecture before rating.", 409)
+SUBMIT_SCORE = Rule("score", "bad_score", "Pick one of the five grades (keys 1 to 5).")
+SUBMIT_REASON = Rule("reason", "reason_too_short", "Please describe {what} in at least {min_length} characters.")
+SUBMIT = (SUBMIT_OWNER, SUBMIT_POSITION, SUBMIT_OPEN, SUBMIT_ACTIVE, SUBMIT_LECTURE, SUBMIT_SCORE, SUBMIT_REASON)
+
+GRADES = (1, 2, 3, 4, 5)
+
+
+def submit_checks(
+    *,
+    owner: bool,
+    position: int,
+    positions: int,
+    attempt_open: bool,
+    last_activity: datetime,
+    timeout: timedelta,
+    now: datetime,
+    lecture_done: bool,
+    score: int,
+    typed_reason: str,
+    min_reason_length: int,
+) -> dict[str, bool]:
+    """Each check of `SUBMIT` for one answer, by rule name: the Python twin of the submit statement's
+    columns (`annotation.store.postgres`), for the ORM store and for batches."""
+    return {
+        SUBMIT_OWNER.name: owner,
+        SUBMIT_POSITION.name: 1 <= position <= positions,
+        SUBMIT_OPEN.name: attempt_open,
+        SUBMIT_ACTIVE.name: last_activity >= now - timeout,
+        SUBMIT_LECTURE.name: lecture_done,
+        SUBMIT_SCORE.name: score in GRADES,
+        SUBMIT_REASON.name: len(typed_reason) >= min_reason_length,
+    }
+
+
+def submit_message_params(*, score: int, timeout_minutes: int, min_reason_length: int) -> dict:
+    """The values the messages of `SUBMIT` are filled with."""
+    what = "the person in the video" if score == 5 else "why you chose this grade"
+    return {"what": what, "timeout_minutes": timeout_minutes, "min_length": min_reason_length}
+
+
+# --- Finish -----------------------------------------------------------------------------------
+
+NO_ATTEMPT = Rule("attempt_found", "no_attempt", "There is no session to finish. Open the study link again.", 404)
+INCOMPLETE = Rule("complete", "incomplete", "{missing} video(s) still need a grade before you can finish.", 409)
+FINISH = (NO_ATTEMPT, INCOMPLETE)

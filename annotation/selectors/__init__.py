@@ -1,0 +1,41 @@
+"""Read-only queries of the annotation workflow, one module per topic.
+
+- `progress`: where an annotator stands (current attempt, rated positions, next step);
+- `assignment`: how many ratings each video has or will get;
+- `tokens`: the signed rating token of a rating page;
+- `pages`: what the annotator pages show (consent, demos, the video to rate, the review);
+- `reports`: the researchers' view of a campaign's progress.
+
+The names below are the public ones; each is defined in the module named.
+"""
+from .assignment import video_assignment_loads
+from .pages import (
+    RatingItem,
+    VideoMedia,
+    attempt_review,
+    campaign_current_consent,
+    demo_videos,
+    rating_item,
+    video_media,
+)
+from .progress import (
+    annotator_current_attempt,
+    annotator_last_outcome,
+    annotator_next_step,
+    annotator_page_state,
+    annotator_progress,
+    annotator_qualified_sessions,
+    attempt_rated_positions,
+    session_idle_cutoff,
+    sessions_idle,
+)
+from .reports import CampaignStatus, campaign_status
+from .tokens import RATING_TOKEN_SALT, RatingToken, rating_token_make, rating_token_read
+
+__all__ = [
+    "CampaignStatus", "RATING_TOKEN_SALT", "RatingItem", "RatingToken", "VideoMedia",
+    "annotator_current_attempt", "annotator_last_outcome", "annotator_next_step", "annotator_page_state",
+    "annotator_progress", "annotator_qualified_sessions", "attempt_rated_positions", "attempt_review",
+    "campaign_current_consent", "campaign_status", "demo_videos", "rating_item", "rating_token_make",
+    "rating_token_read", "session_idle_cutoff", "sessions_idle", "video_assignment_loads",
+]

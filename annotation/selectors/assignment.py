@@ -1,0 +1,29 @@
+"""How many ratings each video has or will get: what assignment balances."""
+from __future__ import annotations
+
+from datetime import datetime
+
+from ..models import AnnotationSession, Campaign, SessionItem, Video
+from .progress import session_idle_cutoff
+
+
+def video_assignment_loads(campaign: Campaign, *, now: datetime) -> dict[int, int]:
+    """Ratings each regular video has or will get: the sessions qualified or in progress that hold it.
+
+    Read from the counter the services keep on each video (`Video.assigned_sessions`, sessions
+    qualified or marked in progress); the sessions idle past the timeout that the release task has
+    not marked abandoned yet are taken off here, so their videos stop counting at once. Those are
+    few (the task runs every few minutes), and found through the session index.
+    """
+    loads = dict(campaign.videos.filter(role=Video.Role.REGULAR).order_by().values_list("id", "assigned_sessions"))
+    idle = SessionItem.objects.filter(
+        session__campaign=campaign,
+        session__status=AnnotationSession.Status.ACTIVE,
+        session__last_activity_at__lt=session_idle_cutoff(campaign, now),
+    ).values_list("video_id", flat=True)
+    for video_id in idle:
+        if video_id in loads:  # checkers have no load
+            loads[video_id] -= 1
+    return loads
+
+

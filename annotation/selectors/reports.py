@@ -1,0 +1,95 @@
+"""Researchers' view of a campaign's progress."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from django.db.models import Count, Q
+
+from ..models import AnnotationSession, Attempt, Campaign, Rating, SessionItem, Video
+
+
+@dataclass(frozen=True)
+class CampaignStatus:
+    videos: int
+    target: int
+    videos_at_target: int
+    ratings_min: int
+    ratings_median: float
+    ratings_max: int
+    qualified_ratings: int
+    sessions_started: int
+    sessions_active: int
+    sessions_qualified: int
+    sessions_abandoned: int
+    attempts_disqualified: int
+    annotators: int
+    annotators_finished: int
+    annotators_redo: int
+    per_video: list[dict]
+
+    @property
+    def redo_share(self) -> float | None:
+        return self.annotators_redo / self.annotators_finished if self.annotators_finished else None
+
+    def as_dict(self) -> dict:
+        data = {k: getattr(self, k) for k in self.__dataclass_fields__}
+        data["redo_share"] = self.redo_share
+        return data
+
+
+def campaign_status(campaign: Campaign) -> CampaignStatus:
+    """Progress of a campaign: qualified ratings per video against the target, sessions, redo share."""
+    # Two grouped counts, merged here: annotating both on the videos joined ratings and session
+    # items in one query, every rating of a video once per session item of it (3.1 s for the
+    # dream-size study of 215,000 ratings; the DISTINCT counts hid the blow-up, not its cost).
+    regular = {"video__campaign": campaign, "video__role": Video.Role.REGULAR}
+    qualified = dict(
+        Rating.objects.filter(**regular, attempt__outcome=Attempt.Outcome.QUALIFIED)
+        .values("video_id").annotate(n=Count("id")).values_list("video_id", "n").order_by()
+    )
+    in_progress = dict(
+        SessionItem.objects.filter(**regular, session__status=AnnotationSession.Status.ACTIVE)
+        .values("video_id").annotate(n=Count("id")).values_list("video_id", "n").order_by()
+    )
+    per_video = sorted(
+        (
+            {**video, "qualified": qualified.get(video["id"], 0), "in_progress": in_progress.get(video["id"], 0)}
+            for video in campaign.videos.filter(role=Video.Role.REGULAR)
+            .values("id", "source_name", "method", "identity_pair").order_by()
+        ),
+        key=lambda row: (row["qualified"], row["id"]),
+    )
+    counts = [v["qualified"] for v in per_video]  # sorted already
+    sessions = campaign.sessions.aggregate(
+        started=Count("id"),
+        active=Count("id", filter=Q(status=AnnotationSession.Status.ACTIVE)),
+        qualified=Count("id", filter=Q(status=AnnotationSession.Status.QUALIFIED)),
+        abandoned=Count("id", filter=Q(status=AnnotationSession.Status.ABANDONED)),
+    )
+    attempts = Attempt.objects.filter(session__campaign=campaign)
+    finished = attempts.exclude(outcome__in=[Attempt.Outcome.IN_PROGRESS, Attempt.Outcome.ABANDONED])
+    median = 0.0
+    if counts:
+        mid = len(counts) // 2
+        median = float(counts[mid]) if len(counts) % 2 else (counts[mid - 1] + counts[mid]) / 2
+    return CampaignStatus(
+        videos=len(per_video),
+        target=campaign.target_ratings_per_video,
+        videos_at_target=sum(c >= campaign.target_ratings_per_video for c in counts),
+        ratings_min=counts[0] if counts else 0,
+        ratings_median=median,
+        ratings_max=counts[-1] if counts else 0,
+        qualified_ratings=sum(counts),
+        sessions_started=sessions["started"],
+        sessions_active=sessions["active"],
+        sessions_qualified=sessions["qualified"],
+        sessions_abandoned=sessions["abandoned"],
+        attempts_disqualified=attempts.filter(outcome=Attempt.Outcome.DISQUALIFIED).count(),
+        annotators=campaign.annotators.count(),
+        annotators_finished=finished.values("session__annotator").distinct().count(),
+        annotators_redo=attempts.filter(outcome=Attempt.Outcome.DISQUALIFIED)
+        .values("session__annotator")
+        .distinct()
+        .count(),
+        per_video=per_video,
+    )

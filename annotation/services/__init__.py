@@ -1,0 +1,23 @@
+"""Every state change of the annotation workflow, each in one transaction, one module per topic.
+
+- `entry`: entering a campaign (the annotator of a visit), consent and demographics;
+- `sessions`: starting a session after the lecture, releasing idle ones;
+- `ratings`: storing answers, one from the rating page or a batch;
+- `finish`: the checker rule at the end of an attempt.
+
+Views and tasks call these and nothing else writes workflow state. The reads and writes of the hot
+path go through `annotation.store`; the rules that refuse a step are in `annotation.rules`. The
+names below are the public ones; each is defined in the module named.
+"""
+from ..store.base import Playback, SubmitResult
+from ..store.orm import ACTIVITY_RESOLUTION
+from .entry import Identity, annotator_enter, consent_give, demographics_save, identity_from_request
+from .finish import attempt_finish
+from .ratings import RatingInput, rating_submit, ratings_submit_batch
+from .sessions import lecture_complete, session_start, sessions_release_abandoned
+
+__all__ = [
+    "ACTIVITY_RESOLUTION", "Identity", "Playback", "RatingInput", "SubmitResult", "annotator_enter",
+    "attempt_finish", "consent_give", "demographics_save", "identity_from_request", "lecture_complete",
+    "rating_submit", "ratings_submit_batch", "session_start", "sessions_release_abandoned",
+]

@@ -1,0 +1,116 @@
+"""Entering a campaign: finding or creating the annotator, consent and demographics."""
+from __future__ import annotations
+
+import re
+import secrets
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import datetime
+
+from django.db import transaction
+from django.utils import timezone
+
+from .. import rules, store
+from ..models import Annotator, Campaign, ConsentText
+
+_EXTERNAL_ID = re.compile(r"^[A-Za-z0-9_.:-]{1,128}$")
+
+
+@dataclass(frozen=True)
+class Identity:
+    source: str
+    external_id: str
+    platform_params: dict
+
+
+def identity_from_request(params: Mapping[str, str], user) -> Identity | None:
+    """The annotator's identity from crowd-platform parameters or a lab login; None for an open link.
+
+    Prolific sends PROLIFIC_PID, STUDY_ID and SESSION_ID; MTurk sends workerId, assignmentId and
+    hitId. The platform's own worker id is what binds: a returning worker resumes, whatever browser.
+    """
+    if params.get("PROLIFIC_PID"):
+        source, external_id = Annotator.Source.PROLIFIC, params["PROLIFIC_PID"]
+        extra = {k: params[k] for k in ("STUDY_ID", "SESSION_ID") if params.get(k)}
+    elif params.get("workerId"):
+        source, external_id = Annotator.Source.MTURK, params["workerId"]
+        extra = {k: params[k] for k in ("assignmentId", "hitId", "turkSubmitTo") if params.get(k)}
+    elif user is not None and user.is_authenticated:
+        return Identity(Annotator.Source.LAB, str(user.pk), {"username": user.get_username()})
+    else:
+        return None
+    if not _EXTERNAL_ID.match(external_id) or any(len(v) > 256 for v in extra.values()):
+        raise rules.BAD_EXTERNAL_ID.error()
+    return Identity(source, external_id, extra)
+
+
+def annotator_enter(*, campaign: Campaign, identity: Identity | None, known_annotator_id: int | None, user=None) -> Annotator:
+    """Find or create the annotator for this visit.
+
+    An identity from a crowd platform or a login wins over the browser's cookie; without one the
+    cookie's annotator resumes, and a new open-link annotator is created only for a new browser.
+    Each branch writes at most one row, so no transaction is opened.
+    """
+    if identity is not None:
+        user = user if identity.source == Annotator.Source.LAB else None
+        if campaign.is_open:
+            annotator = _annotator_create(campaign, identity, user)
+            if annotator is not None:
+                return annotator
+        # A returning worker (or a second tab that created the row a moment ago): read it.
+        annotator = Annotator.objects.filter(campaign=campaign, source=identity.source, external_id=identity.external_id).first()
+        if annotator is None:
+            _require_open(campaign)
+            raise rules.ANNOTATOR_NOT_CREATED.error()
+        if identity.platform_params and identity.platform_params != annotator.platform_params:
+            # A returning worker on a new study session: keep the latest ids for the completion step.
+            annotator.platform_params = {**annotator.platform_params, **identity.platform_params}
+            annotator.save(update_fields=["platform_params"])
+        return annotator
+    if known_annotator_id is not None:
+        annotator = Annotator.objects.filter(pk=known_annotator_id, campaign=campaign).first()
+        if annotator is not None:
+            return annotator
+    _require_open(campaign)
+    return Annotator.objects.create(
+        campaign=campaign, source=Annotator.Source.LINK, external_id=secrets.token_urlsafe(16)
+    )
+
+
+# A new crowd worker's row in one round trip, or no row when this worker is known already (ON
+def _annotator_create(campaign: Campaign, identity: Identity, user) -> Annotator | None:
+    """The annotator of `identity`, created now; None if the campaign has them already."""
+    return store.current().annotator_create(
+        campaign, source=identity.source, external_id=identity.external_id,
+        platform_params=identity.platform_params, user=user,
+    )
+
+
+def _require_open(campaign: Campaign) -> None:
+    if not campaign.is_open:
+        raise rules.CAMPAIGN_CLOSED.error()
+
+
+@transaction.atomic
+def consent_give(*, annotator: Annotator, consent: ConsentText, now: datetime | None = None) -> None:
+    """Record that the annotator agreed to this version of the consent text."""
+    if consent.campaign_id != annotator.campaign_id:
+        raise rules.BAD_CONSENT.error()
+    annotator.consent = consent
+    annotator.consented_at = now or timezone.now()
+    annotator.save(update_fields=["consent", "consented_at"])
+
+
+@transaction.atomic
+def demographics_save(
+    *, annotator: Annotator, age_group: str, gender: str, education: str, prior_knowledge: str, now: datetime | None = None
+) -> None:
+    """Store the annotator's answers to the demographics form."""
+    annotator.age_group = age_group
+    annotator.gender = gender
+    annotator.education = education
+    annotator.prior_knowledge = prior_knowledge
+    annotator.demographics_at = now or timezone.now()
+    annotator.save(update_fields=["age_group", "gender", "education", "prior_knowledge", "demographics_at"])
+
+
