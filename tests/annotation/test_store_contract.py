@@ -1,0 +1,209 @@
+"""The store contract: every rule of `annotation.rules`, met the same way by each store.
+
+Each test runs once per store the database can run: the ORM store everywhere, the PostgreSQL store
+on PostgreSQL. The services are driven with the store under test as `store.current()`, so a rule
+evaluated in SQL (the submit's rule columns) and one evaluated in Python (`rules.submit_checks`)
+are held to the same table: the same code, message and status, and nothing stored on a refusal.
+"""
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+from django.db import connection
+from django.utils import timezone
+
+from annotation import rules, selectors, services, store
+from annotation.errors import ApplicationError
+from annotation.models import AnnotationSession, Attempt, Rating, Video
+from annotation.store.orm import OrmStore
+
+from .test_workflow import enter, rate_attempt, ready
+
+pytestmark = pytest.mark.django_db
+
+
+def _stores():
+    stores = [pytest.param(OrmStore(), id="orm")]
+    if connection.vendor == "postgresql":
+        from annotation.store.postgres import PostgresStore
+
+        stores.append(pytest.param(PostgresStore(), id="postgres"))
+    return stores
+
+
+@pytest.fixture(params=_stores())
+def the_store(request, monkeypatch):
+    """The store under test, made the one the services use."""
+    monkeypatch.setattr(store, "current", lambda: request.param)
+    return request.param
+
+
+def refused_by(call) -> ApplicationError:
+    with pytest.raises(ApplicationError) as refused:
+        call()
+    return refused.value
+
+
+def assert_rule(error: ApplicationError, rule: rules.Rule) -> None:
+    assert (error.code, error.status) == (rule.code, rule.status)
+
+
+def submit(annotator_id, attempt, position, score, reason="the mouth looks blurry", *, now=None, served=None):
+    now = now or timezone.now()
+    token = selectors.rating_token_make(attempt, position, served or now - timedelta(seconds=3))
+    return services.rating_submit(annotator_id=annotator_id, token=token, score=score, typed_reason=reason,
+                                  playback=services.Playback(plays=1), now=now)
+
+
+def test_every_submit_rule_has_a_check_and_the_table_has_no_duplicate():
+    names = [rule.name for rule in rules.SUBMIT]
+    assert len(set(names)) == len(names)
+    checks = rules.submit_checks(
+        owner=True, position=1, positions=1, attempt_open=True, last_activity=timezone.now(),
+        timeout=timedelta(minutes=1), now=timezone.now(), lecture_done=True, score=3, typed_reason="x",
+        min_reason_length=1,
+    )
+    assert list(checks) == names and all(checks.values())
+    if connection.vendor == "postgresql":
+        from annotation.store import postgres
+
+        assert list(postgres._RULE_COLUMNS) == names
+
+
+def test_an_accepted_answer_is_stored_and_counted(the_store, make_campaign):
+    campaign = make_campaign()
+    annotator = ready(campaign)
+    attempt = services.lecture_complete(annotator=annotator)
+    assert submit(annotator.pk, attempt, 2, 4).rated == {2}
+    result = submit(annotator.pk, attempt, 1, 5, reason="young man, short hair")
+    assert (result.rating_position, result.next_position, result.rated) == (1, 3, {1, 2})
+    rating = Rating.objects.get(attempt=attempt, position=1)
+    assert rating.reason == campaign.grade5_reason and rating.typed_reason == "young man, short hair"
+    assert rating.video_id == attempt.video_order[0] and rating.plays == 1
+    assert submit(annotator.pk, attempt, 1, 2).rated == {1, 2}  # going back rewrites
+    assert Rating.objects.filter(attempt=attempt).count() == 2
+
+
+# rule: (position, grade, reason, sent by another annotator, minutes after the start, lecture taken)
+SUBMIT_CASES = {
+    rules.SUBMIT_OWNER: (1, 3, "blurry mouth here", True, 0, True),
+    rules.SUBMIT_POSITION: (41, 3, "blurry mouth here", False, 0, True),
+    rules.SUBMIT_ACTIVE: (1, 3, "blurry mouth here", False, 200, True),
+    rules.SUBMIT_LECTURE: (1, 3, "blurry mouth here", False, 0, False),
+    rules.SUBMIT_SCORE: (1, 6, "blurry mouth here", False, 0, True),
+    rules.SUBMIT_REASON: (1, 3, "bad", False, 0, True),
+}
+
+
+@pytest.mark.parametrize("rule", list(SUBMIT_CASES), ids=lambda rule: rule.name)
+def test_each_submit_rule_refuses_with_its_code_and_stores_nothing(the_store, make_campaign, rule):
+    campaign = make_campaign(min_reason_length=10, session_timeout_minutes=120)
+    annotator, other = ready(campaign), ready(campaign, "P2")
+    attempt = services.lecture_complete(annotator=annotator)
+    position, score, reason, by_other, minutes, lecture = SUBMIT_CASES[rule]
+    if not lecture:
+        Attempt.objects.filter(pk=attempt.pk).update(lecture_completed_at=None)
+    sender = other if by_other else annotator
+    error = refused_by(lambda: submit(sender.pk, attempt, position, score, reason, now=timezone.now() + timedelta(minutes=minutes)))
+    assert_rule(error, rule)
+    assert not Rating.objects.exists()
+
+
+def test_a_later_rule_names_itself_only_when_the_earlier_ones_pass(the_store, make_campaign):
+    """Ordered: an answer that breaks the grade and the reason rules hears about the grade."""
+    campaign = make_campaign(min_reason_length=10)
+    annotator = ready(campaign)
+    attempt = services.lecture_complete(annotator=annotator)
+    assert_rule(refused_by(lambda: submit(annotator.pk, attempt, 1, 0, "x")), rules.SUBMIT_SCORE)
+    assert_rule(refused_by(lambda: submit(annotator.pk, attempt, 99, 0, "x")), rules.SUBMIT_POSITION)
+    error = refused_by(lambda: submit(annotator.pk, attempt, 1, 5, "short"))
+    assert_rule(error, rules.SUBMIT_REASON)
+    assert "the person in the video" in error.message and "10 characters" in error.message
+
+
+def test_an_idle_session_says_how_long_the_timeout_is(the_store, make_campaign):
+    campaign = make_campaign(session_timeout_minutes=45)
+    annotator = ready(campaign)
+    attempt = services.lecture_complete(annotator=annotator)
+    error = refused_by(lambda: submit(annotator.pk, attempt, 1, 3, now=timezone.now() + timedelta(minutes=46)))
+    assert_rule(error, rules.SUBMIT_ACTIVE)
+    assert "45 minutes" in error.message
+
+
+def test_a_finished_attempt_takes_a_retry_but_refuses_a_change(the_store, make_campaign):
+    campaign = make_campaign()
+    annotator = ready(campaign)
+    attempt = services.lecture_complete(annotator=annotator)
+    rate_attempt(annotator, attempt)
+    assert services.attempt_finish(annotator=annotator, attempt_number=1).outcome == Attempt.Outcome.QUALIFIED
+    stored = Rating.objects.get(attempt=attempt, position=1)
+    retry = submit(annotator.pk, attempt, 1, stored.score, stored.typed_reason)
+    assert retry.next_position is None and len(retry.rated) == len(attempt.video_order)
+    assert_rule(refused_by(lambda: submit(annotator.pk, attempt, 1, 1 if stored.score != 1 else 2)), rules.SUBMIT_OPEN)
+    assert Rating.objects.get(attempt=attempt, position=1).score == stored.score
+
+
+def test_a_token_naming_no_attempt_is_someone_elses(the_store, make_campaign):
+    campaign = make_campaign()
+    annotator = ready(campaign)
+    attempt = services.lecture_complete(annotator=annotator)
+    ghost = Attempt(pk=attempt.pk + 10_000, video_order=attempt.video_order)
+    assert_rule(refused_by(lambda: submit(annotator.pk, ghost, 1, 3)), rules.SUBMIT_OWNER)
+    assert_rule(refused_by(lambda: services.rating_submit(
+        annotator_id=annotator.pk, token="not-a-token", score=3, typed_reason="long enough", playback=services.Playback(),
+    )), rules.BAD_TOKEN)
+
+
+def test_session_start_rules_in_order(the_store, make_campaign):
+    campaign = make_campaign(sessions_per_annotator=1, target_ratings_per_video=1)
+    first = ready(campaign)
+    attempt = services.lecture_complete(annotator=first)
+    rate_attempt(first, attempt)
+    services.attempt_finish(annotator=first, attempt_number=1)
+    assert_rule(refused_by(lambda: services.lecture_complete(annotator=first)), rules.NO_MORE_SESSIONS)
+    # 40 regular videos, 35 a session, a target of one rating: the next annotator finds 5, the one after none.
+    second, third = ready(campaign, "P2"), ready(campaign, "P3")
+    assert len(services.lecture_complete(annotator=second).video_order) == 5 + campaign.checkers_per_session
+    assert_rule(refused_by(lambda: services.lecture_complete(annotator=third)), rules.CAMPAIGN_FULL)
+    campaign.is_open = False
+    campaign.save()
+    assert_rule(refused_by(lambda: services.lecture_complete(annotator=third)), rules.CAMPAIGN_CLOSED)
+    assert AnnotationSession.objects.filter(annotator=third).count() == 0
+
+
+def test_finish_rules(the_store, make_campaign):
+    campaign = make_campaign()
+    annotator = ready(campaign)
+    assert_rule(refused_by(lambda: services.attempt_finish(annotator=annotator, attempt_number=1)), rules.NO_ATTEMPT)
+    attempt = services.lecture_complete(annotator=annotator)
+    submit(annotator.pk, attempt, 1, 3)
+    error = refused_by(lambda: services.attempt_finish(annotator=annotator, attempt_number=1))
+    assert_rule(error, rules.INCOMPLETE)
+    assert error.message.startswith(f"{len(attempt.video_order) - 1} video(s)")
+
+
+def test_finish_applies_the_checker_tolerance(the_store, make_campaign):
+    campaign = make_campaign(checker_tolerance=1)
+    annotator = ready(campaign)
+    attempt = services.lecture_complete(annotator=annotator)
+    videos = Video.objects.in_bulk(attempt.video_order)
+    for position, video_id in enumerate(attempt.video_order, start=1):
+        gold = videos[video_id].gold_score
+        submit(annotator.pk, attempt, position, 3 if gold is None else (gold - 1 if gold == 5 else gold + 1))
+    finished = services.attempt_finish(annotator=annotator, attempt_number=1)
+    assert finished.outcome == Attempt.Outcome.QUALIFIED  # one grade off is within the tolerance
+    assert AnnotationSession.objects.get(pk=attempt.session_id).status == AnnotationSession.Status.QUALIFIED
+
+
+def test_entry_rules(the_store, make_campaign):
+    campaign = make_campaign()
+    assert_rule(refused_by(lambda: services.identity_from_request({"PROLIFIC_PID": "a b"}, None)), rules.BAD_EXTERNAL_ID)
+    first = enter(campaign, "P1")
+    assert enter(campaign, "P1").pk == first.pk  # a returning worker
+    campaign.is_open = False
+    campaign.save()
+    assert enter(campaign, "P1").pk == first.pk  # still resumes when the study closes
+    assert_rule(refused_by(lambda: enter(campaign, "P-NEW")), rules.CAMPAIGN_CLOSED)
+    assert_rule(refused_by(lambda: the_store.session_start_state(first.pk + 999, campaign.slug, now=timezone.now())),
+                rules.ANNOTATOR_NOT_FOUND)
