@@ -29,7 +29,15 @@ run: $(VENV)/.runtime  ## set up and serve the platform on SQLite with the small
 	@echo "Annotators: http://127.0.0.1:8000/c/demo-study/   Researchers: http://127.0.0.1:8000/admin/ and /staff/campaigns/demo-study/"
 	$(BIN)/python manage.py runserver 127.0.0.1:8000
 
-test: $(VENV)/.dev  ## run the whole test suite against PostgreSQL, Redis and headless Chromium
+# The embedded default (`make run`) runs on SQLite: the workflow, both stores' contract, the views
+# and one Chromium journey run there too, on the ORM store (about 25 s on two cores).
+SQLITE_TESTS ?= tests/annotation/test_workflow.py tests/annotation/test_store_contract.py \
+	tests/annotation/test_views.py tests/annotation/test_ratings_batch.py tests/annotation/test_forms.py \
+	tests/annotation/test_browser.py::test_qualified_journey_with_screenshot_and_no_leak
+
+test: $(VENV)/.dev  ## run the whole test suite against PostgreSQL, Redis and headless Chromium, then its SQLite part
 	bash .ci/services
 	DATABASE_URL=$(TEST_DATABASE_URL) CELERY_TEST_BROKER_URL=$(TEST_REDIS_URL) SECRET_KEY=test-only-secret \
 		$(BIN)/python -m pytest $(PYTEST_ARGS)
+	DATABASE_URL=sqlite:///$(CURDIR)/var/test/sqlite.sqlite3 SECRET_KEY=test-only-secret \
+		$(BIN)/python -m pytest $(SQLITE_TESTS) $(SQLITE_PYTEST_ARGS)

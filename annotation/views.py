@@ -14,7 +14,7 @@ from django.views.decorators.http import require_http_methods, require_POST
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from . import selectors, services
+from . import platforms, selectors, services
 from .errors import ApplicationError
 from .forms import ConsentForm, DemographicsForm, FinishForm, rating_answer_parse
 from .models import GRADES, REASON_EXAMPLE, REASON_SUGGESTION, Attempt, Campaign
@@ -67,10 +67,10 @@ def annotator_page(*steps: Step):
 def entry(request, slug):
     """The campaign's open link; binds the browser to an annotator and sends them to their step."""
     campaign = get_object_or_404(Campaign, slug=slug)
-    if request.GET.get("assignmentId") == "ASSIGNMENT_ID_NOT_AVAILABLE":
+    if platforms.is_preview(request.GET):
         return render(request, "annotation/preview.html", {"campaign": campaign})
     try:
-        identity = services.identity_from_request(request.GET, request.user)
+        identity = platforms.identity_from_request(request.GET, request.user)
         annotator = services.annotator_enter(
             campaign=campaign,
             identity=identity,
@@ -240,6 +240,7 @@ def done(request, annotator, progress):
         return step_redirect(annotator.campaign.slug, progress.step)
     return render(request, "annotation/done.html", {
         "campaign": annotator.campaign,
+        "completion": platforms.completion_for(annotator),
         "another": progress.step == Step.LECTURE,
     })
 

@@ -11,13 +11,13 @@ names below are the public ones; each is defined in the module named.
 """
 from ..store.base import Playback, SubmitResult
 from ..store.orm import ACTIVITY_RESOLUTION
-from .entry import Identity, annotator_enter, consent_give, demographics_save, identity_from_request
+from .entry import annotator_enter, consent_give, demographics_save
 from .finish import attempt_finish
 from .ratings import RatingInput, rating_submit, ratings_submit_batch
 from .sessions import lecture_complete, session_start, sessions_release_abandoned
 
 __all__ = [
-    "ACTIVITY_RESOLUTION", "Identity", "Playback", "RatingInput", "SubmitResult", "annotator_enter",
-    "attempt_finish", "consent_give", "demographics_save", "identity_from_request", "lecture_complete",
+    "ACTIVITY_RESOLUTION", "Playback", "RatingInput", "SubmitResult", "annotator_enter",
+    "attempt_finish", "consent_give", "demographics_save", "lecture_complete",
     "rating_submit", "ratings_submit_batch", "session_start", "sessions_release_abandoned",
 ]

@@ -1,10 +1,7 @@
 """Entering a campaign: finding or creating the annotator, consent and demographics."""
 from __future__ import annotations
 
-import re
 import secrets
-from collections.abc import Mapping
-from dataclasses import dataclass
 from datetime import datetime
 
 from django.db import transaction
@@ -12,36 +9,7 @@ from django.utils import timezone
 
 from .. import rules, store
 from ..models import Annotator, Campaign, ConsentText
-
-_EXTERNAL_ID = re.compile(r"^[A-Za-z0-9_.:-]{1,128}$")
-
-
-@dataclass(frozen=True)
-class Identity:
-    source: str
-    external_id: str
-    platform_params: dict
-
-
-def identity_from_request(params: Mapping[str, str], user) -> Identity | None:
-    """The annotator's identity from crowd-platform parameters or a lab login; None for an open link.
-
-    Prolific sends PROLIFIC_PID, STUDY_ID and SESSION_ID; MTurk sends workerId, assignmentId and
-    hitId. The platform's own worker id is what binds: a returning worker resumes, whatever browser.
-    """
-    if params.get("PROLIFIC_PID"):
-        source, external_id = Annotator.Source.PROLIFIC, params["PROLIFIC_PID"]
-        extra = {k: params[k] for k in ("STUDY_ID", "SESSION_ID") if params.get(k)}
-    elif params.get("workerId"):
-        source, external_id = Annotator.Source.MTURK, params["workerId"]
-        extra = {k: params[k] for k in ("assignmentId", "hitId", "turkSubmitTo") if params.get(k)}
-    elif user is not None and user.is_authenticated:
-        return Identity(Annotator.Source.LAB, str(user.pk), {"username": user.get_username()})
-    else:
-        return None
-    if not _EXTERNAL_ID.match(external_id) or any(len(v) > 256 for v in extra.values()):
-        raise rules.BAD_EXTERNAL_ID.error()
-    return Identity(source, external_id, extra)
+from ..platforms import Identity
 
 
 def annotator_enter(*, campaign: Campaign, identity: Identity | None, known_annotator_id: int | None, user=None) -> Annotator:

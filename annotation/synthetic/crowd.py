@@ -38,7 +38,7 @@ import numpy as np
 from django.db import connection, connections
 from django.utils import timezone
 
-from annotation import selectors, services
+from annotation import platforms, selectors, services
 from annotation.errors import ApplicationError
 from annotation.models import Annotator, Attempt, Campaign, Video
 
@@ -508,7 +508,7 @@ def _add_one(value) -> None:
 
 def _arrive(person: _Person, campaign: Campaign, consent, now: datetime) -> None:
     persona = person.persona
-    identity = services.identity_from_request(
+    identity = platforms.identity_from_request(
         {"PROLIFIC_PID": persona.external_id, "STUDY_ID": f"demo-{campaign.slug}", "SESSION_ID": f"S{persona.index}"}, None
     )
     person.annotator = services.annotator_enter(campaign=campaign, identity=identity, known_annotator_id=None)

@@ -6,7 +6,7 @@ from datetime import timedelta
 import pytest
 from django.utils import timezone
 
-from annotation import selectors, services
+from annotation import platforms, selectors, services
 from annotation.errors import ApplicationError
 from annotation.models import AnnotationSession, Annotator, Attempt, Rating, Video
 
@@ -16,7 +16,7 @@ FIELDS = ("position", "video_id", "score", "reason", "typed_reason", "seconds_sp
 
 
 def ready(campaign, pid: str) -> Annotator:
-    identity = services.identity_from_request({"PROLIFIC_PID": pid}, None)
+    identity = platforms.identity_from_request({"PROLIFIC_PID": pid}, None)
     annotator = services.annotator_enter(campaign=campaign, identity=identity, known_annotator_id=None)
     services.consent_give(annotator=annotator, consent=selectors.campaign_current_consent(campaign))
     services.demographics_save(annotator=annotator, age_group="20-29", gender="female", education="master", prior_knowledge="heard")

@@ -13,7 +13,7 @@ import pytest
 from django.db import connection
 from django.utils import timezone
 
-from annotation import rules, selectors, services, store
+from annotation import platforms, rules, selectors, services, store
 from annotation.errors import ApplicationError
 from annotation.models import AnnotationSession, Attempt, Rating, Video
 from annotation.store.orm import OrmStore
@@ -198,7 +198,7 @@ def test_finish_applies_the_checker_tolerance(the_store, make_campaign):
 
 def test_entry_rules(the_store, make_campaign):
     campaign = make_campaign()
-    assert_rule(refused_by(lambda: services.identity_from_request({"PROLIFIC_PID": "a b"}, None)), rules.BAD_EXTERNAL_ID)
+    assert_rule(refused_by(lambda: platforms.identity_from_request({"PROLIFIC_PID": "a b"}, None)), rules.BAD_EXTERNAL_ID)
     first = enter(campaign, "P1")
     assert enter(campaign, "P1").pk == first.pk  # a returning worker
     campaign.is_open = False

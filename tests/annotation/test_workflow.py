@@ -6,7 +6,7 @@ from datetime import timedelta
 import pytest
 from django.utils import timezone
 
-from annotation import selectors, services
+from annotation import platforms, selectors, services
 from annotation.errors import ApplicationError
 from annotation.models import AnnotationSession, Annotator, Attempt, Rating, Video
 from annotation.steps import Step
@@ -17,7 +17,7 @@ pytestmark = pytest.mark.django_db
 
 
 def enter(campaign, pid="P1") -> Annotator:
-    identity = services.identity_from_request({"PROLIFIC_PID": pid, "STUDY_ID": "S", "SESSION_ID": "X"}, None)
+    identity = platforms.identity_from_request({"PROLIFIC_PID": pid, "STUDY_ID": "S", "SESSION_ID": "X"}, None)
     return services.annotator_enter(campaign=campaign, identity=identity, known_annotator_id=None)
 
 
@@ -190,10 +190,10 @@ def test_returning_worker_resumes_by_platform_id(make_campaign):
     assert again.pk == annotator.pk
     progress = selectors.annotator_progress(again)
     assert progress.step == Step.RATE and progress.next_position == 2
-    mturk = services.identity_from_request({"workerId": "A1B2", "assignmentId": "X9"}, None)
+    mturk = platforms.identity_from_request({"workerId": "A1B2", "assignmentId": "X9"}, None)
     assert mturk.source == Annotator.Source.MTURK
     with pytest.raises(ApplicationError):
-        services.identity_from_request({"PROLIFIC_PID": "<script>"}, None)
+        platforms.identity_from_request({"PROLIFIC_PID": "<script>"}, None)
 
 
 def test_double_started_lecture_opens_one_session(make_campaign):
