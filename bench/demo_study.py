@@ -52,7 +52,7 @@ def figures(campaign) -> dict:
     from analysis.stats.reasons import categorize
     from annotation.models import Attempt, Rating
     from annotation.selectors import campaign_status
-    from annotation.synthetic.wording import KINDS
+    from demo.wording import KINDS
 
     rows = Rating.objects.filter(attempt__session__campaign=campaign).values_list(
         "video_id", "score", "typed_reason", "attempt__outcome", "video__role", "video__is_real",
@@ -142,9 +142,9 @@ def main(argv=None) -> int:
     from django.core.management import call_command
     from tqdm import tqdm
 
-    from annotation.synthetic.build import study_campaign_get_or_create, study_rows_register
-    from annotation.synthetic.crowd import CrowdModel, crowd_simulate
-    from annotation.synthetic.study import SIZES, study_plan
+    from demo.build import study_campaign_get_or_create, study_rows_register
+    from demo.crowd import CrowdModel, crowd_simulate
+    from demo.study import SIZES, study_plan
 
     call_command("migrate", interactive=False, verbosity=0)
     config = SIZES["dream"]

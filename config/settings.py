@@ -60,6 +60,7 @@ INSTALLED_APPS = [
     "rest_framework",
     "annotation",
     "analysis",
+    "demo",  # the demo study: needs annotation and analysis, which know nothing of it
     "modeling",
 ]
 

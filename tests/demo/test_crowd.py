@@ -19,10 +19,10 @@ from scipy.stats import pearsonr, spearmanr
 from analysis.stats.reasons import categorize
 from annotation.models import AnnotationSession, Annotator, Attempt, Rating, Video
 from annotation.selectors import campaign_status
-from annotation.synthetic import crowd
-from annotation.synthetic.build import study_campaign_get_or_create, study_rows_register
-from annotation.synthetic.study import SIZES, study_plan
-from annotation.synthetic.wording import KINDS
+from demo import crowd
+from demo.build import study_campaign_get_or_create, study_rows_register
+from demo.study import SIZES, study_plan
+from demo.wording import KINDS
 
 # The mark makes pytest-django create the test database for the module-scoped simulation.
 pytestmark = pytest.mark.django_db

@@ -5,9 +5,9 @@ import cv2
 import numpy as np
 import pytest
 
-from annotation.synthetic.faces import SKIN_TONES, Scene, identity_make, take_make
-from annotation.synthetic.realism import ARTIFACT_KINDS
-from annotation.synthetic.swaps import ClipSpec, render_clip
+from demo.faces import SKIN_TONES, Scene, identity_make, take_make
+from demo.realism import ARTIFACT_KINDS
+from demo.swaps import ClipSpec, render_clip
 
 SEED = 7
 SIZE = dict(width=640, height=360)

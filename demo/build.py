@@ -25,9 +25,10 @@ from django.conf import settings
 from django.db import transaction
 
 from annotation.ingest import Prepared, VideoSpec, prepare_file, video_register
-from annotation.models import Campaign, ConsentText, SyntheticTruth, Video
+from annotation.models import Campaign, ConsentText, Video
 
 from .faces import identity_make
+from .models import SyntheticTruth
 from .study import VERSION, PlannedClip, StudyPlan
 from .swaps import clip_write
 from .wording import demo_reason

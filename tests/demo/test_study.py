@@ -13,11 +13,12 @@ from django.core.management import call_command
 from django.core.management.base import CommandError
 
 from analysis.stats.reasons import categorize
-from annotation.models import Campaign, SyntheticTruth, Video
-from annotation.synthetic import realism
-from annotation.synthetic.study import SIZES, study_plan
-from annotation.synthetic.swaps import method_catalog
-from annotation.synthetic.wording import KINDS, Observation, Voice, demo_reason, reason_write
+from annotation.models import Campaign, Video
+from demo import realism
+from demo.models import SyntheticTruth
+from demo.study import SIZES, study_plan
+from demo.swaps import method_catalog
+from demo.wording import KINDS, Observation, Voice, demo_reason, reason_write
 
 
 # --- Realism -----------------------------------------------------------------------------------

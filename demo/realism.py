@@ -10,7 +10,7 @@ artifact (a real video, or a flawless swap) has R = R_MAX: even a real video doe
 from people who were just told that some videos are fake. The exponent above 1 makes faint
 artifacts count for little, as perceptual thresholds do; the weights say how much each kind hurts
 at full strength (flicker, mosaic and ghosting most, noise least). The function is stored with each
-video (annotation.models.SyntheticTruth) and never shown to annotators. docs/synthetic_study.md
+video (demo.models.SyntheticTruth) and never shown to annotators. docs/synthetic_study.md
 documents it with the crowd model.
 """
 from __future__ import annotations

@@ -8,9 +8,9 @@ from django.core.management.base import BaseCommand, CommandError
 from django.db import connection
 from tqdm import tqdm
 
-from annotation.synthetic.build import study_campaign_get_or_create, study_rows_register, study_videos_build
-from annotation.synthetic.crowd import crowd_simulate
-from annotation.synthetic.study import SIZES, study_plan
+from demo.build import study_campaign_get_or_create, study_rows_register, study_videos_build
+from demo.crowd import crowd_simulate
+from demo.study import SIZES, study_plan
 
 
 class Command(BaseCommand):
