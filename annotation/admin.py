@@ -1,8 +1,15 @@
-"""The researchers' admin: campaigns and videos editable, ratings read-only, filters and search everywhere."""
-from django.contrib import admin
+"""The researchers' admin: campaigns and videos editable, collected data read-only, filters and search everywhere.
+
+Sessions, attempts, annotators and ratings are evidence and feed the per-video counters that
+assignment balances (`Video.assigned_sessions`): they are never edited or deleted here. The one
+change staff may make, releasing sessions in progress, is an action that calls the service which
+keeps the counters true.
+"""
+from django.contrib import admin, messages
 from django.urls import reverse
 from django.utils.html import format_html
 
+from . import services
 from .models import AnnotationSession, Annotator, Attempt, Campaign, ConsentText, Rating, Video
 
 
@@ -65,7 +72,7 @@ class VideoAdmin(admin.ModelAdmin):
 
 
 @admin.register(Annotator)
-class AnnotatorAdmin(admin.ModelAdmin):
+class AnnotatorAdmin(ReadOnlyAdmin):
     list_display = ["external_id", "campaign", "source", "age_group", "gender", "education", "prior_knowledge", "consented_at"]
     list_filter = ["campaign", "source", "age_group", "gender", "education", "prior_knowledge"]
     search_fields = ["external_id", "user__username"]
@@ -84,12 +91,25 @@ class AttemptInline(admin.TabularInline):
 
 
 @admin.register(AnnotationSession)
-class AnnotationSessionAdmin(admin.ModelAdmin):
+class AnnotationSessionAdmin(ReadOnlyAdmin):
     list_display = ["id", "campaign", "annotator", "status", "started_at", "last_activity_at", "finished_at"]
     list_filter = ["campaign", "status"]
     search_fields = ["annotator__external_id"]
-    readonly_fields = ["campaign", "annotator", "started_at", "last_activity_at", "finished_at"]
     inlines = [AttemptInline]
+    actions = ["release_sessions"]
+
+    @admin.action(description="Release the selected sessions in progress (their videos go back to the pool)",
+                  permissions=["release"])
+    def release_sessions(self, request, queryset):
+        released = 0
+        for campaign_id in queryset.values_list("campaign_id", flat=True).distinct():
+            campaign = Campaign.objects.get(pk=campaign_id)
+            ids = list(queryset.filter(campaign_id=campaign_id).values_list("id", flat=True))
+            released += services.sessions_release(campaign=campaign, session_ids=ids)
+        self.message_user(request, f"{released} session(s) released.", messages.SUCCESS)
+
+    def has_release_permission(self, request):
+        return request.user.has_perm("annotation.change_annotationsession")
 
 
 @admin.register(Rating)

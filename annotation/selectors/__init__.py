@@ -8,7 +8,7 @@
 
 The names below are the public ones; each is defined in the module named.
 """
-from .assignment import video_assignment_loads
+from .assignment import video_assignment_loads, video_counter_drift
 from .pages import (
     RatingItem,
     VideoMedia,
@@ -37,5 +37,5 @@ __all__ = [
     "annotator_current_attempt", "annotator_last_outcome", "annotator_next_step", "annotator_page_state",
     "annotator_progress", "annotator_qualified_sessions", "attempt_rated_positions", "attempt_review",
     "campaign_current_consent", "campaign_status", "demo_videos", "rating_item", "rating_token_make",
-    "rating_token_read", "session_idle_cutoff", "sessions_idle", "video_assignment_loads",
+    "rating_token_read", "session_idle_cutoff", "sessions_idle", "video_assignment_loads", "video_counter_drift",
 ]

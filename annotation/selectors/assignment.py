@@ -3,6 +3,8 @@ from __future__ import annotations
 
 from datetime import datetime
 
+from django.db.models import Count
+
 from ..models import AnnotationSession, Campaign, SessionItem, Video
 from .progress import session_idle_cutoff
 
@@ -27,3 +29,16 @@ def video_assignment_loads(campaign: Campaign, *, now: datetime) -> dict[int, in
     return loads
 
 
+
+
+def video_counter_drift(campaign: Campaign) -> dict[int, tuple[int, int]]:
+    """The regular videos whose stored counter (`Video.assigned_sessions`) differs from a recount of
+    the sessions in progress or qualified that hold them: video id -> (stored, recounted)."""
+    held = dict(
+        SessionItem.objects.filter(
+            video__campaign=campaign, video__role=Video.Role.REGULAR,
+            session__status__in=[AnnotationSession.Status.ACTIVE, AnnotationSession.Status.QUALIFIED],
+        ).values("video_id").annotate(n=Count("id")).values_list("video_id", "n").order_by()
+    )
+    stored = campaign.videos.filter(role=Video.Role.REGULAR).values_list("id", "assigned_sessions").order_by()
+    return {video: (count, held.get(video, 0)) for video, count in stored if count != held.get(video, 0)}

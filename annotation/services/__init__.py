@@ -14,10 +14,16 @@ from ..store.orm import ACTIVITY_RESOLUTION
 from .entry import annotator_enter, consent_give, demographics_save
 from .finish import attempt_finish
 from .ratings import RatingInput, rating_submit, ratings_submit_batch
-from .sessions import lecture_complete, session_start, sessions_release_abandoned
+from .sessions import (
+    lecture_complete,
+    session_start,
+    sessions_release,
+    sessions_release_abandoned,
+    video_counters_recount,
+)
 
 __all__ = [
     "ACTIVITY_RESOLUTION", "Playback", "RatingInput", "SubmitResult", "annotator_enter",
     "attempt_finish", "consent_give", "demographics_save", "lecture_complete",
-    "rating_submit", "ratings_submit_batch", "session_start", "sessions_release_abandoned",
+    "rating_submit", "ratings_submit_batch", "session_start", "sessions_release", "sessions_release_abandoned", "video_counters_recount",
 ]

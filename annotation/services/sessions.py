@@ -120,3 +120,27 @@ def sessions_release_abandoned(*, now: datetime | None = None) -> int:
     return released
 
 
+
+
+def sessions_release(*, campaign: Campaign, session_ids: Sequence[int], now: datetime | None = None) -> int:
+    """Abandon the campaign's sessions of `session_ids` still in progress, as a researcher asks from the
+    admin; their videos go back to the pool, their ratings stay. Returns how many were released."""
+    now = now or timezone.now()
+    with transaction.atomic():
+        Campaign.objects.select_for_update(no_key=True).get(pk=campaign.pk)  # as in session_start
+        ids = list(campaign.sessions.filter(pk__in=session_ids, status=AnnotationSession.Status.ACTIVE)
+                   .values_list("id", flat=True))
+        if ids:
+            _sessions_expire(ids, now=now)
+    return len(ids)
+
+
+def video_counters_recount(*, campaign: Campaign) -> dict[int, tuple[int, int]]:
+    """Set every drifted `Video.assigned_sessions` of the campaign to its recount, under the campaign's
+    lock so that no session start moves them meanwhile; returns the drift found (video -> (was, now))."""
+    with transaction.atomic():
+        Campaign.objects.select_for_update(no_key=True).get(pk=campaign.pk)
+        drift = selectors.video_counter_drift(campaign)
+        for video_id, (_, counted) in drift.items():
+            Video.objects.filter(pk=video_id).update(assigned_sessions=counted)
+    return drift
