@@ -12,3 +12,38 @@ class ApplicationError(Exception):
 
     def as_dict(self) -> dict:
         return {"code": self.code, "error": self.message}
+
+
+def api_exception_handler(exc, context):
+    """DRF's exception handler for every API of the project: one JSON shape, `{"code", "error"}`
+    (plus `"fields"` for a validation error naming fields), for an ApplicationError, anything DRF
+    raises (authentication, permission, not found, throttling, validation) and Django's Http404 and
+    PermissionDenied. Returns the Response, or None for an unexpected exception (a 500, logged)."""
+    from django.core.exceptions import PermissionDenied
+    from django.http import Http404
+    from rest_framework import exceptions
+    from rest_framework.response import Response
+    from rest_framework.views import exception_handler
+
+    if isinstance(exc, ApplicationError):
+        return Response(exc.as_dict(), status=exc.status)
+    if isinstance(exc, Http404):
+        exc = exceptions.NotFound()
+    elif isinstance(exc, PermissionDenied):
+        exc = exceptions.PermissionDenied()
+    response = exception_handler(exc, context)
+    if response is None:
+        return None
+    if isinstance(exc, exceptions.ValidationError):
+        detail = exc.detail
+        if isinstance(detail, dict):
+            first = next(iter(detail.values()), ["The request is not valid."])
+            message = str(first[0] if isinstance(first, list) and first else first)
+            response.data = {"code": "invalid", "error": message, "fields": exc.get_full_details()}
+        else:
+            items = detail if isinstance(detail, list) else [detail]
+            response.data = {"code": "invalid", "error": str(items[0]) if items else "The request is not valid."}
+        return response
+    codes = exc.get_codes() if isinstance(exc, exceptions.APIException) else "error"
+    response.data = {"code": codes if isinstance(codes, str) else "error", "error": str(getattr(exc, "detail", exc))}
+    return response

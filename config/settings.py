@@ -35,6 +35,13 @@ def database_from_url(url: str) -> dict:
             # Persistent connections: a rating submit should not pay for a new connection.
             "CONN_MAX_AGE": int(os.environ.get("CONN_MAX_AGE", "60")),
             "CONN_HEALTH_CHECKS": True,
+            # Off: Django binds on the client and annotation.store PREPAREs its statements by name.
+            # On: psycopg binds on the server and prepares every query run `prepare_threshold` times
+            # (bench/annotation_load compares the two; the README gives the figures).
+            "OPTIONS": (
+                {"server_side_binding": True, "prepare_threshold": int(os.environ.get("DATABASE_PREPARE_THRESHOLD", "5"))}
+                if env_bool("DATABASE_SERVER_SIDE_BINDING", False) else {}
+            ),
         }
     if parsed.scheme == "sqlite":
         return {"ENGINE": "django.db.backends.sqlite3", "NAME": parsed.path or ":memory:"}
@@ -129,6 +136,8 @@ REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": ["rest_framework.authentication.SessionAuthentication"],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAdminUser"],
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
+    # Every API error in one JSON shape: {"code": ..., "error": ...}.
+    "EXCEPTION_HANDLER": "annotation.errors.api_exception_handler",
 }
 
 # Celery: with no broker the tasks run in-process (the embedded run and most tests).
