@@ -1,4 +1,3 @@
-#!/usr/bin/env python
 """HTTP load benchmark of the annotation flow: gunicorn + PostgreSQL, driven by simulated annotators.
 
 What it does, in one run:
@@ -44,10 +43,10 @@ What it does, in one run:
    the flow in-process, and prints each target as MET or MISSED. --view-cpu adds Django CPU,
    wall time and SQL statements per view measured inside gunicorn (bench/viewcpu.py).
 
-Run:  .venv/bin/python bench/annotation_load.py                 (all three phases, 30 s each)
-      .venv/bin/python bench/annotation_load.py --seconds 20 --sweep   (try gunicorn settings first)
-      .venv/bin/python bench/annotation_load.py --phases paced --rate 200 --annotators 64
-      .venv/bin/python bench/annotation_load.py --phases saturation --view-cpu --show-queries
+Run:  .venv/bin/python -m bench.annotation_load                 (all three phases, 30 s each)
+      .venv/bin/python -m bench.annotation_load --seconds 20 --sweep   (try gunicorn settings first)
+      .venv/bin/python -m bench.annotation_load --phases paced --rate 200 --annotators 64
+      .venv/bin/python -m bench.annotation_load --phases saturation --view-cpu --show-queries
 """
 from __future__ import annotations
 
@@ -70,9 +69,7 @@ from collections import Counter, defaultdict
 from pathlib import Path
 from urllib.parse import urlencode
 
-ROOT = Path(__file__).resolve().parent.parent
-if str(ROOT) not in sys.path:
-    sys.path.insert(0, str(ROOT))
+ROOT = Path(__file__).resolve().parents[2]
 
 SLUG = "bench"
 VIDEOS_PER_SESSION = 40
@@ -1048,6 +1045,7 @@ def mark(ok: bool | None) -> str:
 
 def parse_args(argv=None):
     parser = argparse.ArgumentParser(
+        prog="python -m bench.annotation_load",
         description="Load benchmark of the annotation flow (rating submits) against gunicorn + PostgreSQL. "
                     "Recreates the database --db, starts gunicorn, runs the phases and prints figures and targets.",
         formatter_class=argparse.ArgumentDefaultsHelpFormatter)
@@ -1319,6 +1317,3 @@ def main(argv=None) -> int:
     print(f"\nResults written to {out.relative_to(ROOT) if out.is_relative_to(ROOT) else out}")
     return 0
 
-
-if __name__ == "__main__":
-    sys.exit(main())
