@@ -27,6 +27,8 @@ REASONS = [
 
 
 class StepError(Exception):
+    """A step of the flow went wrong; the phase counts its `kind` among the errors."""
+
     def __init__(self, kind: str):
         super().__init__(kind)
         self.kind = kind
@@ -42,7 +44,9 @@ class Browser:
         self.cookies: dict[str, str] = {}
 
     async def request(self, step: str, method: str, path: str, data: dict | None = None, answer: dict | None = None):
-        """`data`: a form's fields (sent url-encoded); `answer`: a rating (sent as JSON, as the page does)."""
+        """`data`: a form's fields (sent url-encoded); `answer`: a rating (sent as JSON, as the page does).
+
+        Returns (HTTP status, Location header or None, body)."""
         ph = self.ph
         ph.check_time()
         headers = {"Cookie": "; ".join(f"{k}={v}" for k, v in self.cookies.items())} if self.cookies else {}
@@ -68,7 +72,9 @@ class Browser:
         return status, location, content
 
     async def follow(self, step: str, status: int, location: str | None, content: bytes, expect: str):
-        """Follow redirects with GETs until a page answers; it must be the page `expect` names."""
+        """Follow redirects with GETs until a page answers; it must be the page `expect` names.
+
+        Returns that page's body."""
         path = None
         for _ in range(8):
             if status not in (301, 302, 303):
@@ -82,6 +88,7 @@ class Browser:
         return content
 
     def csrf(self, step: str, content: bytes) -> str:
+        """Returns the CSRF token of the page `content` (a StepError of `step` without one)."""
         match = CSRF_RE.search(content)
         if not match:
             raise StepError(f"{step}: no csrf token in page")
@@ -215,6 +222,7 @@ async def resave_answers(ph: Phase, b: "Browser", rng: random.Random, submit_pat
 
 
 async def annotator_loop(ph: Phase, idx: int) -> None:
+    """Annotator `idx` of the phase: one life after another until the phase ends, errors counted."""
     # Spread the starts over a second, and (unless --no-stagger) let each annotator's first
     # session end after a random number of submits, as if the person left: the annotators are
     # then spread over the positions of their sessions as in a running campaign, instead of all
@@ -239,6 +247,7 @@ async def annotator_loop(ph: Phase, idx: int) -> None:
 
 
 async def bare_loop(ph: Phase, idx: int) -> None:
+    """Client `idx` of the bare phase: POST /bench/bare-insert/ until the phase ends (on slots when paced)."""
     body = urlencode({"payload": "x" * 220 + f"-{idx}"}).encode()
     url = ph.base + "/bench/bare-insert/"
     while ph.loop.time() < ph.t_end:

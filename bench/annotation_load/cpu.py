@@ -30,7 +30,9 @@ def _postgres_group(pid: int) -> str:
 
 def cpu_snapshot(gunicorn_pid: int | None) -> dict:
     """CPU seconds so far per process (grouped: gunicorn master + workers, PostgreSQL serving the
-    benchmark database, this process, other) and of the whole machine (/proc/stat)."""
+    benchmark database, this process, other) and of the whole machine (/proc/stat).
+
+    Returns {"procs": {pid: (group, seconds)}, "busy": seconds of the machine}."""
     tick = os.sysconf("SC_CLK_TCK")
     me = os.getpid()
     procs = {}
@@ -62,7 +64,9 @@ def cpu_snapshot(gunicorn_pid: int | None) -> dict:
 
 def cpu_report(before: dict, after: dict, seconds: float) -> dict:
     """% of one core per group between two snapshots; a process that exited in between is lost
-    (so 'other' = machine busy minus the three known groups, which also counts exited processes)."""
+    (so 'other' = machine busy minus the three known groups, which also counts exited processes).
+
+    Returns {group: %} for gunicorn, postgres, generator, busy and other, and capacity (100 a core)."""
     groups = Counter()
     for pid, (group, used) in after["procs"].items():
         prev = before["procs"].get(pid)
@@ -75,7 +79,9 @@ def cpu_report(before: dict, after: dict, seconds: float) -> dict:
 
 
 def view_cpu_snapshot(directory: Path | None) -> dict:
-    """Per-view totals written by bench/viewcpu.py, summed over the gunicorn workers."""
+    """Per-view totals written by bench/viewcpu.py, summed over the gunicorn workers.
+
+    Returns {view: [requests, CPU s, wall s, SQL statements]}; empty without a folder."""
     totals: dict[str, list[float]] = {}
     if directory is None:
         return totals
@@ -92,6 +98,8 @@ def view_cpu_snapshot(directory: Path | None) -> dict:
 
 
 def view_cpu_report(before: dict, after: dict, seconds: float) -> dict:
+    """Returns per view between two view_cpu_snapshot()s: requests/s, CPU and wall ms and SQL
+    statements per request and % of a core, the busiest view first."""
     out = {}
     for name, row in after.items():
         prev = before.get(name, [0, 0.0, 0.0, 0])

@@ -6,7 +6,9 @@ import secrets
 
 
 def configure_environment(args) -> dict:
-    """The environment shared by this process (migrations, token decoding, probe) and gunicorn."""
+    """The environment shared by this process (migrations, token decoding, probe) and gunicorn.
+
+    Returns it, after setting it in os.environ too."""
     env = dict(os.environ)
     env.update({
         "DATABASE_URL": f"{args.pg.rstrip('/')}/{args.db}",
@@ -26,6 +28,7 @@ def configure_environment(args) -> dict:
 
 
 def recreate_database(args) -> None:
+    """DROP (with FORCE) and CREATE the database --db on the server --pg."""
     import psycopg
     from psycopg import sql
 
@@ -47,6 +50,7 @@ def vacuum_analyze(args) -> None:
 
 
 def autovacuum_setting(args) -> str:
+    """Returns the server's autovacuum setting: 'on' or 'off'."""
     import psycopg
 
     with psycopg.connect(f"{args.pg.rstrip('/')}/{args.db}", autocommit=True) as conn:

@@ -6,7 +6,10 @@ from collections import Counter
 
 def verify_database(phases: list[dict], seeded_last_id: int) -> dict:
     """Compare the acknowledged (attempt, position) pairs with the rows in annotation_rating (the
-    ones the benchmark made: above the seeded history's ids)."""
+    ones the benchmark made: above the seeded history's ids).
+
+    Returns the counts on both sides, missing and extra rows (extra ones from submits sent without
+    an answer apart), and `exact`: the table holds the acknowledged ratings and nothing unexplained."""
     from django.core import signing
     from django.db import connection
 

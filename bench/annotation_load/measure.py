@@ -12,7 +12,10 @@ from .server import Gunicorn
 
 
 def measure(name: str, mode: str, base: str, args, choices, gunicorn: Gunicorn, run_id: str, **kw) -> dict:
-    """VACUUM ANALYZE, wait for a calm machine, then run one phase."""
+    """VACUUM ANALYZE, wait for a calm machine, then run one phase.
+
+    Returns run_phase's figures and `background_before`, the machine's busy % before the phase
+    (None without --wait-quiet)."""
     vacuum_analyze(args)
     background = wait_for_quiet(args.wait_quiet, args.quiet_limit) if args.wait_quiet > 0 else None
     res = asyncio.run(run_phase(name, mode, base, args, choices, gunicorn, run_id, **kw))
@@ -22,6 +25,10 @@ def measure(name: str, mode: str, base: str, args, choices, gunicorn: Gunicorn, 
 
 async def run_phase(name: str, mode: str, base: str, args, choices, gunicorn: Gunicorn, run_id: str,
                     rate: float | None = None, seconds: float | None = None, warmup: float | None = None) -> dict:
+    """One phase: `args.annotators` clients through the warm-up and the measured window.
+
+    Returns summarize's figures, `views` (per-view figures with --view-cpu, else None) and
+    `server_cpu_ms`: gunicorn's and PostgreSQL's CPU per counted request."""
     import aiohttp
 
     connector = aiohttp.TCPConnector(limit=args.annotators, limit_per_host=args.annotators)

@@ -11,7 +11,7 @@ UNIT = {"bare": "bare inserts/s", "annotate": "submissions/s", "resave": "submis
 
 
 class StopPhase(Exception):
-    pass
+    """The phase is over: the client stops."""
 
 
 class Phase:
@@ -42,10 +42,12 @@ class Phase:
         self.ticket_backlog_max = 0
 
     def check_time(self):
+        """Raise StopPhase once the measured window has ended."""
         if self.loop.time() >= self.t_end:
             raise StopPhase
 
     def record(self, step: str, started: float, ended: float):
+        """Count a request of `step` and its latency when it ended inside the measured window."""
         if self.t_start <= ended < self.t_end:
             self.lat[step].append(ended - started)
             self.requests[step] += 1
@@ -75,6 +77,7 @@ class Phase:
 
 
 def percentiles(values) -> dict:
+    """Returns n and the p50, p95, p99 and max of `values` (seconds) in ms (None each without values)."""
     if not values:
         return {"n": 0, "p50": None, "p95": None, "p99": None, "max": None}
     ordered = sorted(values)
@@ -86,6 +89,8 @@ def percentiles(values) -> dict:
 
 
 def summarize(ph: Phase, cpu: dict) -> dict:
+    """Returns the phase's figures: throughput and latency of its main step, the other steps'
+    latencies, errors, the acknowledged and in-doubt tokens, and `cpu` (cpu_report's result)."""
     main_step = MAIN_STEP[ph.mode]
     steps = {step: percentiles(lat) for step, lat in sorted(ph.lat.items())}
     total_requests = sum(ph.requests.values())

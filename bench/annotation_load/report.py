@@ -10,12 +10,14 @@ TARGET_RATIO = 0.5
 
 
 def fmt_lat(lat: dict | None) -> str:
+    """Returns a percentiles() result as one line, or 'no samples'."""
     if not lat or not lat["n"]:
         return "no samples"
     return f"p50 {lat['p50']:.1f} ms  p95 {lat['p95']:.1f} ms  p99 {lat['p99']:.1f} ms  max {lat['max']:.1f} ms  (n={lat['n']})"
 
 
 def print_phase(res: dict, label: str) -> None:
+    """Print one phase's block: throughput, latencies, server CPU, errors, the CPU split, per-view figures."""
     unit = UNIT[res["mode"]]
     print(f"\n== {label} ==")
     if res["rate_target"]:
@@ -53,6 +55,7 @@ def print_phase(res: dict, label: str) -> None:
 
 
 def mark(ok: bool | None) -> str:
+    """Returns a target's verdict, all of one width: MET, MISSED, or n/a for None."""
     return "n/a   " if ok is None else ("MET   " if ok else "MISSED")
 
 

@@ -10,7 +10,9 @@ MIN_REASON = 5
 
 
 def setup_campaign(args) -> dict:
-    """Migrate, create the bare-insert table and the campaign with fake video rows."""
+    """Migrate, create the bare-insert table and the campaign with fake video rows.
+
+    Returns the demographics form's choices: field -> allowed values."""
     import hashlib
 
     import django

@@ -46,12 +46,15 @@ DEFAULT_SWEEP = "sync:3x1,sync:4x1,gthread:2x4,gthread:2x6,gthread:2x8,gthread:3
 
 
 def free_port() -> int:
+    """Returns a TCP port of 127.0.0.1 that is free now."""
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         return sock.getsockname()[1]
 
 
 class Gunicorn:
+    """gunicorn serving config.wsgi under one setting, in its own process group."""
+
     def __init__(self, env: dict, worker_class: str, workers: int, threads: int, keepalive: int, log_path: Path):
         self.env, self.worker_class, self.workers, self.threads = env, worker_class, workers, threads
         self.keepalive = keepalive
@@ -62,12 +65,14 @@ class Gunicorn:
 
     @property
     def label(self) -> str:
+        """Returns the setting in words, as the output names it."""
         label = f"{self.worker_class} {self.workers} worker(s) x {self.threads} thread(s)"
         if self.worker_class != "sync":  # sync workers never keep a connection alive
             label += f", keep-alive {self.keepalive} s" if self.keepalive else ", no keep-alive"
         return label
 
     def start(self, timeout: float = 60.0) -> str:
+        """Start gunicorn on a free port and wait until it answers. Returns its base URL."""
         self.port = free_port()
         cmd = [
             sys.executable, "-m", "gunicorn", "config.wsgi:application",
@@ -97,6 +102,7 @@ class Gunicorn:
         raise RuntimeError(f"gunicorn did not answer within {timeout:.0f} s; see {self.log_path}")
 
     def stop(self) -> None:
+        """Stop the master and its workers (SIGTERM, SIGKILL after 15 s); nothing if it is not running."""
         proc, self.proc = self.proc, None
         if proc is None or proc.poll() is not None:
             return
@@ -111,6 +117,7 @@ class Gunicorn:
 
 
 def parse_config(text: str) -> tuple[str, int, int, int]:
+    """Returns (worker class, workers, threads, keep-alive s) of `class:WORKERSxTHREADS[:KEEPALIVE]`."""
     kind, _, rest = text.strip().partition(":")
     size, _, keepalive = rest.partition(":")
     workers, _, threads = size.partition("x")
