@@ -1,1 +1,1 @@
-"""Load benchmarks; see bench/annotation_load.py."""
+"""Load benchmarks; see bench/annotation_load/."""

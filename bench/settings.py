@@ -2,8 +2,8 @@
 
 Everything else (middleware, database from DATABASE_URL, sessions, DEBUG from the environment)
 is exactly config.settings, so the annotation pages behave as in production. With
-BENCH_VIEW_CPU_DIR set (annotation_load.py --view-cpu) a middleware also records CPU, wall time
-and SQL statements per view in that folder (bench/viewcpu.py).
+BENCH_VIEW_CPU_DIR set (python -m bench.annotation_load --view-cpu) a middleware also records CPU,
+wall time and SQL statements per view in that folder (bench/viewcpu.py).
 """
 import os
 

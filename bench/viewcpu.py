@@ -1,9 +1,9 @@
 """Opt-in middleware for the load benchmark: CPU, wall time and SQL queries per view, per worker.
 
-Enabled by bench.settings when BENCH_VIEW_CPU_DIR is set (annotation_load.py --view-cpu). Each
-gunicorn worker adds up, per URL name, the thread CPU time Django spent on the request (all the
-middleware included, the WSGI server's own HTTP handling not), the wall time and the number of
-SQL statements, and rewrites <dir>/<pid>.json at most twice a second. The benchmark reads the
+Enabled by bench.settings when BENCH_VIEW_CPU_DIR is set (python -m bench.annotation_load
+--view-cpu). Each gunicorn worker adds up, per URL name, the thread CPU time Django spent on the
+request (all the middleware included, the WSGI server's own HTTP handling not), the wall time and
+the number of SQL statements, and rewrites <dir>/<pid>.json at most twice a second. The benchmark reads the
 files at the start and the end of a measured window and prints the difference.
 """
 from __future__ import annotations
