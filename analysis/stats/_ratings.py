@@ -64,6 +64,18 @@ def code(ratings: RatingsLike) -> Coded:
     )
 
 
+def distinct_counts(keys: NDArray[np.int64]) -> tuple[NDArray[np.int64], IntArray]:
+    """The distinct integer keys, sorted, and how many times each occurs.
+
+    By a sort rather than `np.unique`: numpy 2.4 hashes integers by their value, which collides on
+    composite keys (a * n + b); 1.35 million (annotator, text, video) keys took 0.83 s there
+    against 7 ms sorted (bench/analysis_scale.py's 10x data).
+    """
+    ordered = np.sort(keys)
+    starts = np.flatnonzero(np.concatenate(([True], ordered[1:] != ordered[:-1]))) if ordered.size else np.zeros(0, dtype=np.intp)
+    return ordered[starts], np.diff(np.append(starts, ordered.size))
+
+
 def group_sum(codes: IntArray, values: ArrayLike | None, size: int) -> FloatArray:
     """Sum of `values` per code (count when `values` is None), like `np.nansum` over each group.
 
