@@ -166,11 +166,14 @@ def stage_reasons(ratings: pd.DataFrame, params: Parameters) -> dict:
     if "reason" not in ratings.columns:
         return {"reasons": {}}
     qualified = qualified_only(ratings).reset_index(drop=True)
-    words = reasons.word_frequencies(qualified["reason"]).head(params.top_words)
-    shares = reasons.category_shares(qualified["reason"])
-    per_video = reasons.category_vectors(qualified)
+    # Each text column is normalized and matched once (per distinct text) for all its statistics.
+    stored = reasons.corpus(qualified["reason"])
+    words = reasons.word_frequencies(stored).head(params.top_words)
+    shares = reasons.category_shares(stored)
+    per_video = reasons.category_vectors(qualified, texts=stored)
     typed = qualified.assign(reason=qualified["typed_reason"]) if "typed_reason" in qualified.columns else qualified
-    flags = reasons.suspicious_reasons(typed, min_words=params.min_reason_words)
+    typed_texts = reasons.corpus(typed["reason"]) if "typed_reason" in qualified.columns else stored
+    flags = reasons.suspicious_reasons(typed, texts=typed_texts, min_words=params.min_reason_words)
     flagged = typed.loc[flags["suspicious"].to_numpy(), ["video", "annotator", "score", "reason"]].join(
         flags.loc[flags["suspicious"].to_numpy(), ["too_short", "pasted", "contradicts_grade"]]
     )
@@ -261,7 +264,7 @@ def code_version() -> str:
     """A fingerprint of the code that computes the numbers, stored with every run."""
     digest = hashlib.sha1()
     here = Path(__file__).resolve().parent
-    for path in sorted([here / "pipeline.py", *(here / "stats").glob("*.py")]):
-        digest.update(path.name.encode())
+    for path in sorted([here / "pipeline.py", *(here / "stats").rglob("*.py")]):
+        digest.update(str(path.relative_to(here)).encode())
         digest.update(path.read_bytes())
     return f"analysis-{digest.hexdigest()[:12]}"
