@@ -48,7 +48,8 @@ class Coded:
 
 
 def code(ratings: RatingsLike) -> Coded:
-    """Factorize video and annotator labels (sorted, so codes follow label order like sureal's)."""
+    """The ratings as `Coded` integer codes: video and annotator labels factorized in sorted order
+    (so codes follow label order like sureal's), rows with a NaN score dropped."""
     frame = as_frame(ratings)
     score = np.asarray(frame["score"], dtype=np.float64)
     # A NaN score is "not rated"; dropping it here keeps every later count honest.
@@ -108,6 +109,7 @@ class GroupMoments:
 
 
 def group_moments(codes: IntArray, values: FloatArray, size: int) -> GroupMoments:
+    """Count, mean and sum of squared deviations of `values` per code, as `GroupMoments`."""
     n = np.bincount(codes, minlength=size).astype(np.float64)
     with np.errstate(divide="ignore", invalid="ignore"):
         mean = np.bincount(codes, weights=values, minlength=size) / n

@@ -111,6 +111,7 @@ class SubjectRejection:
     low: FloatArray
 
     def frame(self) -> pd.DataFrame:
+        """Per-subject table: rejected, share, balance, high, low."""
         return pd.DataFrame(
             {"rejected": self.rejected, "share": self.share, "balance": self.balance, "high": self.high, "low": self.low},
             index=self.subjects,
@@ -220,7 +221,7 @@ def mos_model(
     reject_subjects: bool = False,
     per_rated: bool = False,
 ) -> MosResult:
-    """MOS with sureal's normal CI, optionally after P.913 bias removal and/or BT.500 rejection.
+    """The `MosResult`: MOS with sureal's normal CI, optionally after P.913 bias removal and/or BT.500 rejection.
 
     The order is sureal's: bias is removed first (from all subjects), screening then runs on the
     bias-removed scores, and the MOS is taken over the subjects kept. `per_rated` only changes the
@@ -317,6 +318,7 @@ class MleResult:
     dof: float = field(default=float("nan"))
 
     def videos_frame(self) -> pd.DataFrame:
+        """Per-video table: quality, quality_std, quality_ci_low, quality_ci_high."""
         return pd.DataFrame(
             {
                 "quality": self.quality,
@@ -328,6 +330,7 @@ class MleResult:
         )
 
     def subjects_frame(self) -> pd.DataFrame:
+        """Per-subject table: bias and inconsistency, each with its std and 95% bounds."""
         return pd.DataFrame(
             {
                 "bias": self.subject_bias,
@@ -439,7 +442,7 @@ def mle_model(
     refresh_rate: float = MLE_REFRESH_RATE,
     force_subject_bias_zero_mean: bool = True,
 ) -> MleResult:
-    """sureal's MLE subject model (gradient_method 'simplified', Gaussian pdf), same updates and stop.
+    """The `MleResult` of sureal's MLE subject model (gradient_method 'simplified', Gaussian pdf), same updates and stop.
 
     Each iteration updates, in order: b_s (closed form given the rest), v_s (one Newton step),
     a_c (one Newton step, content-aware only; summed over the content's videos), x_e (closed form),

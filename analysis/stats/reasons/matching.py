@@ -117,8 +117,8 @@ def corpus(texts: TextsLike) -> Corpus:
 
 
 def normalize(texts: TextsLike) -> pd.Series:
-    """Each description normalized (same index): lowercase; every run of characters other than
-    letters, digits and apostrophes one space; no space at either end.
+    """A Series of each description normalized (same index): lowercase; every run of characters
+    other than letters, digits and apostrophes one space; no space at either end.
 
     After this, words are separated by exactly one space and no text contains a newline, which the
     matcher relies on.
@@ -293,7 +293,7 @@ def categorize(texts: TextsLike) -> pd.DataFrame:
 
 
 def tokens(texts: TextsLike, *, stop_words: frozenset[str] = STOP_WORDS) -> pd.Series:
-    """Every word of every description, one row per word, indexed by its description's index.
+    """A Series of every word of every description, one row per word, indexed by its description's index.
 
     Long format rather than a list per description, so counting and filtering stay vectorized.
     Stop words are removed (pass an empty set to keep them).
@@ -357,7 +357,7 @@ def category_vectors(ratings: RatingsLike, *, text_column: str = "reason", texts
 
 
 def category_shares(texts: TextsLike) -> pd.Series:
-    """Share of all descriptions hitting each category, in CATEGORIES order (the bars of the paper's Fig. 8)."""
+    """A Series of the share of all descriptions hitting each category, in CATEGORIES order (the bars of the paper's Fig. 8)."""
     c = corpus(texts)
     with np.errstate(invalid="ignore"):
         shares = (c.counts @ c.categories.astype(np.float64)) / len(c)
