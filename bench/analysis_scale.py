@@ -11,7 +11,7 @@ largest and the smallest scale. Peak memory is measured two ways: `traced` is tr
 during the stage (numpy, pandas and Python allocations; Arrow string buffers are not seen), in a
 separate run so tracing does not slow the timed one; `rss` is the growth of the resident set
 during the timed run (Linux VmHWM, reset before each stage through /proc/self/clear_refs; memory
-that the allocator reuses is not counted again, so it can read low). Load is measured the same
+that the allocator reuses is not counted again, so it is a lower bound and gets no ratio). Load is measured the same
 way (selectors.campaign_ratings_frame). Finally it prints, for MOS with CI, BT.500 screening and
 the maximum-likelihood subject model, the ratio of sureal's time to ours on the same data in the
 same run.
@@ -192,28 +192,30 @@ def print_scaling(scales: list[float], runs: dict[float, dict], figures: dict[fl
     """The per-stage table across scales, with the ratio of the largest scale to the smallest."""
     low, high = scales[0], scales[-1]
     label = f"{high:g}x/{low:g}x"
+    lw = max(8, len(label) + 1)  # width of the ratio columns
     print(f"\nper stage across scales ({label}: the ratio between the largest and the smallest scale; "
           f"target for 10x data: time <= 12x, memory ~10x)")
     header = "".join(f"{f'{s:g}x':>9}" for s in scales)
-    print(f"  {'':<12} {'run wall s (services)':^{9 * len(scales) + 8}}   {'CPU s (stage function)':^{9 * len(scales) + 8}}")
-    print(f"  {'stage':<12}{header}{label:>8}   {header}{label:>8}")
+    print(f"  {'':<12} {'run wall s (services)':^{9 * len(scales) + lw}}   {'CPU s (stage function)':^{9 * len(scales) + lw}}")
+    print(f"  {'stage':<12}{header}{label:>{lw}}   {header}{label:>{lw}}")
     names = list(runs[low]["seconds"])
     for name in names:
         wall = [runs[s]["seconds"].get(name, float("nan")) for s in scales]
         cpu = [figures[s][name]["cpu"] for s in scales] if name in figures[low] else []
-        print(f"  {name:<12}" + "".join(f"{v:9.2f}" for v in wall) + f"{wall[-1] / wall[0]:8.1f}   "
-              + ("".join(f"{v:9.2f}" for v in cpu) + f"{cpu[-1] / cpu[0]:8.1f}" if cpu else "(not a stage function)"))
+        print(f"  {name:<12}" + "".join(f"{v:9.2f}" for v in wall) + f"{wall[-1] / wall[0]:{lw}.1f}   "
+              + ("".join(f"{v:9.2f}" for v in cpu) + f"{cpu[-1] / cpu[0]:{lw}.1f}" if cpu else "(not a stage function)"))
     wall = [runs[s]["total"] for s in scales]
-    print(f"  {'end to end':<12}" + "".join(f"{v:9.2f}" for v in wall) + f"{wall[-1] / wall[0]:8.1f}")
+    print(f"  {'end to end':<12}" + "".join(f"{v:9.2f}" for v in wall) + f"{wall[-1] / wall[0]:{lw}.1f}")
 
-    print(f"\n  peak memory, MiB   {'traced (tracemalloc)':^{9 * len(scales) + 8}}   {'rss growth (VmHWM)':^{9 * len(scales) + 8}}")
-    print(f"  {'stage':<12}{header}{label:>8}   {header}{label:>8}")
+    # The rss growth is a lower bound (memory the allocator reuses from earlier work does not grow
+    # the resident set), so it gets no ratio: at 1x it is often zero.
+    print(f"\n  peak memory, MiB   {'traced (tracemalloc)':^{9 * len(scales) + lw}}   rss growth (VmHWM, a lower bound)")
+    print(f"  {'stage':<12}{header}{label:>{lw}}   {header}")
     for name in figures[low]:
         traced = [figures[s][name]["traced"] / MIB for s in scales]
         rss = [figures[s][name]["rss"] / MIB for s in scales]
-        ratio = lambda v: f"{v[-1] / v[0]:8.1f}" if v[0] > 0 else f"{'-':>8}"  # noqa: E731
-        print(f"  {name:<12}" + "".join(f"{v:9.1f}" for v in traced) + ratio(traced) + "   "
-              + "".join(f"{v:9.1f}" for v in rss) + ratio(rss))
+        print(f"  {name:<12}" + "".join(f"{v:9.1f}" for v in traced) + f"{traced[-1] / traced[0]:{lw}.1f}   "
+              + "".join(f"{v:9.1f}" for v in rss))
     per_rating = [max(f["traced"] for f in figures[s].values()) / runs[s]["ratings"] for s in scales]
     print(f"  largest traced peak per rating: " + ", ".join(f"{v:,.0f} B at {s:g}x" for v, s in zip(per_rating, scales)))
     print("  process max RSS after each scale (ru_maxrss, monotone): "
