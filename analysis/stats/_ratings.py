@@ -48,7 +48,8 @@ class Coded:
 
 
 def code(ratings: RatingsLike) -> Coded:
-    """Factorize video and annotator labels (sorted, so codes follow label order like sureal's)."""
+    """The ratings as `Coded` integer codes: video and annotator labels factorized in sorted order
+    (so codes follow label order like sureal's), rows with a NaN score dropped."""
     frame = as_frame(ratings)
     score = np.asarray(frame["score"], dtype=np.float64)
     # A NaN score is "not rated"; dropping it here keeps every later count honest.
@@ -62,6 +63,18 @@ def code(ratings: RatingsLike) -> Coded:
         videos=pd.Index(videos, name="video"),
         annotators=pd.Index(annotators, name="annotator"),
     )
+
+
+def distinct_counts(keys: NDArray[np.int64]) -> tuple[NDArray[np.int64], IntArray]:
+    """The distinct integer keys, sorted, and how many times each occurs.
+
+    By a sort rather than `np.unique`: numpy 2.4 hashes integers by their value, which collides on
+    composite keys (a * n + b); 1.35 million (annotator, text, video) keys took 0.83 s there
+    against 7 ms sorted (bench/analysis_scale.py's 10x data).
+    """
+    ordered = np.sort(keys)
+    starts = np.flatnonzero(np.concatenate(([True], ordered[1:] != ordered[:-1]))) if ordered.size else np.zeros(0, dtype=np.intp)
+    return ordered[starts], np.diff(np.append(starts, ordered.size))
 
 
 def group_sum(codes: IntArray, values: ArrayLike | None, size: int) -> FloatArray:
@@ -96,6 +109,7 @@ class GroupMoments:
 
 
 def group_moments(codes: IntArray, values: FloatArray, size: int) -> GroupMoments:
+    """Count, mean and sum of squared deviations of `values` per code, as `GroupMoments`."""
     n = np.bincount(codes, minlength=size).astype(np.float64)
     with np.errstate(divide="ignore", invalid="ignore"):
         mean = np.bincount(codes, weights=values, minlength=size) / n

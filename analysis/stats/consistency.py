@@ -7,6 +7,7 @@ rank correlation over the videos both groups rated. Ten draws per k give a mean 
 """
 from __future__ import annotations
 
+import warnings
 from collections.abc import Sequence
 
 import numpy as np
@@ -36,7 +37,9 @@ def spearman_rows(x: FloatArray, y: FloatArray, mask: np.ndarray) -> FloatArray:
     rank_x = stats.rankdata(np.where(mask, x, np.nan), axis=1, nan_policy="omit")
     rank_y = stats.rankdata(np.where(mask, y, np.nan), axis=1, nan_policy="omit")
     n = mask.sum(axis=1)
-    with np.errstate(divide="ignore", invalid="ignore"):
+    # A row with no kept column (two small groups that share no video) is NaN by design, not a problem.
+    with np.errstate(divide="ignore", invalid="ignore"), warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)
         dx = rank_x - np.nanmean(rank_x, axis=1, keepdims=True)
         dy = rank_y - np.nanmean(rank_y, axis=1, keepdims=True)
         num = np.nansum(dx * dy, axis=1)

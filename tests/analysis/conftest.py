@@ -10,7 +10,18 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-DATASETS = Path(__file__).resolve().parents[3] / "shared" / "datasets"
+
+
+def _shared_datasets() -> Path:
+    """The nearest `shared/datasets` above the checkout: beside the main checkout, and beside a
+    worktree's parent folder (/work/wt/<name>), where the sureal comparisons would otherwise skip."""
+    for folder in Path(__file__).resolve().parents[2:]:
+        if (folder / "shared" / "datasets").is_dir():
+            return folder / "shared" / "datasets"
+    return Path(__file__).resolve().parents[3] / "shared" / "datasets"
+
+
+DATASETS = _shared_datasets()
 SHARED = {"nflx": "nflx_public_opinion_scores.csv", "vqeghd3": "vqeghd3_opinion_scores.csv"}
 
 

@@ -1,6 +1,8 @@
 """Reason taxonomy, word counts and suspicious-reason flags on hand-written descriptions."""
 from __future__ import annotations
 
+import re
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -16,6 +18,8 @@ from analysis.stats.reasons import (
     categorize,
     category_shares,
     category_vectors,
+    corpus,
+    normalize,
     suspicious_reasons,
     tokens,
     word_frequencies,
@@ -127,3 +131,46 @@ def test_suspicious_reasons_flags():
     assert flags["too_short"].tolist() == [False] * 8 + [True]
     assert flags["suspicious"].sum() == 6
     assert not suspicious_reasons(ratings, max_videos_per_text=3)["pasted"].any()
+
+
+def plain_normalize(text) -> str:
+    """The normalization rule written per text, independently of the corpus's joined-string pass."""
+    if text is None or text != text:
+        return ""
+    return re.sub(r"[^a-z0-9']+", " ", str(text).lower().replace("\u2019", "'")).strip()
+
+
+def test_corpus_normalizes_each_text_like_the_rule_and_shares_one_matching():
+    texts = pd.Series(
+        ["The MOUTH is blurry!", "the mouth is blurry", "Line one\nline two", "\u00c9t\u00e9 \u2014 d\u2019accord",
+         None, np.nan, "", "  ", "Obvious\r\nseam at the chin", "blurry mouth", "The MOUTH is blurry!", 42],
+        index=np.arange(12) * 3 + 5, dtype=object,
+    )
+    corpus_ = corpus(texts)
+    assert normalize(texts).tolist() == [plain_normalize(t) for t in texts]
+    assert normalize(texts).index.equals(texts.index)
+    # Texts that normalize alike are one distinct text; the counts add up to the descriptions.
+    assert len(corpus_.texts) == len({plain_normalize(t) for t in texts}) and corpus_.counts.sum() == len(texts)
+    assert corpus_.word_counts[corpus_.codes].tolist() == [len(plain_normalize(t).split()) for t in texts]
+    # Every statistic gives the same answer from the corpus as from the texts themselves.
+    pd.testing.assert_frame_equal(categorize(corpus_), categorize(texts))
+    pd.testing.assert_frame_equal(word_frequencies(corpus_), word_frequencies(texts))
+    pd.testing.assert_series_equal(category_shares(corpus_), category_shares(texts))
+    pd.testing.assert_series_equal(tokens(corpus_), tokens(texts))
+    ratings = pd.DataFrame({"video": [1, 2, 3] * 4, "annotator": ["a", "b"] * 6, "score": [1, 3, 5] * 4, "reason": texts})
+    pd.testing.assert_frame_equal(category_vectors(ratings, texts=corpus_), category_vectors(ratings))
+    pd.testing.assert_frame_equal(suspicious_reasons(ratings, texts=corpus_), suspicious_reasons(ratings))
+
+
+def test_word_frequencies_weight_each_distinct_text_by_its_repeats():
+    texts = ["blurry mouth"] * 3 + ["Blurry eyes!"] + ["mouth"] * 2
+    table = word_frequencies(texts).set_index("word")["count"]
+    assert table.to_dict() == {"blurry": 4, "mouth": 5, "eyes": 1}
+
+
+def test_a_corpus_of_other_rows_is_refused():
+    ratings = pd.DataFrame({"video": [1, 2], "annotator": ["a", "b"], "score": [3, 4], "reason": ["blur", "seam"]})
+    with pytest.raises(ValueError, match="1 descriptions for 2 ratings"):
+        category_vectors(ratings, texts=corpus(["blur"]))
+    with pytest.raises(ValueError, match="1 descriptions for 2 ratings"):
+        suspicious_reasons(ratings, texts=corpus(["blur"]))

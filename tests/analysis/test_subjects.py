@@ -183,3 +183,33 @@ def test_per_rated_share_rejects_in_a_sparse_design():
     assert not bt500_rejection(ratings).rejected.any()
     per_rated = bt500_rejection(ratings, per_rated=True)
     assert per_rated.subjects[per_rated.rejected].tolist() == [99]
+
+
+@pytest.mark.parametrize("finite", [True, False], ids=["sparse-products", "per-rating-nansum"])
+def test_mle_iteration_sums_equal_the_sums_over_ratings(finite):
+    # The MLE's per-iteration sums, checked against the same sums taken rating by rating with
+    # pandas (which skips NaN like sureal's nansum), on a sparse design with repeated ratings.
+    from analysis.stats.subjects import _CellSums
+
+    rng = np.random.default_rng(5)
+    n_units, n_videos, n = 30, 40, 500
+    unit, video = rng.integers(0, n_units, n), rng.integers(0, n_videos, n)
+    unit[:n_units], video[:n_videos] = np.arange(n_units), np.arange(n_videos)  # every unit and video rated
+    score = rng.integers(1, 6, n).astype(float)
+    x_e, b_u, w_u = rng.uniform(1, 5, n_videos), rng.normal(0, 0.4, n_units), rng.uniform(0.5, 3, n_units)
+    if not finite:
+        x_e[3], b_u[4], w_u[5] = np.nan, np.nan, np.inf
+    cells = _CellSums(unit, video, score, n_units, n_videos)
+    ratings = pd.DataFrame({"unit": unit, "video": video, "x": score})
+    residual = ratings["x"] - x_e[video]
+    by_unit = lambda values: values.groupby(ratings["unit"]).sum().reindex(range(n_units)).to_numpy()  # noqa: E731
+    by_video = lambda values: values.groupby(ratings["video"]).sum().reindex(range(n_videos)).to_numpy()  # noqa: E731
+
+    r, rr = cells.residual_sum(x_e)
+    np.testing.assert_allclose(r, by_unit(residual), rtol=1e-12, atol=1e-12)
+    squared = cells.squared_residual_sum(x_e, b_u, r, rr)
+    np.testing.assert_allclose(squared, by_unit((residual - b_u[unit]) ** 2), rtol=1e-12, atol=1e-10)
+    weights, weighted = cells.video_weights(w_u, b_u)
+    w = pd.Series(w_u[unit])
+    np.testing.assert_allclose(weights, by_video(w), rtol=1e-12)
+    np.testing.assert_allclose(weighted, by_video((ratings["x"] - b_u[unit]) * w), rtol=1e-12, atol=1e-12)
