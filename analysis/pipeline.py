@@ -43,9 +43,6 @@ class Parameters:
     content_ambiguity: bool = False
     top_words: int = 60
     min_reason_words: int = 3
-    # A failure drill: sleep this long after the named stage (tests kill a worker there).
-    pause_after: str = ""
-    pause_seconds: float = 0.0
 
     @classmethod
     def from_dict(cls, data: dict | None) -> Parameters:
@@ -216,10 +213,7 @@ def stage_named(name: str) -> Stage:
 
 
 def run_stage(name: str, ratings: pd.DataFrame, params: Parameters) -> dict:
-    output = _clean(stage_named(name).run(ratings, params))
-    if params.pause_after == name and params.pause_seconds > 0:
-        time.sleep(params.pause_seconds)
-    return output
+    return _clean(stage_named(name).run(ratings, params))
 
 
 @dataclass

@@ -153,7 +153,6 @@ CELERY_BROKER_TRANSPORT_OPTIONS = {
 # Each job's files (jobs.artifacts: Parquet and JSON only): with workers on several hosts, a volume
 # they all mount at this path.
 JOBS_ARTIFACT_ROOT = Path(os.environ.get("JOBS_ARTIFACT_ROOT", VAR_DIR / "jobs"))
-ANALYSIS_WORK_DIR = Path(os.environ.get("ANALYSIS_WORK_DIR", VAR_DIR / "analysis-work"))
 ANALYSIS_REFRESH_MINUTES = int(os.environ.get("ANALYSIS_REFRESH_MINUTES", "15"))
 CELERY_BEAT_SCHEDULE = {
     "release-abandoned-sessions": {
