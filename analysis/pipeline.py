@@ -1,7 +1,7 @@
 """The analysis pipeline as named stages over one ratings frame; no Django, no Celery.
 
-The Celery tasks (`tasks.py`) run these stages one task each for a campaign stored in the
-database; `manage.py analyze_ratings` runs them in a row for a CSV from anywhere. Each stage takes
+The job runner runs these stages one Celery task each for a campaign stored in the database
+(`job_stages.py`, the analysis job kind); `manage.py analyze_ratings` runs them in a row for a CSV from anywhere. Each stage takes
 the ratings (every attempt of regular videos, exclusions already removed) and the parameters, and
 returns a JSON-ready dict, so a stage can be re-run alone after a crash and its output stored as is.
 
