@@ -8,7 +8,6 @@ overwrites whatever it had written. A finished job's stages do nothing if delive
 from __future__ import annotations
 
 import hashlib
-import logging
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -24,8 +23,6 @@ from annotation.errors import ApplicationError
 from . import registry
 from .artifacts import ArtifactStore
 from .models import Job
-
-log = logging.getLogger(__name__)
 
 Enqueue = Callable[[int], None]
 _enqueue_default: Enqueue | None = None

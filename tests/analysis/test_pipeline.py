@@ -167,11 +167,11 @@ def test_real_worker_survives_being_killed_mid_run():
             if worker is not None and worker.poll() is None:
                 os.killpg(worker.pid, signal.SIGTERM)
                 worker.wait(timeout=20)
+    assert run.status == AnalysisRun.Status.COMPLETED, run.error
     consistency = StageResult.objects.get(run=run, stage="consistency")
     assert consistency.finished_at.timestamp() > killed_at  # written again by the second worker, one row
     assert list(selectors.run_stage_seconds(run)) == list(STAGE_NAMES)
     assert not stored.exists()  # the store stage removed the ratings file
-    assert run.status == AnalysisRun.Status.COMPLETED, run.error
     assert set(StageResult.objects.filter(run=run).values_list("stage", flat=True)) == set(STAGE_NAMES)
     assert np.isfinite(run.summary["sos_a_after"])
 
