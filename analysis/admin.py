@@ -7,8 +7,9 @@ from .models import AnalysisRun, AnnotatorExclusion
 @admin.register(AnalysisRun)
 class AnalysisRunAdmin(admin.ModelAdmin):
     list_display = ["campaign", "version", "status", "trigger", "stage", "created_at", "finished_at", "code_version"]
-    list_filter = ["campaign", "status", "trigger"]
-    readonly_fields = [f.name for f in AnalysisRun._meta.fields]
+    list_filter = ["campaign", "job__status", "trigger"]
+    list_select_related = ["campaign", "job"]
+    readonly_fields = ["job", "campaign", "trigger"]
 
     def has_add_permission(self, request):
         return False

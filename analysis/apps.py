@@ -3,3 +3,10 @@ from django.apps import AppConfig
 
 class AnalysisConfig(AppConfig):
     name = "analysis"
+
+    def ready(self):
+        from jobs import registry
+
+        from .job_stages import ANALYSIS
+
+        registry.register(ANALYSIS)

@@ -1,13 +1,19 @@
-"""Dataset exports for researchers: per-video labels with MOS, and every rating (CSV rows, streamed)."""
+"""Dataset exports for researchers: per-video labels with MOS, and every rating (CSV rows, streamed).
+
+The ratings come from annotation's published frame (annotation.contract), read in chunks so a
+streamed export holds a few thousand rows at a time however large the campaign.
+"""
 from __future__ import annotations
 
 from collections.abc import Iterable
 
-from annotation.models import Attempt, Campaign, Rating
+from annotation import contract
+from annotation.models import Campaign
 
 from . import selectors
 
 VIDEO_COLUMNS = ("video", "source_name", "identity_pair", "method", "is_real", "mos", "sos", "n", "ci_low", "ci_high")
+# The ratings export's columns: columns of annotation's ratings frame, under the same names.
 RATING_COLUMNS = (
     "rating", "video", "source_name", "identity_pair", "method", "is_real", "role", "annotator", "source", "age_group",
     "gender", "education", "prior_knowledge", "session", "attempt", "outcome", "qualified", "position", "score",
@@ -33,22 +39,10 @@ def videos_export(campaign: Campaign) -> tuple[tuple[str, ...], Iterable[list]]:
 
 
 def ratings_export(campaign: Campaign) -> tuple[tuple[str, ...], Iterable[list]]:
-    """Every rating of every attempt, with what the analysis needs to choose (attempt, outcome)."""
-    fields = (
-        "id", "video_id", "video__source_name", "video__identity_pair", "video__method", "video__is_real", "video__role",
-        "attempt__session__annotator_id", "attempt__session__annotator__source", "attempt__session__annotator__age_group",
-        "attempt__session__annotator__gender", "attempt__session__annotator__education",
-        "attempt__session__annotator__prior_knowledge", "attempt__session_id", "attempt__number", "attempt__outcome",
-        "position", "score", "reason", "typed_reason", "seconds_spent", "played_to_end", "plays", "seeks", "fullscreen",
-        "created_at",
-    )
-    queryset = Rating.objects.filter(video__campaign=campaign).order_by("id").values_list(*fields)
-
+    """Every rating of every attempt, in rating order, with what the analysis needs to choose (attempt, outcome)."""
     def rows():
-        for row in queryset.iterator(chunk_size=5000):
-            row = list(row)
-            outcome = row[15]
-            yield [*row[:16], outcome == Attempt.Outcome.QUALIFIED, *row[16:]]
+        for chunk in contract.campaign_ratings_chunks(campaign, columns=RATING_COLUMNS):
+            yield from zip(*(chunk[c].tolist() for c in RATING_COLUMNS))
 
     return RATING_COLUMNS, rows()
 

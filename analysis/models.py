@@ -1,50 +1,64 @@
-"""Analysis runs (versioned, with their inputs, parameters, timings and results) and annotator exclusions."""
+"""Analysis runs (each a job of kind "analysis" over a campaign), their stage outputs, and annotator exclusions."""
 from django.conf import settings
 from django.db import models
 
 from annotation.models import Annotator, Campaign
+from jobs.models import Job
+
+
+class _FromJob:
+    """A read-only attribute of the run that is its job's field of the same name."""
+
+    def __set_name__(self, owner, name):
+        self.name = name
+
+    def __get__(self, run, owner=None):
+        if run is None:
+            return self
+        return getattr(run.job, self.name)
 
 
 class AnalysisRun(models.Model):
-    """One execution of the analysis pipeline over a campaign's ratings.
+    """One execution of the analysis over a campaign's ratings: the campaign's side of its job.
 
-    A run is complete only when its last stage stored the results; a failure in any stage marks it
-    failed with the error, and dashboards show the latest completed run only.
+    The job (jobs.Job, kind "analysis", subject "campaign:<id>") holds the version, status,
+    parameters, inputs, code version, seconds per stage and the summary; this row ties it to the
+    campaign and says what started it. A run is complete only when its last stage stored the
+    results; dashboards show the latest completed run only.
     """
 
-    class Status(models.TextChoices):
-        QUEUED = "queued", "Queued"
-        RUNNING = "running", "Running"
-        COMPLETED = "completed", "Completed"
-        FAILED = "failed", "Failed"
+    Status = Job.Status
 
     class Trigger(models.TextChoices):
         DASHBOARD = "dashboard", "Dashboard"
         COMMAND = "command", "Command"
         SCHEDULE = "schedule", "Schedule"
 
+    job = models.OneToOneField(Job, on_delete=models.CASCADE, related_name="analysis_run")
     campaign = models.ForeignKey(Campaign, on_delete=models.CASCADE, related_name="analysis_runs")
-    version = models.PositiveIntegerField(help_text="1, 2, 3... per campaign.")
-    status = models.CharField(max_length=10, choices=Status.choices, default=Status.QUEUED)
     trigger = models.CharField(max_length=10, choices=Trigger.choices, default=Trigger.DASHBOARD)
-    parameters = models.JSONField(default=dict)
-    inputs = models.JSONField(default=dict, help_text="Counts and the last rating time the run saw.")
-    code_version = models.CharField(max_length=80, blank=True)
-    stage = models.CharField(max_length=20, blank=True, help_text="The stage running now, or the one that failed.")
-    error = models.TextField(blank=True)
-    summary = models.JSONField(null=True, blank=True, help_text="Headline numbers, written by the last stage.")
-    requested_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL)
-    created_at = models.DateTimeField(auto_now_add=True)
-    started_at = models.DateTimeField(null=True, blank=True)
-    finished_at = models.DateTimeField(null=True, blank=True)
+
+    version = _FromJob()
+    status = _FromJob()
+    stage = _FromJob()
+    error = _FromJob()
+    parameters = _FromJob()
+    inputs = _FromJob()
+    code_version = _FromJob()
+    summary = _FromJob()
+    requested_by = _FromJob()
+    created_at = _FromJob()
+    started_at = _FromJob()
+    finished_at = _FromJob()
 
     class Meta:
-        ordering = ["-created_at"]
-        constraints = [models.UniqueConstraint(fields=["campaign", "version"], name="analysis_run_version_unique")]
-        indexes = [models.Index(fields=["campaign", "status", "-version"])]
+        ordering = ["-id"]
 
     def __str__(self):
         return f"{self.campaign.slug} analysis v{self.version} ({self.status})"
+
+    def get_status_display(self) -> str:
+        return self.job.get_status_display()
 
 
 class StageResult(models.Model):

@@ -1,7 +1,7 @@
 """The analysis pipeline as named stages over one ratings frame; no Django, no Celery.
 
-The Celery tasks (`tasks.py`) run these stages one task each for a campaign stored in the
-database; `manage.py analyze_ratings` runs them in a row for a CSV from anywhere. Each stage takes
+The job runner runs these stages one Celery task each for a campaign stored in the database
+(`job_stages.py`, the analysis job kind); `manage.py analyze_ratings` runs them in a row for a CSV from anywhere. Each stage takes
 the ratings (every attempt of regular videos, exclusions already removed) and the parameters, and
 returns a JSON-ready dict, so a stage can be re-run alone after a crash and its output stored as is.
 
@@ -43,9 +43,6 @@ class Parameters:
     content_ambiguity: bool = False
     top_words: int = 60
     min_reason_words: int = 3
-    # A failure drill: sleep this long after the named stage (tests kill a worker there).
-    pause_after: str = ""
-    pause_seconds: float = 0.0
 
     @classmethod
     def from_dict(cls, data: dict | None) -> Parameters:
@@ -250,10 +247,7 @@ def stage_named(name: str) -> Stage:
 
 
 def run_stage(name: str, ratings: pd.DataFrame, params: Parameters) -> dict:
-    output = _clean(stage_named(name).run(ratings, params))
-    if params.pause_after == name and params.pause_seconds > 0:
-        time.sleep(params.pause_seconds)
-    return output
+    return _clean(stage_named(name).run(ratings, params))
 
 
 @dataclass

@@ -16,7 +16,6 @@ from annotation.models import Annotator, Campaign
 
 from . import exports, selectors, services
 from .figures import CHARTS, CHARTS_BY_NAME, figure_json
-from .models import AnalysisRun
 
 
 def _charts(ctx, source: str) -> list[dict]:
@@ -33,7 +32,7 @@ def dashboard(request, slug):
         "run": run,
         "latest": latest,
         "progress": services.run_progress(latest) if latest else None,
-        "runs": AnalysisRun.objects.filter(campaign=campaign).order_by("-version")[:10],
+        "runs": selectors.campaign_runs(campaign),
         "charts": _charts(ctx, "run"),
         "stage_seconds": selectors.run_stage_seconds(run) if run else {},
         "kruskal": (run.summary or {}).get("kruskal", {}) if run else {},

@@ -66,6 +66,7 @@ INSTALLED_APPS = [
     "django.contrib.staticfiles",
     "rest_framework",
     "annotation",
+    "jobs",
     "analysis",
     "demo",  # the demo study: needs annotation and analysis, which know nothing of it
     "modeling",
@@ -159,7 +160,9 @@ CELERY_BROKER_TRANSPORT_OPTIONS = {
     "unacked_restore_interval": min(10, max(1, _VISIBILITY_TIMEOUT // 3)),
     "unacked_restore_throttle": 1,
 }
-ANALYSIS_WORK_DIR = Path(os.environ.get("ANALYSIS_WORK_DIR", VAR_DIR / "analysis-work"))
+# Each job's files (jobs.artifacts: Parquet and JSON only): with workers on several hosts, a volume
+# they all mount at this path.
+JOBS_ARTIFACT_ROOT = Path(os.environ.get("JOBS_ARTIFACT_ROOT", VAR_DIR / "jobs"))
 ANALYSIS_REFRESH_MINUTES = int(os.environ.get("ANALYSIS_REFRESH_MINUTES", "15"))
 CELERY_BEAT_SCHEDULE = {
     "release-abandoned-sessions": {

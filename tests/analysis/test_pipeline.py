@@ -16,9 +16,11 @@ from django.db import connection
 from scipy import stats
 
 from analysis import selectors, services
+from analysis.job_stages import STAGE_NAMES
 from analysis.models import AnalysisRun, StageResult
-from analysis.tasks import enqueue_run
 from annotation.models import Annotator, Campaign, Rating
+from jobs.models import Job
+from jobs.tasks import enqueue_job
 
 from .factories import rated_campaign
 
@@ -39,7 +41,9 @@ def test_in_process_run_completes_with_independent_numbers(django_capture_on_com
     run.refresh_from_db()
     assert run.status == AnalysisRun.Status.COMPLETED, run.error
     assert run.version == 1 and run.code_version.startswith("analysis-")
-    assert set(StageResult.objects.filter(run=run).values_list("stage", flat=True)) == set(services.ALL_STAGES)
+    assert (run.job.kind, run.job.subject) == ("analysis", f"campaign:{campaign.pk}")
+    assert list(selectors.run_stage_seconds(run)) == list(STAGE_NAMES)
+    assert set(StageResult.objects.filter(run=run).values_list("stage", flat=True)) == set(STAGE_NAMES)
     assert run.inputs["annotators"] == 30 and run.inputs["videos"] == 24
     assert run.inputs["ratings"] == Rating.objects.filter(video__role="regular").count()
 
@@ -117,9 +121,10 @@ def test_real_worker_survives_being_killed_mid_run():
     # The visibility timeout outlasts the stage's 5 s pause (a live worker must not see its own task
     # handed out again), and is short enough for the test: the killed worker's task is visible again
     # 8 s after delivery, and the new worker looks every 2 s (settings: a third of the timeout).
+    artifacts = ROOT / "var" / "test" / "jobs-artifacts"
     env = {**os.environ, "CELERY_BROKER_URL": broker, "SECRET_KEY": "test-only-secret", "CELERY_VISIBILITY_TIMEOUT": "8",
            "DATABASE_URL": f"postgres://{db['USER']}@{db['HOST']}:{db['PORT'] or 5432}/{db['NAME']}",
-           "ANALYSIS_WORK_DIR": str(ROOT / "var" / "test" / "analysis-work")}
+           "JOBS_ARTIFACT_ROOT": str(artifacts)}
     # The worker itself sends each next stage to the default queue, so the test uses that queue,
     # emptied first of anything an earlier run left there.
     client = Celery("analysis-test-client", broker=broker, set_as_current=False)
@@ -129,21 +134,28 @@ def test_real_worker_survives_being_killed_mid_run():
     first = _worker(env)
     second = None
     try:
+        # The drill is a task option of this test's queueing, never one of the run's parameters:
+        # the consistency stage sleeps 5 s after its work, before the runner records it.
         run = services.analysis_run_start(
-            campaign=campaign, trigger=AnalysisRun.Trigger.COMMAND,
-            parameters={"pause_after": "consistency", "pause_seconds": 5, "consistency_repetitions": 3},
-            enqueue=lambda run_id: enqueue_run(run_id, app=client),
+            campaign=campaign, trigger=AnalysisRun.Trigger.COMMAND, parameters={"consistency_repetitions": 3},
+            enqueue=lambda job_id: enqueue_job(job_id, app=client, pause_after={"consistency": 5}),
         )
+        assert "pause" not in str(run.parameters)
         deadline = time.time() + 60
-        while not AnalysisRun.objects.filter(pk=run.pk, stage="consistency").exists():
+        while not Job.objects.filter(pk=run.job_id, stage="consistency").exists():
             assert time.time() < deadline, "the worker never reached the consistency stage"
             time.sleep(0.2)
-        time.sleep(1.0)
-        os.killpg(first.pid, signal.SIGKILL)  # mid-stage (it pauses 5 s): the task is not acknowledged yet
-        assert not StageResult.objects.filter(run=run, stage="consistency").exists()
+        time.sleep(1.5)
+        os.killpg(first.pid, signal.SIGKILL)  # in the pause: the task is not acknowledged, the stage not recorded
+        killed_at = time.time()
         first.wait(timeout=10)
         run.refresh_from_db()
-        assert run.status == AnalysisRun.Status.RUNNING
+        assert run.status == AnalysisRun.Status.RUNNING and "consistency" not in run.job.stage_seconds
+        # The stage's output is written (and will be overwritten); the ratings travel between stages as Parquet.
+        assert StageResult.objects.filter(run=run, stage="consistency").exists()
+        stored = artifacts / "analysis" / str(run.job_id)
+        assert sorted(p.name for p in stored.iterdir()) == ["ratings.parquet"]
+        assert (stored / "ratings.parquet").read_bytes()[:4] == b"PAR1"
         second = _worker(env)
         deadline = time.time() + 90
         while run.status not in (AnalysisRun.Status.COMPLETED, AnalysisRun.Status.FAILED):
@@ -156,7 +168,11 @@ def test_real_worker_survives_being_killed_mid_run():
                 os.killpg(worker.pid, signal.SIGTERM)
                 worker.wait(timeout=20)
     assert run.status == AnalysisRun.Status.COMPLETED, run.error
-    assert set(StageResult.objects.filter(run=run).values_list("stage", flat=True)) == set(services.ALL_STAGES)
+    consistency = StageResult.objects.get(run=run, stage="consistency")
+    assert consistency.finished_at.timestamp() > killed_at  # written again by the second worker, one row
+    assert list(selectors.run_stage_seconds(run)) == list(STAGE_NAMES)
+    assert not stored.exists()  # the store stage removed the ratings file
+    assert set(StageResult.objects.filter(run=run).values_list("stage", flat=True)) == set(STAGE_NAMES)
     assert np.isfinite(run.summary["sos_a_after"])
 
 

@@ -5,6 +5,7 @@ from django.core.management.base import BaseCommand, CommandError
 from tqdm import tqdm
 
 from analysis import services
+from analysis.job_stages import STAGE_NAMES
 from analysis.models import AnalysisRun
 from annotation.errors import ApplicationError
 from annotation.models import Campaign
@@ -33,7 +34,7 @@ class Command(BaseCommand):
         if no_wait:
             self.stdout.write(f"Queued analysis v{run.version} (id {run.pk}).")
             return
-        bar = tqdm(total=len(services.ALL_STAGES), desc=f"analysis v{run.version}", unit="stage", disable=options["verbosity"] == 0)
+        bar = tqdm(total=len(STAGE_NAMES), desc=f"analysis v{run.version}", unit="stage", disable=options["verbosity"] == 0)
         while True:
             run.refresh_from_db()
             progress = services.run_progress(run)

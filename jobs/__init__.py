@@ -1,0 +1,1 @@
+"""The job runner: versioned job records, their stages chained on Celery, and each job's artifact files."""
