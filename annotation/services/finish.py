@@ -8,6 +8,7 @@ from django.utils import timezone
 
 from .. import rules, store
 from ..assignment import shuffled
+from ..checkers import attempt_qualifies
 from ..models import Annotator, Attempt, Video
 from .sessions import rng
 
@@ -31,10 +32,10 @@ def attempt_finish(*, annotator: Annotator, attempt_number: int, now: datetime |
     missing = len(attempt.video_order) - len(grades)
     if missing:
         raise rules.INCOMPLETE.error(missing=missing)
-    tolerance = annotator.campaign.checker_tolerance
-    missed = [score for score, role, gold in grades if role == Video.Role.CHECKER and abs(score - gold) > tolerance]
+    checked = [(score, gold) for score, role, gold in grades if role == Video.Role.CHECKER]
+    qualified = attempt_qualifies([s for s, _ in checked], [g for _, g in checked], annotator.campaign.checker_tolerance)
     attempt.finished_at = now
-    attempt.outcome = Attempt.Outcome.DISQUALIFIED if missed else Attempt.Outcome.QUALIFIED
-    next_order = shuffled(attempt.video_order, rng) if missed else None
+    attempt.outcome = Attempt.Outcome.QUALIFIED if qualified else Attempt.Outcome.DISQUALIFIED
+    next_order = None if qualified else shuffled(attempt.video_order, rng)
     the_store.attempt_close(attempt, next_order, now)
     return attempt
