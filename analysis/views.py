@@ -11,6 +11,7 @@ from django.views.decorators.http import require_POST
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from annotation import csvsafe
 from annotation.errors import ApplicationError
 from annotation.models import Annotator, Campaign
 
@@ -92,7 +93,7 @@ def chart_csv(request, slug, name):
         raise Http404("No such chart")
     _, ctx = selectors.chart_context(campaign, monitor=chart.source == "monitor")
     _, table = chart.build(ctx)
-    response = HttpResponse(table.to_csv(index=False), content_type="text/csv")
+    response = HttpResponse(csvsafe.frame(table).to_csv(index=False), content_type="text/csv")
     response["Content-Disposition"] = f'attachment; filename="{slug}-{name}.csv"'
     return response
 
@@ -117,7 +118,7 @@ def export(request, slug, what):
 def _stream(writer, header, rows):
     yield writer.writerow(header)
     for row in rows:
-        yield writer.writerow(row)
+        yield writer.writerow(csvsafe.row(row))
 
 
 class RunStatusApi(APIView):

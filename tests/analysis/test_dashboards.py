@@ -111,3 +111,13 @@ def test_vendored_plotly_names_no_server():
     bundle = open(finders.find("vendor/plotly.min.js"), encoding="utf-8").read()
     for server in ("cdn.plot.ly", "cloud.plotly.com", "tile.openstreetmap.org", "arcgisonline", "maplibre.org", 'href="https://plotly.com/"'):
         assert server not in bundle
+
+
+@pytest.mark.django_db
+def test_a_reason_written_as_a_formula_leaves_as_text_in_the_exported_csv(staff_client):
+    campaign = rated_campaign(n_annotators=4, n_videos=4)
+    hostile = Rating.objects.filter(video__campaign=campaign).first()
+    Rating.objects.filter(pk=hostile.pk).update(typed_reason='=HYPERLINK("http://evil.example","x")', reason="-2+3")
+    body = b"".join(staff_client.get("/staff/campaigns/rated/export/ratings.csv").streaming_content).decode()
+    row = next(r for r in csv.DictReader(io.StringIO(body)) if r["rating"] == str(hostile.pk))
+    assert row["typed_reason"] == '\'=HYPERLINK("http://evil.example","x")' and row["reason"] == "'-2+3"

@@ -9,6 +9,7 @@ from django.core.management.base import BaseCommand, CommandError
 from tqdm import tqdm
 
 from analysis import pipeline
+from annotation import csvsafe
 from analysis.figures import CHARTS, Context, write_html_report
 
 _TRUE = {"1", "true", "yes", "y", "t"}
@@ -60,12 +61,12 @@ class Command(BaseCommand):
         result = pipeline.run_all(frame, params, progress=lambda it: tqdm(it, desc="stages", unit="stage", disable=options["verbosity"] == 0))
         out.mkdir(parents=True, exist_ok=True)
         results = result.results
-        pd.DataFrame(results["videos"]).to_csv(out / "videos.csv", index=False)
+        csvsafe.frame(pd.DataFrame(results["videos"])).to_csv(out / "videos.csv", index=False)
         annotators = pd.DataFrame(results["subjects"]["annotators"]).set_index("annotator")
         fnr = results.get("groups", {}).get("fnr")
         if fnr:
             annotators = annotators.join(pd.DataFrame(fnr).set_index("annotator")[["fnr"]], how="left")
-        annotators.reset_index().to_csv(out / "annotators.csv", index=False)
+        csvsafe.frame(annotators.reset_index()).to_csv(out / "annotators.csv", index=False)
         summary = pipeline.summary(results) | {"stage_seconds": result.seconds, "code_version": pipeline.code_version(),
                                               "parameters": params.as_dict(), "ratings": int(len(frame))}
         (out / "summary.json").write_text(json.dumps(summary, indent=2))
