@@ -35,12 +35,12 @@ def database_from_url(url: str) -> dict:
             # Persistent connections: a rating submit should not pay for a new connection.
             "CONN_MAX_AGE": int(os.environ.get("CONN_MAX_AGE", "60")),
             "CONN_HEALTH_CHECKS": True,
-            # Off: Django binds on the client and annotation.store PREPAREs its statements by name.
-            # On: psycopg binds on the server and prepares every query run `prepare_threshold` times
-            # (bench/annotation_load compares the two; the README gives the figures).
+            # Parameters bound on the server, so psycopg prepares each query it has run
+            # `prepare_threshold` times on a connection: the hot path's statements
+            # (annotation/store/statements.py has the measurement) and every repeated ORM query.
             "OPTIONS": (
                 {"server_side_binding": True, "prepare_threshold": int(os.environ.get("DATABASE_PREPARE_THRESHOLD", "5"))}
-                if env_bool("DATABASE_SERVER_SIDE_BINDING", False) else {}
+                if env_bool("DATABASE_SERVER_SIDE_BINDING", True) else {}
             ),
         }
     if parsed.scheme == "sqlite":

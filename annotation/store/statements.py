@@ -1,23 +1,25 @@
-"""SQL statements of the PostgreSQL store, prepared once per database connection.
+"""SQL statements of the PostgreSQL store, which psycopg prepares once per database connection.
 
 The annotator pages and the rating submit each run one fixed statement many times a session.
 Planning such a statement cost PostgreSQL more than running it (0.64 ms against 0.21 ms for the
 submit), and building it with the ORM cost Django about 1 ms per query on the 2-core benchmark
-machine. Django's default psycopg cursors bind parameters on the client and never prepare, so
-these statements are PREPAREd by name on each connection the first time they run there.
+machine. The PostgreSQL connection binds parameters on the server (`server_side_binding` in the
+database OPTIONS, config/settings.py), so psycopg prepares a query once it has run
+`prepare_threshold` times on a connection (protocol-level, kept per connection, re-prepared after
+a reconnect by psycopg itself).
 
-With `server_side_binding` on in the database OPTIONS, Django's cursors bind on the server and
-psycopg prepares every query it has run `prepare_threshold` times (protocol-level, no PREPARE
-text); the statements then go through Django's cursor as they are and psycopg prepares them. Which
-of the two is faster is measured by `bench/annotation_load` (see the README's figures).
+This replaced a hand-written PREPARE / EXECUTE layer. Measured side by side with
+bench/annotation_load (--phases bare,resave --seconds 10, 64 connections, 2 cores, 2026-12-01):
+the submit alone took 0.60 and 0.67 ms of server CPU with the hand-written layer against 0.54 ms
+with psycopg's (1,382 and 1,355 against 1,535 submits/s); the submit / bare-insert ratio was
+0.63 / 0.63 against 0.65, the bare insert being prepared by psycopg too. The library's is no
+slower, so it stays. `prepare_threshold` 0 (prepare on first use) broke migrations ("cannot
+insert multiple commands into a prepared statement"); psycopg's default of 5 is kept.
 
-A PREPAREd statement lives as long as the database session (a rollback does not undo PREPARE);
-`statements_forget`, connected to `connection_created` in apps.py, clears the record of a new
-connection. A pooler in transaction mode (pgbouncer) would lose them between transactions; this
-platform connects directly.
-
-Table names and the values of status and role columns come from the models' metadata and choice
-classes (`table`, `literal`), so a renamed table or choice value cannot leave a statement behind.
+Each placeholder is cast to its declared type, as PREPARE's parameter list did, so the statement
+means the same under client-side binding (DATABASE_SERVER_SIDE_BINDING=0). Table names and the
+values of status and role columns come from the models' metadata and choice classes (`table`,
+`literal`), so a renamed table or choice value cannot leave a statement behind.
 """
 from __future__ import annotations
 
@@ -28,38 +30,24 @@ from django.db import connection, models
 
 
 class PreparedStatement:
-    """`sql` with `%(name)s` placeholders, prepared as `name` with the PostgreSQL types of `params`."""
+    """`sql` with `%(name)s` placeholders, each cast to its PostgreSQL type from `params`; `name`
+    identifies the statement in tests and logs."""
 
     def __init__(self, name: str, sql: str, params: Sequence[tuple[str, str]]):
         self.name = name
         self.param_names = [param for param, _ in params]
         types = dict(params)
-        positional = re.sub(r"%\((\w+)\)s", lambda m: "$%d" % (1 + self.param_names.index(m.group(1))), sql)
-        self.prepare_sql = f"PREPARE {name} ({', '.join(kind for _, kind in params)}) AS {positional}"
-        self.execute_sql = f"EXECUTE {name} ({', '.join(['%s'] * len(params))})"
-        # For psycopg's own preparation: each placeholder cast to its declared type, as PREPARE does.
-        self.typed_sql = re.sub(r"%\((\w+)\)s", lambda m: f"%({m.group(1)})s::{types[m.group(1)]}", sql)
+        unknown = set(re.findall(r"%\((\w+)\)s", sql)) - set(types)
+        if unknown:
+            raise ValueError(f"statement {name}: no type for {', '.join(sorted(unknown))}")
+        self.sql = re.sub(r"%\((\w+)\)s", lambda m: f"%({m.group(1)})s::{types[m.group(1)]}", sql)
 
     def execute(self, values: Mapping[str, object], *, rows: bool = True) -> list[tuple]:
-        """Run the statement on the current connection (preparing it there first if needed); its rows
-        (none fetched when `rows` is false: a statement that returns none)."""
+        """Run the statement on the current connection; its rows (none fetched when `rows` is false:
+        a statement that returns none)."""
         with connection.cursor() as cursor:
-            if server_side_binding():
-                cursor.execute(self.typed_sql, {name: values[name] for name in self.param_names})
-                return cursor.fetchall() if rows else []
-            prepared = getattr(connection, "annotation_prepared", None)
-            if prepared is None:
-                prepared = connection.annotation_prepared = set()
-            if self.name not in prepared:
-                cursor.execute(self.prepare_sql)
-                prepared.add(self.name)
-            cursor.execute(self.execute_sql, [values[name] for name in self.param_names])
+            cursor.execute(self.sql, {name: values[name] for name in self.param_names})
             return cursor.fetchall() if rows else []
-
-
-def server_side_binding() -> bool:
-    """Whether Django's cursors bind on the server, so that psycopg prepares repeated queries itself."""
-    return bool(connection.settings_dict.get("OPTIONS", {}).get("server_side_binding"))
 
 
 def table(model: type[models.Model]) -> str:
@@ -84,8 +72,3 @@ def instance(model: type[models.Model], values: Sequence) -> models.Model:
     values = [field.from_db_value(value, None, connection) if hasattr(field, "from_db_value") else value
               for field, value in zip(fields, values)]
     return model.from_db(connection.alias, [field.attname for field in fields], values)
-
-
-def statements_forget(sender, connection, **kwargs) -> None:
-    """`connection_created` receiver: a new database session has no prepared statement yet."""
-    connection.annotation_prepared = set()

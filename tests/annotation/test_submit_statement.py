@@ -15,6 +15,7 @@ from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from annotation import selectors, services
+from annotation.store import postgres
 from annotation.errors import ApplicationError
 from annotation.models import AnnotationSession, Attempt, Rating, Video
 from annotation.store.postgres import PostgresStore
@@ -43,7 +44,7 @@ def test_an_accepted_answer_is_one_sql_statement(make_campaign):
     with CaptureQueriesContext(connection) as queries:
         result = services.rating_submit(annotator_id=annotator.pk, token=token, score=2, typed_reason="  blurry mouth  ",
                                         playback=services.Playback(played_to_end=True, plays=3, seeks=1, fullscreen=True))
-    assert [q["sql"].split(" (")[0] for q in queries.captured_queries] == ["EXECUTE annotation_rating_submit"]
+    assert [q["sql"][:80] for q in queries.captured_queries] == [postgres.SUBMIT.sql[:80]]  # one round trip: the statement
     assert result.rating_position == 1 and result.next_position == 3 and result.rated == {1, 2}
     assert result.attempt.pk == attempt.pk and result.attempt.video_order == attempt.video_order
     rating = Rating.objects.get(attempt=attempt, position=1)
@@ -53,16 +54,33 @@ def test_an_accepted_answer_is_one_sql_statement(make_campaign):
     assert 5.99 <= rating.seconds_spent < 60  # the token keeps milliseconds
 
 
+def _prepared_here() -> set[str]:
+    """The statements psycopg has prepared on this connection's PostgreSQL session."""
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT statement FROM pg_prepared_statements")
+        return {row[0] for row in cursor.fetchall()}
+
+
+def _submit_prepared() -> bool:
+    return any("FOR KEY SHARE OF a" in text and "annotation_rating" in text for text in _prepared_here())
+
+
 @pytest.mark.django_db(transaction=True)
-def test_a_new_database_connection_prepares_the_statement_again(make_campaign):
+def test_psycopg_prepares_the_statement_per_connection_after_its_threshold(make_campaign):
+    threshold = connection.settings_dict["OPTIONS"].get("prepare_threshold")
+    if threshold is None:
+        pytest.skip("server-side binding is off (DATABASE_SERVER_SIDE_BINDING=0): nothing is prepared")
     campaign = make_campaign()
     annotator = ready(campaign)
     attempt = services.lecture_complete(annotator=annotator)
-    assert statement(annotator, attempt, 1, 3) is not None
-    connection.close()  # the next query opens a new connection, whose session knows no prepared statement
-    with CaptureQueriesContext(connection) as queries:
-        assert statement(annotator, attempt, 2, 3).rated == {1, 2}
-    assert [q["sql"].split(" ")[0] for q in queries.captured_queries] == ["PREPARE", "EXECUTE"]
+    connection.close()  # a fresh session: nothing prepared yet
+    for position in range(1, threshold + 1):
+        assert statement(annotator, attempt, position, 3) is not None
+    assert not _submit_prepared()
+    assert statement(annotator, attempt, threshold + 1, 3).rated == set(range(1, threshold + 2))
+    assert _submit_prepared()
+    connection.close()  # a new connection's session knows no prepared statement; psycopg starts again
+    assert statement(annotator, attempt, 1, 4) is not None and not _submit_prepared()
 
 
 def test_going_back_rewrites_the_row_and_grade_5_stores_the_fixed_sentence(make_campaign):

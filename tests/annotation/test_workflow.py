@@ -7,6 +7,7 @@ import pytest
 from django.utils import timezone
 
 from annotation import platforms, selectors, services
+from annotation.store import postgres
 from annotation.errors import ApplicationError
 from annotation.models import AnnotationSession, Annotator, Attempt, Rating, Video
 from annotation.steps import Step
@@ -341,7 +342,7 @@ def test_a_new_worker_is_one_statement_and_the_row_the_orm_would_store(make_camp
     enter(campaign, "FIRST")  # prepares the statement on this connection
     with CaptureQueriesContext(connection) as queries:
         annotator = enter(campaign, "SECOND")
-    assert [q["sql"].split(" (")[0] for q in queries.captured_queries] == ["EXECUTE annotation_annotator_create"]
+    assert [q["sql"][:80] for q in queries.captured_queries] == [postgres.ANNOTATOR_CREATE.sql[:80]]  # one round trip: the statement
     by_orm = Annotator.objects.create(campaign=campaign, source=Annotator.Source.PROLIFIC, external_id="THIRD",
                                       platform_params={"STUDY_ID": "S", "SESSION_ID": "X"})
     stored = {f.attname: getattr(Annotator.objects.get(pk=annotator.pk), f.attname) for f in Annotator._meta.concrete_fields}
