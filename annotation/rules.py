@@ -8,6 +8,7 @@ a status changes here and nowhere else.
 """
 from __future__ import annotations
 
+import unicodedata
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -97,6 +98,18 @@ SUBMIT_REASON = Rule("reason", "reason_too_short", "Please describe {what} in at
 SUBMIT = (SUBMIT_OWNER, SUBMIT_POSITION, SUBMIT_OPEN, SUBMIT_ACTIVE, SUBMIT_LECTURE, SUBMIT_SCORE, SUBMIT_REASON)
 
 GRADES = (1, 2, 3, 4, 5)
+# Characters that show nothing: controls, format characters (zero-width space and joiners, the
+# byte-order mark), separators (spaces) and unassigned or private code points.
+_INVISIBLE = {"Cc", "Cf", "Cs", "Co", "Cn", "Zs", "Zl", "Zp"}
+_ASCII_INVISIBLE = dict.fromkeys([*range(33), 127])  # the same among ASCII: controls and the space
+
+
+def visible_length(text: str) -> int:
+    """How many characters of `text` show something: what the reason-length rule counts, so that
+    zero-width characters or spaces cannot pad a reason to the minimum."""
+    if text.isascii():  # the common case, in C
+        return len(text.translate(_ASCII_INVISIBLE))
+    return sum(1 for ch in text if unicodedata.category(ch) not in _INVISIBLE)
 
 
 def submit_checks(
@@ -122,7 +135,7 @@ def submit_checks(
         SUBMIT_ACTIVE.name: last_activity >= now - timeout,
         SUBMIT_LECTURE.name: lecture_done,
         SUBMIT_SCORE.name: score in GRADES,
-        SUBMIT_REASON.name: len(typed_reason) >= min_reason_length,
+        SUBMIT_REASON.name: visible_length(typed_reason) >= min_reason_length,
     }
 
 

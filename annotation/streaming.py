@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import mimetypes
 import os
+import posixpath
 import re
 
 from django.conf import settings
@@ -14,7 +15,9 @@ from django.http import FileResponse, Http404, HttpResponse, StreamingHttpRespon
 from django.utils._os import safe_join
 from django.views.decorators.http import require_safe
 
-_RANGE = re.compile(r"^bytes=(\d*)-(\d*)$")
+# At most 18 digits a bound: enough for any file, and int() of thousands of digits is refused by
+# Python (a 500); a longer bound does not match and the whole file is served, as for no Range.
+_RANGE = re.compile(r"^bytes=(\d{0,18})-(\d{0,18})$")
 _CHUNK = 64 * 1024
 
 
@@ -47,7 +50,8 @@ PUBLIC_PREFIXES = ("videos/", "posters/")
 
 @require_safe
 def serve_media(request, path: str):
-    if not path.startswith(PUBLIC_PREFIXES):
+    # Normalised first: "videos/../secret" must not pass as a video.
+    if ".." in path.split("/") or posixpath.normpath(path) != path or not path.startswith(PUBLIC_PREFIXES):
         raise Http404("No such file")
     try:
         full_path = safe_join(settings.MEDIA_ROOT, path)

@@ -156,6 +156,10 @@ def rate(request, annotator, progress):
     })
 
 
+# A reason of 2,000 characters, 4 bytes each at most, with the token and the playback facts.
+ANSWER_MAX_BYTES = 16 * 1024
+
+
 # No CSRF check: the answer is JSON, which no other site can make a browser send here (a form
 # cannot set that content type, and a script on another origin would need CORS, which this site
 # never grants); and the signed rating token in it names one attempt, which the service refuses
@@ -171,12 +175,15 @@ def rating_submit_api(request, slug):
                              "redirect": reverse("annotation:entry", kwargs={"slug": slug})}, status=403)
     if request.content_type != "application/json":
         return JsonResponse({"code": "not_json", "error": "The answer must be sent as JSON. Reload the page."}, status=415)
+    if int(request.META.get("CONTENT_LENGTH") or 0) > ANSWER_MAX_BYTES:
+        return JsonResponse({"code": "too_large", "error": "The answer is too long to be saved. Shorten the reason and "
+                                                          "save again."}, status=413)
     try:
         data = json.loads(request.body)
         if not isinstance(data, dict):
             raise ValidationError("The answer must be a JSON object. Reload the page.")
         answer = rating_answer_parse(data)
-    except ValueError:  # not JSON (json.JSONDecodeError, or bytes that are not UTF-8)
+    except (ValueError, RecursionError):  # not JSON (or not UTF-8), or nested past the parser's depth
         return JsonResponse({"code": "invalid", "error": "The answer could not be read. Reload the page."}, status=400)
     except ValidationError as error:
         return JsonResponse({"code": "invalid", "error": error.messages[0]}, status=400)

@@ -20,6 +20,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from analysis.stats.reasons import ARTIFACTS, PLACES
+from annotation.rules import visible_length
 
 from .realism import ARTIFACT_KINDS
 
@@ -251,7 +252,7 @@ def reason_write(
         text = text[0].upper() + text[1:]
     if rng.random() < 0.5:
         text += "."
-    while len(text) < min_length:  # the platform refuses shorter reasons; people then add a few words
+    while visible_length(text) < min_length:  # the platform refuses shorter reasons; people then add a few words
         text += " I think"
     return text
 

@@ -15,9 +15,11 @@ def video_assignment_loads(campaign: Campaign, *, now: datetime) -> dict[int, in
     Read from the counter the services keep on each video (`Video.assigned_sessions`, sessions
     qualified or marked in progress); the sessions idle past the timeout that the release task has
     not marked abandoned yet are taken off here, so their videos stop counting at once. Those are
-    few (the task runs every few minutes), and found through the session index.
+    few (the task runs every few minutes), and found through the session index. A video without
+    a file (added in the admin, say) is never assigned: it is not among them.
     """
-    loads = dict(campaign.videos.filter(role=Video.Role.REGULAR).order_by().values_list("id", "assigned_sessions"))
+    loads = dict(campaign.videos.filter(role=Video.Role.REGULAR).exclude(file="").order_by()
+                 .values_list("id", "assigned_sessions"))
     idle = SessionItem.objects.filter(
         session__campaign=campaign,
         session__status=AnnotationSession.Status.ACTIVE,

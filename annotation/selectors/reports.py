@@ -26,6 +26,7 @@ class CampaignStatus:
     annotators_finished: int
     annotators_redo: int
     per_video: list[dict]
+    videos_without_file: list[dict] = ()
 
     @property
     def redo_share(self) -> float | None:
@@ -92,4 +93,5 @@ def campaign_status(campaign: Campaign) -> CampaignStatus:
         .distinct()
         .count(),
         per_video=per_video,
+        videos_without_file=list(campaign.videos.filter(file="").values("id", "source_name", "role").order_by("id")),
     )

@@ -118,7 +118,7 @@ class OrmStore:
     def assignment_candidates(self, campaign, annotator, *, now):
         seen = set(SessionItem.objects.filter(session__annotator=annotator).values_list("video_id", flat=True))
         loads = assignment_selectors.video_assignment_loads(campaign, now=now)
-        checkers = campaign.videos.filter(role=Video.Role.CHECKER).values_list("id", flat=True)
+        checkers = campaign.videos.filter(role=Video.Role.CHECKER).exclude(file="").values_list("id", flat=True)
         return AssignmentCandidates(
             {video: load for video, load in loads.items() if video not in seen},
             sorted(set(checkers) - seen),

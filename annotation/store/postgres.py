@@ -113,7 +113,7 @@ def _page_state_from_row(row: tuple) -> tuple[Annotator, object, tuple]:
 
 # The campaign's regular and checker videos the annotator has never been given, each regular one
 # with its counter less the idle sessions' hold on it (the sessions idle past the timeout that the
-# release task has not marked yet).
+# release task has not marked yet). A video without a file is never assigned.
 CANDIDATES = PreparedStatement("annotation_assignment_candidates", f"""
 SELECT v.id, v.role, v.assigned_sessions - coalesce(idle.held, 0)
 FROM {VIDEO} v
@@ -123,7 +123,7 @@ LEFT JOIN (
     WHERE s.campaign_id = %(campaign)s AND s.status = {ACTIVE} AND s.last_activity_at < %(cutoff)s
     GROUP BY si.video_id
 ) idle ON idle.video_id = v.id
-WHERE v.campaign_id = %(campaign)s AND v.role IN ({REGULAR}, {CHECKER})
+WHERE v.campaign_id = %(campaign)s AND v.role IN ({REGULAR}, {CHECKER}) AND v.file <> ''
   AND NOT EXISTS (
     SELECT 1 FROM {ITEM} mine JOIN {SESSION} ms ON ms.id = mine.session_id
     WHERE ms.annotator_id = %(annotator)s AND mine.video_id = v.id
@@ -173,7 +173,7 @@ _RULE_COLUMNS = {
     rules.SUBMIT_ACTIVE.name: "s.last_activity_at >= %(now)s - make_interval(mins => c.session_timeout_minutes)",
     rules.SUBMIT_LECTURE.name: "a.lecture_completed_at IS NOT NULL",
     rules.SUBMIT_SCORE.name: "%(score)s BETWEEN 1 AND 5",
-    rules.SUBMIT_REASON.name: "char_length(%(typed_reason)s) >= c.min_reason_length",
+    rules.SUBMIT_REASON.name: "%(reason_length)s >= c.min_reason_length",  # rules.visible_length
 }
 assert list(_RULE_COLUMNS) == [rule.name for rule in rules.SUBMIT], "one column per rule, in the table's order"
 _ACCEPTED = " AND ".join(f"t.{name}" for name in _RULE_COLUMNS)
@@ -219,7 +219,7 @@ FROM target t
     ("attempt", "bigint"), ("annotator", "bigint"), ("position", "integer"), ("score", "integer"),
     ("typed_reason", "text"), ("served_at", "timestamptz"), ("seconds_spent", "double precision"),
     ("played_to_end", "boolean"), ("plays", "integer"), ("seeks", "integer"), ("fullscreen", "boolean"),
-    ("now", "timestamptz"), ("resolution", "interval"),
+    ("now", "timestamptz"), ("resolution", "interval"), ("reason_length", "integer"),
 ))
 
 # --- Finish -----------------------------------------------------------------------------------
@@ -323,6 +323,7 @@ class PostgresStore:
             "seconds_spent": max((now - ticket.served_at).total_seconds(), 0.0),
             "played_to_end": playback.played_to_end, "plays": playback.plays, "seeks": playback.seeks,
             "fullscreen": playback.fullscreen, "now": now, "resolution": orm.ACTIVITY_RESOLUTION,
+            "reason_length": rules.visible_length(typed_reason),
         })
         if not rows:
             return SubmitOutcome(None, rules.SUBMIT_OWNER, {})

@@ -103,7 +103,8 @@
     if (sending) { return; }  // a double click sends once
     var score = selectedScore();
     if (score === null) { showError("Pick one of the five grades (keys 1 to 5)."); return; }
-    if (reason.value.trim().length < minReason) {
+    // Visible characters only, as the server counts them (annotation.rules.visible_length).
+    if (reason.value.replace(/[\s\p{C}]/gu, "").length < minReason) {
       showError(score === 5
         ? "Please describe the person in the video in at least " + minReason + " characters."
         : "Please describe why you chose this grade in at least " + minReason + " characters.");

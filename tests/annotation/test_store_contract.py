@@ -207,3 +207,17 @@ def test_entry_rules(the_store, make_campaign):
     assert_rule(refused_by(lambda: enter(campaign, "P-NEW")), rules.CAMPAIGN_CLOSED)
     assert_rule(refused_by(lambda: the_store.session_start_state(first.pk + 999, campaign.slug, now=timezone.now())),
                 rules.ANNOTATOR_NOT_FOUND)
+
+
+def test_a_video_without_a_file_is_never_assigned_and_staff_are_told(the_store, make_campaign):
+    campaign = make_campaign()
+    empty = [Video.objects.create(campaign=campaign, role=role, source_name=f"admin-{role}", content_hash=f"x{role}",
+                                  gold_score=5 if role == Video.Role.CHECKER else None)
+             for role in (Video.Role.REGULAR, Video.Role.CHECKER)]
+    for pid in ("P1", "P2"):
+        attempt = services.lecture_complete(annotator=ready(campaign, pid))
+        assert not {video.pk for video in empty} & set(attempt.video_order)
+        page = selectors.rating_item(attempt, 1, frozenset())  # the page renders: every video has a file
+        assert page.media.file_url
+    missing = selectors.campaign_status(campaign).videos_without_file
+    assert [v["id"] for v in missing] == [video.pk for video in empty]
