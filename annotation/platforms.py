@@ -55,6 +55,11 @@ class Platform:
         """Whether the request is the platform's preview of the task, which must create nobody."""
         return False
 
+    def resumes(self, stored: Mapping[str, str], presented: Mapping[str, str]) -> bool:
+        """Whether parameters `presented` from a new browser prove they come from the person whose
+        platform parameters are `stored` (beyond the worker id, which others can learn)."""
+        return False
+
     def completion(self, campaign: Campaign, annotator: Annotator) -> Completion:
         """How a qualified annotator of this platform is sent back: the campaign's code and link."""
         return Completion(code=campaign.completion_code, url=campaign.completion_redirect_url)
@@ -80,6 +85,10 @@ class Prolific(Platform):
             return None
         return _checked(self.source, params["PROLIFIC_PID"], params, ("STUDY_ID", "SESSION_ID"))
 
+    def resumes(self, stored, presented):
+        """The same SESSION_ID: Prolific gives each submission its own, in the participant's link."""
+        return bool(stored.get("SESSION_ID")) and stored.get("SESSION_ID") == presented.get("SESSION_ID")
+
     def completion(self, campaign, annotator):
         url = campaign.completion_redirect_url
         if not url and campaign.completion_code:
@@ -103,6 +112,10 @@ class MTurk(Platform):
 
     def is_preview(self, params):
         return params.get("assignmentId") == self.PREVIEW_ASSIGNMENT
+
+    def resumes(self, stored, presented):
+        """The same assignment: MTurk gives it to the worker who accepted the HIT."""
+        return bool(stored.get("assignmentId")) and stored.get("assignmentId") == presented.get("assignmentId")
 
     def completion(self, campaign, annotator):
         stored = annotator.platform_params or {}
@@ -128,6 +141,10 @@ class Lab(Platform):
         if user is None or not user.is_authenticated:
             return None
         return Identity(self.source, str(user.pk), {"username": user.get_username()})
+
+    def resumes(self, stored, presented):
+        """The login itself is the proof: `identity` reads the signed-in user."""
+        return True
 
 
 class OpenLink(Platform):

@@ -53,6 +53,12 @@ CAMPAIGN_CLOSED = Rule(
 ANNOTATOR_NOT_CREATED = Rule(
     "annotator_created", "no_annotator", "Your participant record could not be created. Open the study link again.",
 )
+IDENTITY_UNPROVEN = Rule(
+    "identity_proven", "identity_in_use",
+    "This participant id is already taking part from another browser. Continue in that browser, or open the "
+    "study again through your crowd platform's own link.",
+    403,
+)
 ANNOTATOR_NOT_FOUND = Rule(
     "annotator_found", "no_annotator", "Your participant record was not found. Open the study link again.", 404,
 )

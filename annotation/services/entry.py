@@ -9,7 +9,7 @@ from django.utils import timezone
 
 from .. import rules, store
 from ..models import Annotator, Campaign, ConsentText
-from ..platforms import Identity
+from ..platforms import PLATFORMS, Identity
 
 
 def annotator_enter(*, campaign: Campaign, identity: Identity | None, known_annotator_id: int | None, user=None) -> Annotator:
@@ -17,7 +17,10 @@ def annotator_enter(*, campaign: Campaign, identity: Identity | None, known_anno
 
     An identity from a crowd platform or a login wins over the browser's cookie; without one the
     cookie's annotator resumes, and a new open-link annotator is created only for a new browser.
-    Each branch writes at most one row, so no transaction is opened.
+    A known crowd worker resumes in the browser they started in, or with their platform's own proof
+    (`Platform.resumes`: the same Prolific SESSION_ID, the same MTurk assignment): a worker id alone,
+    which others can learn, opens nobody's session. Each branch writes at most one row, so no
+    transaction is opened.
     """
     if identity is not None:
         user = user if identity.source == Annotator.Source.LAB else None
@@ -30,6 +33,9 @@ def annotator_enter(*, campaign: Campaign, identity: Identity | None, known_anno
         if annotator is None:
             _require_open(campaign)
             raise rules.ANNOTATOR_NOT_CREATED.error()
+        same_browser = annotator.pk == known_annotator_id
+        if not same_browser and not PLATFORMS[identity.source].resumes(annotator.platform_params, identity.platform_params):
+            raise rules.IDENTITY_UNPROVEN.error()
         if identity.platform_params and identity.platform_params != annotator.platform_params:
             # A returning worker on a new study session: keep the latest ids for the completion step.
             annotator.platform_params = {**annotator.platform_params, **identity.platform_params}
@@ -45,7 +51,6 @@ def annotator_enter(*, campaign: Campaign, identity: Identity | None, known_anno
     )
 
 
-# A new crowd worker's row in one round trip, or no row when this worker is known already (ON
 def _annotator_create(campaign: Campaign, identity: Identity, user) -> Annotator | None:
     """The annotator of `identity`, created now; None if the campaign has them already."""
     return store.current().annotator_create(

@@ -101,3 +101,27 @@ def test_an_mturk_worker_finishes_with_a_form_posted_to_external_submit(client, 
     page = client.get("/c/study/thank-you/").content.decode()
     assert 'action="https://www.mturk.com/mturk/externalSubmit"' in page and 'method="post"' in page
     assert 'name="assignmentId" value="ASG42"' in page and campaign.completion_code in page
+
+
+def test_a_worker_id_alone_does_not_open_someone_elses_session(client, make_campaign, django_user_model):
+    from django.test import Client
+
+    make_campaign()
+    params = {"PROLIFIC_PID": "VICTIM1", "STUDY_ID": "st", "SESSION_ID": "secret-session"}
+    assert client.get("/c/study/", params)["Location"].endswith("/consent/")
+    victim = Annotator.objects.get(external_id="VICTIM1")
+    stranger = Client()
+    for guess in ({"PROLIFIC_PID": "VICTIM1"}, {"PROLIFIC_PID": "VICTIM1", "SESSION_ID": "guess"}):
+        response = stranger.get("/c/study/", guess)
+        assert response.status_code == 403 and b"another browser" in response.content
+        assert stranger.get("/c/study/consent/")["Location"].endswith("/c/study/")  # no cookie was bound
+    # The victim resumes from the first browser, and with Prolific's own session id from a new one.
+    assert client.get("/c/study/", {"PROLIFIC_PID": "VICTIM1"}).status_code == 302
+    other_device = Client()
+    assert other_device.get("/c/study/", params)["Location"].endswith("/consent/")
+    mturk = {"workerId": "AW1", "assignmentId": "ASG1", "hitId": "H"}
+    assert Client().get("/c/study/", mturk).status_code == 302
+    assert Client().get("/c/study/", {**mturk, "assignmentId": "ASG2"}).status_code == 403
+    assert Client().get("/c/study/", mturk).status_code == 302
+    victim.refresh_from_db()
+    assert victim.platform_params["SESSION_ID"] == "secret-session"
