@@ -27,7 +27,7 @@ run: $(VENV)/.runtime  ## set up and serve the platform on SQLite with the small
 	$(BIN)/python manage.py make_demo_study --size small
 	$(BIN)/python manage.py ensure_admin
 	@echo "Annotators: http://127.0.0.1:8000/c/demo-study/   Researchers: http://127.0.0.1:8000/admin/ and /staff/campaigns/demo-study/"
-	$(BIN)/python manage.py runserver 127.0.0.1:8000
+	DEBUG=1 $(BIN)/python manage.py runserver 127.0.0.1:8000
 
 # The embedded default (`make run`) runs on SQLite: the workflow, both stores' contract, the views
 # and one Chromium journey run there too, on the ORM store (about 25 s on two cores).

@@ -5,6 +5,7 @@ DEBUG on. Production sets DATABASE_URL (PostgreSQL through psycopg 3), CELERY_BR
 MEDIA_ROOT and SECRET_KEY, and turns DEBUG off.
 """
 import os
+import secrets
 from datetime import timedelta
 from pathlib import Path
 from urllib.parse import unquote, urlparse
@@ -48,12 +49,28 @@ def database_from_url(url: str) -> dict:
     raise ImproperlyConfigured(f"DATABASE_URL scheme {parsed.scheme!r} is not supported (use postgres:// or sqlite://)")
 
 
-DEBUG = env_bool("DEBUG", "DATABASE_URL" not in os.environ)
+def embedded_secret_key(var_dir: Path) -> str:
+    """The embedded run's secret key: made once at random and kept in var/secret_key (readable by
+    its owner only), so no two installations share a key and a restart keeps sessions valid."""
+    path = var_dir / "secret_key"
+    if not path.exists():
+        var_dir.mkdir(parents=True, exist_ok=True)
+        try:
+            with os.fdopen(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600), "w") as handle:
+                handle.write(secrets.token_urlsafe(50))
+        except FileExistsError:  # another process made it a moment ago
+            pass
+    return path.read_text().strip()
+
+
+VAR_DIR = Path(os.environ.get("VAR_DIR", BASE_DIR / "var"))
+# Only when asked for (`make run` asks): never because the database happens to be SQLite.
+DEBUG = env_bool("DEBUG", False)
 SECRET_KEY = os.environ.get("SECRET_KEY", "")
 if not SECRET_KEY:
-    if not DEBUG:
-        raise ImproperlyConfigured("SECRET_KEY must be set when DEBUG is off")
-    SECRET_KEY = "embedded-run-only-not-secret"
+    if "DATABASE_URL" in os.environ:
+        raise ImproperlyConfigured("SECRET_KEY must be set in the environment when DATABASE_URL is (a deployment)")
+    SECRET_KEY = embedded_secret_key(VAR_DIR)
 ALLOWED_HOSTS = [h for h in os.environ.get("ALLOWED_HOSTS", "127.0.0.1,localhost").split(",") if h]
 CSRF_TRUSTED_ORIGINS = [o for o in os.environ.get("CSRF_TRUSTED_ORIGINS", "").split(",") if o]
 
@@ -81,6 +98,7 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "config.middleware.ContentSecurityPolicyMiddleware",
 ]
 
 ROOT_URLCONF = "config.urls"
@@ -101,7 +119,6 @@ TEMPLATES = [
     },
 ]
 
-VAR_DIR = Path(os.environ.get("VAR_DIR", BASE_DIR / "var"))
 DATABASES = {
     "default": database_from_url(os.environ.get("DATABASE_URL", f"sqlite:///{VAR_DIR / 'db.sqlite3'}"))
 }
@@ -118,6 +135,33 @@ SESSION_COOKIE_AGE = 60 * 60 * 24 * 30
 SESSION_COOKIE_HTTPONLY = True
 SESSION_COOKIE_SECURE = env_bool("SECURE_COOKIES", not DEBUG)
 CSRF_COOKIE_SECURE = SESSION_COOKIE_SECURE
+CSRF_COOKIE_HTTPONLY = True
+
+# Behind TLS (production): HTTPS only, HSTS, and the proxy's header that says a request came in
+# over HTTPS (e.g. SECURE_PROXY_SSL_HEADER="HTTP_X_FORWARDED_PROTO,https" behind nginx).
+SECURE_SSL_REDIRECT = env_bool("SECURE_SSL_REDIRECT", False)
+SECURE_HSTS_SECONDS = int(os.environ.get("SECURE_HSTS_SECONDS", "0"))
+SECURE_HSTS_INCLUDE_SUBDOMAINS = env_bool("SECURE_HSTS_INCLUDE_SUBDOMAINS", SECURE_HSTS_SECONDS > 0)
+SECURE_HSTS_PRELOAD = env_bool("SECURE_HSTS_PRELOAD", False)
+_proxy_header = os.environ.get("SECURE_PROXY_SSL_HEADER", "")
+SECURE_PROXY_SSL_HEADER = tuple(_proxy_header.split(",", 1)) if _proxy_header else None
+X_FRAME_OPTIONS = "DENY"
+# Content-Security-Policy (config.middleware): scripts from this site only, never inline. Styles may
+# be inline: plotly.js writes its own <style> elements. Forms may post to MTurk's externalSubmit.
+CONTENT_SECURITY_POLICY = "; ".join([
+    "default-src 'self'",
+    "script-src 'self'",
+    "style-src 'self' 'unsafe-inline'",
+    "img-src 'self' data: blob:",
+    "media-src 'self' blob:",
+    "font-src 'self' data:",
+    "worker-src 'self' blob:",
+    "connect-src 'self'",
+    "frame-ancestors 'none'",
+    "base-uri 'self'",
+    "object-src 'none'",
+    "form-action 'self' https://www.mturk.com https://workersandbox.mturk.com",
+])
 
 LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "/"

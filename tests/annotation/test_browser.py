@@ -4,6 +4,7 @@ from __future__ import annotations
 import difflib
 import json
 import re
+import time
 
 import pytest
 
@@ -16,6 +17,17 @@ pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
 # Words that would tell an annotator which video is a checker, or what any video is.
 FORBIDDEN = re.compile(r"checker|gold|regular_|is_real|identity_pair|source_name|content_hash", re.I)
+
+
+def wait_until(page, expression: str, timeout: float = 5_000) -> None:
+    """Poll `expression` in the page until it is true. Not page.wait_for_function: that evaluates a
+    string with eval(), which the site's Content-Security-Policy (no unsafe-eval) refuses, as it
+    should; page.evaluate runs through the DevTools protocol instead."""
+    deadline = time.monotonic() + timeout / 1000
+    while not page.evaluate(expression):
+        if time.monotonic() > deadline:
+            raise AssertionError(f"still false after {timeout / 1000:.0f} s: {expression}")
+        time.sleep(0.05)
 
 
 @pytest.fixture
@@ -60,7 +72,7 @@ def take_lecture(page):
     assert page.locator(".demo-video").count() == 5
     assert page.is_disabled("#start-button")
     page.eval_on_selector_all(".demo-video", "videos => videos.forEach(v => { v.muted = true; v.play(); })")
-    page.wait_for_function("!document.getElementById('start-button').disabled", timeout=20_000)
+    wait_until(page, "!document.getElementById('start-button').disabled", timeout=20_000)
     page.click("#start-button")
     page.wait_for_url("**/rate/**")
 
@@ -77,7 +89,7 @@ def rate_attempt(page, annotator: Annotator, number: int, *, miss_checker: bool,
     videos = Video.objects.in_bulk(attempt.video_order)
     missed = False
     for position, video_id in enumerate(attempt.video_order, start=1):
-        page.wait_for_function(f"document.getElementById('progress-text').textContent.trim() === '{position} / 40'")
+        wait_until(page, f"document.getElementById('progress-text').textContent.trim() === '{position} / 40'")
         if shapes is not None and position > 1:  # the first page has no Back link
             shapes.add(normalized(page.inner_html("#rating-form")))
         video = videos[video_id]
@@ -89,7 +101,7 @@ def rate_attempt(page, annotator: Annotator, number: int, *, miss_checker: bool,
         if position == 1:
             # Watch the first video to the end: the player's facts must reach the server.
             page.eval_on_selector("#player", "v => { v.muted = true; return v.play(); }")
-            page.wait_for_function("document.getElementById('player').ended", timeout=10_000)
+            wait_until(page, "document.getElementById('player').ended", timeout=10_000)
         if position % 2:
             page.locator("body").click(position={"x": 5, "y": 5})
             page.keyboard.press(str(score))
@@ -163,7 +175,7 @@ def test_double_click_lost_connection_and_phone_layout(page, make_campaign):
     page.click("label[for=grade-2]")
     page.fill("#reason", "the seam around the face is visible")
     page.dblclick("#submit-button")
-    page.wait_for_function("document.getElementById('progress-text').textContent.trim() === '2 / 40'")
+    wait_until(page, "document.getElementById('progress-text').textContent.trim() === '2 / 40'")
     page.wait_for_timeout(300)
     assert page.inner_text("#progress-text") == "2 / 40"
     assert Rating.objects.filter(attempt__session__annotator=annotator).count() == 1
@@ -179,16 +191,16 @@ def test_double_click_lost_connection_and_phone_layout(page, make_campaign):
     assert page.input_value("#reason") == "slight flicker on the cheeks"  # nothing typed is lost
     page.unroute("**/api/ratings/", drop)
     page.click("#submit-button")
-    page.wait_for_function("document.getElementById('progress-text').textContent.trim() === '3 / 40'")
+    wait_until(page, "document.getElementById('progress-text').textContent.trim() === '3 / 40'")
     assert Rating.objects.filter(attempt__session__annotator=annotator).count() == 2
     page.screenshot(path=str(ARTIFACTS / "rating_page_phone.png"), full_page=True)
 
     # Going back shows the stored answer; changing it keeps one rating per video.
     page.click("#back-link")
-    page.wait_for_function("document.getElementById('progress-text').textContent.trim() === '2 / 40'")
+    wait_until(page, "document.getElementById('progress-text').textContent.trim() === '2 / 40'")
     assert page.is_checked("#grade-4")
     page.click("label[for=grade-3]")
     page.click("#submit-button")
-    page.wait_for_function("document.getElementById('progress-text').textContent.trim() === '3 / 40'")
+    wait_until(page, "document.getElementById('progress-text').textContent.trim() === '3 / 40'")
     scores = dict(Rating.objects.filter(attempt__session__annotator=annotator).values_list("position", "score"))
     assert scores == {1: 2, 2: 3}
