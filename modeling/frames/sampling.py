@@ -1,9 +1,9 @@
 """Decoding one frame of every `step` from a video with ffmpeg, as BGR arrays with their frame index.
 
 ffmpeg's `select` filter drops the other frames inside ffmpeg, before the conversion to BGR and
-the pipe: on a transcoded 5-s, 125-frame demo clip that took 104 ms at 1280x720 against 216 ms
-for piping every frame and keeping each 6th here (64 against 84 ms at 640x360; best of 5, one
-decoder thread, bench/frames.py --sampling). `fps_mode passthrough` keeps ffmpeg from duplicating
+the pipe: on a transcoded 5-s, 125-frame demo clip that took 147 ms at 1280x720 against 235 ms
+for piping every frame and keeping each 6th here, and 42 against 60 ms at 640x360 (best of 5,
+one decoder thread, bench/frames.py --sampling). `fps_mode passthrough` keeps ffmpeg from duplicating
 or dropping frames to hold a frame rate, so the k-th frame out is frame k * step of the video.
 """
 from __future__ import annotations
@@ -35,11 +35,13 @@ def sampled_frames(path: str | os.PathLike[str], *, step: int, threads: int = 0)
         raise ValueError("step must be at least 1")
     info = media.probe(path)
     frame_bytes = info.width * info.height * 3
+    # err_detect=explode and -xerror, as the ingest's transcode uses them: a damaged or truncated
+    # copy stops with an error instead of giving fewer frames than the video has.
     args = (
-        ffmpeg.input(os.path.abspath(path), threads=threads)
+        ffmpeg.input(os.path.abspath(path), threads=threads, err_detect="explode")
         .filter("select", f"not(mod(n,{step}))")
         .output("pipe:", format="rawvideo", pix_fmt="bgr24", fps_mode="passthrough", threads=threads)
-        .global_args("-hide_banner", "-nostdin", "-loglevel", "error")
+        .global_args("-hide_banner", "-nostdin", "-loglevel", "error", "-xerror")
         .compile(cmd=media.ffmpeg_exe())
     )
     # stderr goes to a file, not a pipe: a stream of decode errors could fill a pipe nobody reads
