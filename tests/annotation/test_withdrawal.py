@@ -1,7 +1,6 @@
 """Consent withdrawal: the annotator's data deleted in one service, the counters kept true, a record without personal data, the admin action."""
 from __future__ import annotations
 
-
 import pytest
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Permission
