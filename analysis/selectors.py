@@ -5,12 +5,13 @@ Ratings are read through annotation's published frame (annotation.contract), nev
 from __future__ import annotations
 
 import pandas as pd
-from django.db.models import Count, Q
+from django.db.models import Count, Q, QuerySet
 from django.db.models.functions import TruncDate
 
 from annotation import checkers, contract
-from annotation.models import AnnotationSession, Attempt, Campaign, Video
+from annotation.models import AnnotationSession, Attempt, Campaign, Video, Withdrawal
 from jobs import selectors as job_selectors
+from jobs.models import Job
 
 from .models import AnalysisRun, AnnotatorExclusion
 
@@ -79,6 +80,31 @@ def run_results(run: AnalysisRun) -> dict:
 def run_stage_seconds(run: AnalysisRun) -> dict[str, float]:
     """Seconds of each finished stage of the run, in stage order (as the job runner recorded them)."""
     return job_selectors.job_stage_seconds(run.job)
+
+
+# The job kind of dataset exports; an export's subject is its campaign's, "campaign:<id>", as an analysis's.
+EXPORT_KIND = "export"
+
+
+def withdrawal_affected_exports(withdrawal: Withdrawal) -> QuerySet[Job]:
+    """The completed exports of the withdrawal's campaign that may hold the annotator's data, oldest first.
+
+    Those that finished after the annotator's first rating and had started before the withdrawal:
+    an export running at that moment may have read their ratings before they were deleted. None
+    when the annotator had no rating.
+    """
+    if withdrawal.first_rating_at is None:
+        return Job.objects.none()
+    return Job.objects.filter(
+        kind=EXPORT_KIND, subject=f"campaign:{withdrawal.campaign_id}", status=Job.Status.COMPLETED,
+        finished_at__gte=withdrawal.first_rating_at, started_at__lt=withdrawal.withdrawn_at,
+    ).order_by("version")
+
+
+def campaign_withdrawals(campaign: Campaign) -> list[tuple[Withdrawal, list[Job]]]:
+    """The campaign's withdrawals, newest first, each with the exports it affects."""
+    withdrawals = Withdrawal.objects.filter(campaign=campaign).select_related("requested_by").order_by("-withdrawn_at")
+    return [(w, list(withdrawal_affected_exports(w))) for w in withdrawals]
 
 
 def video_labels(campaign: Campaign) -> pd.DataFrame:

@@ -9,6 +9,7 @@ urlpatterns = [
     path("staff/campaigns/<slug:slug>/monitor/", views.monitor, name="monitor"),
     path("staff/campaigns/<slug:slug>/analysis/run/", views.run_start, name="run_start"),
     path("staff/campaigns/<slug:slug>/exclusions/", views.exclusion, name="exclusion"),
+    path("staff/campaigns/<slug:slug>/withdrawals/", views.withdrawals, name="withdrawals"),
     path("staff/campaigns/<slug:slug>/charts/<slug:name>.csv", views.chart_csv, name="chart_csv"),
     path("staff/campaigns/<slug:slug>/export/<slug:what>.csv", views.export, name="export"),
     path("api/campaigns/<slug:slug>/analysis/", views.RunStatusApi.as_view(), name="run_status_api"),

@@ -86,6 +86,15 @@ def exclusion(request, slug):
 
 
 @staff_member_required
+def withdrawals(request, slug):
+    """The campaign's consent withdrawals (no personal data) and the exports each one affects."""
+    campaign = get_object_or_404(Campaign, slug=slug)
+    return render(request, "analysis/withdrawals.html", {
+        "campaign": campaign, "withdrawals": selectors.campaign_withdrawals(campaign),
+    })
+
+
+@staff_member_required
 def chart_csv(request, slug, name):
     campaign = get_object_or_404(Campaign, slug=slug)
     chart = CHARTS_BY_NAME.get(name)

@@ -1,11 +1,14 @@
 """The researchers' admin: campaigns and videos editable, collected data read-only, filters and search everywhere.
 
 Sessions, attempts, annotators and ratings are evidence and feed the per-video counters that
-assignment balances (`Video.assigned_sessions`): they are never edited or deleted here. The one
-change staff may make, releasing sessions in progress, is an action that calls the service which
-keeps the counters true.
+assignment balances (`Video.assigned_sessions`): they are never edited or deleted here. The two
+changes staff may make, releasing sessions in progress and deleting an annotator's data when they
+withdraw consent, are actions that call the services which keep the counters true.
 """
 from django.contrib import admin, messages
+from django.contrib.admin import helpers
+from django.db.models import Count
+from django.template.response import TemplateResponse
 from django.urls import reverse
 from django.utils.html import format_html
 
@@ -77,6 +80,30 @@ class AnnotatorAdmin(ReadOnlyAdmin):
     list_filter = ["campaign", "source", "age_group", "gender", "education", "prior_knowledge"]
     search_fields = ["external_id", "user__username"]
     readonly_fields = ["campaign", "source", "external_id", "user", "platform_params", "consent", "consented_at", "demographics_at", "created_at"]
+    actions = ["withdraw_consent"]
+
+    @admin.action(description="Withdraw consent: delete the selected annotators' data", permissions=["withdraw"])
+    def withdraw_consent(self, request, queryset):
+        """A confirmation page first (as Django's own delete action), then the withdrawal service per annotator."""
+        annotators = list(queryset.select_related("campaign"))
+        if request.POST.get("post") != "yes":
+            ratings = dict(Rating.objects.filter(attempt__session__annotator__in=annotators)
+                           .values("attempt__session__annotator").annotate(n=Count("id"))
+                           .values_list("attempt__session__annotator", "n"))
+            return TemplateResponse(request, "admin/annotation/annotator/withdraw_confirmation.html", {
+                **self.admin_site.each_context(request),
+                "title": "Withdraw consent: delete these annotators' data?",
+                "opts": self.model._meta,
+                "rows": [(a, ratings.get(a.pk, 0)) for a in annotators],
+                "action_checkbox_name": helpers.ACTION_CHECKBOX_NAME,
+                "action": "withdraw_consent",
+            })
+        withdrawals = [services.annotator_withdraw(annotator=a, requested_by=request.user) for a in annotators]
+        self.message_user(request, f"Data of {len(withdrawals)} annotator(s) deleted ({sum(w.ratings_deleted for w in withdrawals)} "
+                          f"ratings); recorded as {', '.join(w.annotator for w in withdrawals)}.", messages.SUCCESS)
+
+    def has_withdraw_permission(self, request):
+        return request.user.has_perm("annotation.delete_annotator")
 
 
 class AttemptInline(admin.TabularInline):

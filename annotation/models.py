@@ -283,3 +283,36 @@ class Rating(models.Model):
     def __str__(self):
         return f"{self.score} for video {self.video_id}"
 
+
+
+class Withdrawal(models.Model):
+    """The record that an annotator withdrew consent and their data was deleted: counts and times, no personal data.
+
+    The annotator's row, sessions, attempts and ratings are gone (annotation.services.withdrawal);
+    this row keeps what a researcher needs to act on it elsewhere and nothing that identifies the
+    person: no platform id, login, platform parameters, answers or reasons. `annotator` is the
+    pseudonym exports and APIs gave them (annotation.pseudonyms.annotator_name): an HMAC of the
+    campaign and the deleted row's id under the deployment's key, meaningless without the key and
+    pointing at nothing left in the platform. It names their rows in exports made before the
+    withdrawal, which `first_rating_at` and `withdrawn_at` bracket, so those can be found and redone.
+    """
+
+    campaign = models.ForeignKey(Campaign, on_delete=models.CASCADE, related_name="withdrawals")
+    annotator = models.CharField(max_length=20, help_text="The annotator's pseudonym in exports (annotation.pseudonyms.annotator_name).")
+    withdrawn_at = models.DateTimeField()
+    first_rating_at = models.DateTimeField(
+        null=True, blank=True, help_text="When their first rating was stored; empty when they had none (no export held them)."
+    )
+    ratings_deleted = models.PositiveIntegerField()
+    attempts_deleted = models.PositiveIntegerField()
+    sessions_deleted = models.PositiveIntegerField()
+    requested_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+",
+        help_text="The staff member who carried out the request.",
+    )
+
+    class Meta:
+        ordering = ["campaign_id", "-withdrawn_at"]
+
+    def __str__(self):
+        return f"withdrawal of {self.annotator} from campaign {self.campaign_id}"

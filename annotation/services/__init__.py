@@ -3,7 +3,8 @@
 - `entry`: entering a campaign (the annotator of a visit), consent and demographics;
 - `sessions`: starting a session after the lecture, releasing idle ones;
 - `ratings`: storing answers, one from the rating page or a batch;
-- `finish`: the checker rule at the end of an attempt.
+- `finish`: the checker rule at the end of an attempt;
+- `withdrawal`: deleting an annotator's data when they withdraw consent.
 
 Views and tasks call these and nothing else writes workflow state. The reads and writes of the hot
 path go through `annotation.store`; the rules that refuse a step are in `annotation.rules`. The
@@ -21,9 +22,10 @@ from .sessions import (
     sessions_release_abandoned,
     video_counters_recount,
 )
+from .withdrawal import annotator_withdraw
 
 __all__ = [
-    "ACTIVITY_RESOLUTION", "Playback", "RatingInput", "SubmitResult", "annotator_enter",
+    "ACTIVITY_RESOLUTION", "Playback", "RatingInput", "SubmitResult", "annotator_enter", "annotator_withdraw",
     "attempt_finish", "consent_give", "demographics_save", "lecture_complete",
     "rating_submit", "ratings_submit_batch", "session_start", "sessions_release", "sessions_release_abandoned", "video_counters_recount",
 ]

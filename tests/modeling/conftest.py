@@ -1,0 +1,64 @@
+"""Real clips for the frame tests: drawn faces rendered by the demo study, and an independent frame count."""
+from __future__ import annotations
+
+import json
+import subprocess
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from annotation import media
+from tests.conftest import TEST_VAR
+
+FACE_CLIPS = 3  # identities 0, 3 and 4 (skin tones apart), face swaps with mild artifacts
+FACE_CLIP_SECONDS = 1.0
+
+
+def frame_count(path: Path) -> int:
+    """The number of frames of a video, counted by decoding it: ffprobe's count where ffprobe is
+    installed, else ffmpeg's own count (imageio-ffmpeg's), neither of them the code under test."""
+    if media.ffprobe_exe():
+        out = subprocess.run([media.ffprobe_exe(), "-v", "error", "-count_frames", "-select_streams", "v:0",
+                              "-show_entries", "stream=nb_read_frames", "-of", "json", str(path)],
+                             capture_output=True, check=True, text=True).stdout
+        return int(json.loads(out)["streams"][0]["nb_read_frames"])
+    import imageio_ffmpeg
+
+    return imageio_ffmpeg.count_frames_and_secs(str(path))[0]
+
+
+def encode(frames: list[np.ndarray], path: Path, fps: int = 25) -> Path:
+    """Encode BGR frames to an H.264 MP4 as the demo study does, then transcode it as the ingest does."""
+    height, width = frames[0].shape[:2]
+    raw = path.with_suffix(".raw.mp4")
+    subprocess.run(
+        [media.ffmpeg_exe(), "-hide_banner", "-nostdin", "-loglevel", "error", "-y", "-f", "rawvideo", "-pix_fmt", "bgr24",
+         "-s", f"{width}x{height}", "-r", str(fps), "-i", "-", "-c:v", "libx264", "-preset", "ultrafast", "-crf", "12",
+         "-pix_fmt", "yuv420p", str(raw)],
+        input=b"".join(np.ascontiguousarray(f).tobytes() for f in frames), check=True,
+    )
+    media.transcode(raw, path, path.with_suffix(".jpg"))
+    raw.unlink()
+    path.with_suffix(".jpg").unlink()
+    return path
+
+
+@pytest.fixture(scope="session")
+def face_clips() -> list[Path]:
+    """Demo-study face swaps (identity B's face on A's video, seam and colour artifacts), 640x360, 1 s,
+    transcoded like every stimulus; cached under the test folder by their parameters."""
+    from demo.swaps import ClipSpec, render_clip
+
+    folder = TEST_VAR / "modeling-clips"
+    folder.mkdir(parents=True, exist_ok=True)
+    clips = []
+    for target in (0, 3, 4)[:FACE_CLIPS]:
+        source = target + 1 if target % 2 == 0 else target - 1
+        path = folder / f"face_{target}_{source}_{FACE_CLIP_SECONDS:g}s.mp4"
+        if not path.exists():
+            spec = ClipSpec(name=path.name, target=target, source=source, strengths={"seam": 0.3, "color": 0.2},
+                            take_seed=target + 11, artifact_seed=target + 13, identity_seed=7, seconds=FACE_CLIP_SECONDS)
+            encode(list(render_clip(spec)), path)
+        clips.append(path)
+    return clips
