@@ -24,6 +24,9 @@ from .models import Campaign, Video
 REQUIRED_COLUMNS = {"file"}
 KNOWN_COLUMNS = {"file", "identity_pair", "method", "is_real", "gold_score", "demo_grade", "demo_reason"}
 _TRUE = {"1", "true", "yes", "y", "real", "t"}
+# H.264 level 5.1's largest frame, 36,864 macroblocks (4096 x 2304): what browsers decode everywhere.
+# A larger video is refused at import, never scaled silently (resampling would change its artifacts).
+MAX_FRAME_PIXELS = 36_864 * 256
 _FALSE = {"0", "false", "no", "n", "fake", "f", ""}
 
 
@@ -84,41 +87,55 @@ def read_metadata(path: Path) -> tuple[list[VideoSpec], list[str]]:
     except OSError as exc:
         raise MetadataError(f"Cannot open the metadata file {path}: {exc.strerror}.")
     with handle:
-        reader = csv.DictReader(handle)
-        if reader.fieldnames is None:
-            raise MetadataError(f"The metadata file {path} is empty; it needs a header row with at least a 'file' column.")
-        columns = {c.strip().lower().replace(" ", "_") for c in reader.fieldnames if c}
-        missing = REQUIRED_COLUMNS - columns
-        if missing:
-            raise MetadataError(f"The metadata file {path} has no {', '.join(sorted(missing))} column (columns: {', '.join(reader.fieldnames)}).")
-        specs, errors, seen = [], [], {}
-        for number, raw in enumerate(reader, start=2):
-            row = {(k or "").strip().lower().replace(" ", "_"): (v or "").strip() for k, v in raw.items() if k}
-            try:
-                if not row.get("file"):
-                    raise ValueError(f"row {number}: the 'file' column is empty")
-                if row["file"] in seen:
-                    raise ValueError(f"row {number}: {row['file']} is listed twice (first on row {seen[row['file']]})")
-                is_real_text = row.get("is_real", "").lower()
-                if is_real_text not in _TRUE | _FALSE:
-                    raise ValueError(f"row {number}: is_real {row['is_real']!r} should be true or false")
-                spec = VideoSpec(
-                    row=number,
-                    file=row["file"],
-                    identity_pair=row.get("identity_pair", ""),
-                    method=row.get("method", ""),
-                    is_real=is_real_text in _TRUE,
-                    gold_score=_grade(row.get("gold_score", ""), "gold_score", number),
-                    demo_grade=_grade(row.get("demo_grade", ""), "demo_grade", number),
-                    demo_reason=row.get("demo_reason", ""),
-                )
-                if spec.gold_score is not None and spec.demo_grade is not None:
-                    raise ValueError(f"row {number}: {spec.file} has both a gold score and a demo grade; a video is a checker or a demo, not both")
-            except ValueError as exc:
-                errors.append(str(exc))
-                continue
-            seen[spec.file] = number
-            specs.append(spec)
+        try:
+            return _read_rows(path, handle)
+        except UnicodeDecodeError as exc:
+            raise MetadataError(
+                f"The metadata file {path} is not UTF-8 text (byte {exc.start} cannot be read). Save it as "
+                "\"CSV UTF-8\" and import again."
+            )
+
+
+def _read_rows(path: Path, handle) -> tuple[list[VideoSpec], list[str]]:
+    """`read_metadata`'s parse of an open file."""
+    reader = csv.DictReader(handle)
+    if reader.fieldnames is None:
+        raise MetadataError(f"The metadata file {path} is empty; it needs a header row with at least a 'file' column.")
+    columns = {c.strip().lower().replace(" ", "_") for c in reader.fieldnames if c}
+    missing = REQUIRED_COLUMNS - columns
+    if missing:
+        raise MetadataError(f"The metadata file {path} has no {', '.join(sorted(missing))} column (columns: {', '.join(reader.fieldnames)}).")
+    specs, errors, seen = [], [], {}
+    for number, raw in enumerate(reader, start=2):
+        row = {(k or "").strip().lower().replace(" ", "_"): (v or "").strip() for k, v in raw.items() if k}
+        try:
+            if not row.get("file"):
+                raise ValueError(f"row {number}: the 'file' column is empty")
+            name = Path(row["file"])
+            if name.is_absolute() or ".." in name.parts or "\x00" in row["file"]:
+                raise ValueError(f"row {number}: {row['file']!r} names a file outside the folder; give a name inside it")
+            if row["file"] in seen:
+                raise ValueError(f"row {number}: {row['file']} is listed twice (first on row {seen[row['file']]})")
+            is_real_text = row.get("is_real", "").lower()
+            if is_real_text not in _TRUE | _FALSE:
+                raise ValueError(f"row {number}: is_real {row['is_real']!r} should be true or false")
+            spec = VideoSpec(
+                row=number,
+                file=row["file"],
+                identity_pair=row.get("identity_pair", ""),
+                method=row.get("method", ""),
+                is_real=is_real_text in _TRUE,
+                gold_score=_grade(row.get("gold_score", ""), "gold_score", number),
+                demo_grade=_grade(row.get("demo_grade", ""), "demo_grade", number),
+                demo_reason=row.get("demo_reason", ""),
+            )
+            if spec.gold_score is not None and spec.demo_grade is not None:
+                raise ValueError(f"row {number}: {spec.file} has both a gold score and a demo grade; a video is a checker or a demo, not both")
+        except ValueError as exc:
+            errors.append(str(exc))
+            continue
+        seen[spec.file] = number
+        specs.append(spec)
     return specs, errors
 
 
@@ -134,13 +151,22 @@ class Prepared:
 def prepare_file(spec: VideoSpec, source_dir: Path, media_root: Path) -> Prepared:
     """Hash, probe and (unless already stored) transcode one file. Runs in a worker thread."""
     source = source_dir / spec.file
+    if not source.resolve().is_relative_to(source_dir.resolve()):  # a link leading out of the folder
+        raise media.MediaError(media.MISSING, source, "lies outside the import folder", "Copy the file into the folder.")
     if not source.is_file():
         raise media.MediaError(
             media.MISSING, source, "is listed in the metadata but not found", "Copy the file into the folder or fix its name in the CSV."
         )
+    if source.stat().st_size == 0:
+        raise media.MediaError(media.EMPTY, source, "is empty (0 bytes)", "Copy the whole file again; the copy was cut short.")
     digest = media.file_sha256(source)
     video_name, poster_name = f"videos/{digest}.mp4", f"posters/{digest}.jpg"
     source_info = media.probe(source)
+    if source_info.width * source_info.height > MAX_FRAME_PIXELS:
+        raise media.MediaError(
+            media.NOT_VIDEO, source, f"is {source_info.width}x{source_info.height}, larger than browsers decode reliably "
+            "(H.264 level 5.1: 4096x2304 at most)", "Scale it down to 1920x1080 (as the DREAM videos are) and import it again.",
+        )
     video_path, poster_path = media_root / video_name, media_root / poster_name
     if not (video_path.is_file() and poster_path.is_file()):
         video_path.parent.mkdir(parents=True, exist_ok=True)
@@ -189,15 +215,40 @@ def import_videos(
     report = IngestReport(errors=list(errors))
     media_root = Path(settings.MEDIA_ROOT)
     workers = workers or os.cpu_count() or 1
+    ready: list[Prepared] = []
     with ThreadPoolExecutor(max_workers=workers) as pool:
         futures = {pool.submit(prepare_file, spec, source_dir, media_root): spec for spec in specs}
         for future in progress(as_completed(futures)):
             spec = futures[future]
             try:
-                prepared = future.result()
-                created = video_register(campaign=campaign, prepared=prepared)
+                ready.append(future.result())
             except media.MediaError as exc:
                 report.errors.append(f"row {spec.row}: {exc}")
-                continue
-            (report.created if created else report.updated).append(spec.file)
+    ready, conflicts = _same_bytes_checked(ready)
+    report.errors.extend(conflicts)
+    for prepared in sorted(ready, key=lambda p: p.spec.row):
+        created = video_register(campaign=campaign, prepared=prepared)
+        (report.created if created else report.updated).append(prepared.spec.file)
     return report
+
+
+def _labels(spec: VideoSpec) -> tuple:
+    return (spec.identity_pair, spec.method, spec.is_real, spec.gold_score, spec.demo_grade, spec.demo_reason)
+
+
+def _same_bytes_checked(ready: list[Prepared]) -> tuple[list[Prepared], list[str]]:
+    """The prepared files to register, one per content, and one error per content that several rows
+    name with different labels (none of those rows is registered: which label is right is the
+    researcher's call). Rows naming the same bytes with the same labels register once."""
+    by_content: dict[str, list[Prepared]] = {}
+    for prepared in ready:
+        by_content.setdefault(prepared.content_hash, []).append(prepared)
+    keep, errors = [], []
+    for same in by_content.values():
+        same.sort(key=lambda p: p.spec.row)
+        if len({_labels(p.spec) for p in same}) > 1:
+            rows = " and ".join(f"row {p.spec.row} ({p.spec.file})" for p in same)
+            errors.append(f"{rows} are the same video (identical bytes) with different labels; keep one row, or fix the file")
+        else:
+            keep.append(same[0])
+    return keep, errors

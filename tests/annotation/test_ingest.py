@@ -112,3 +112,43 @@ def test_metadata_file_problems_are_named(campaign, folder):
     with pytest.raises(CommandError, match="No campaign"):
         call_command("import_videos", str(folder), campaign="nope", metadata=str(bad), verbosity=0)
     assert not Video.objects.exists()
+
+
+def test_the_same_bytes_under_different_labels_are_an_error_naming_both_rows(campaign, folder):
+    shutil.copy(folder / "regular_00.mp4", folder / "copy_of_00.mp4")
+    shutil.copy(folder / "regular_01.mp4", folder / "copy_of_01.mp4")
+    metadata = write_csv(folder / "meta.csv", [
+        {"file": "regular_00.mp4", "identity_pair": "p1", "method": "fs1"},
+        {"file": "copy_of_00.mp4", "identity_pair": "p1", "method": "real", "is_real": "true"},
+        {"file": "regular_01.mp4", "identity_pair": "p2", "method": "fs2"},
+        {"file": "copy_of_01.mp4", "identity_pair": "p2", "method": "fs2"},  # same labels: one video
+    ])
+    with pytest.raises(CommandError):
+        call_command("import_videos", str(folder), campaign="ingest", metadata=str(metadata), verbosity=0)
+    assert list(campaign.videos.values_list("source_name", flat=True)) == ["regular_01.mp4"]
+
+
+def test_a_csv_that_is_not_utf8_is_refused_with_a_message(campaign, folder):
+    (folder / "meta.csv").write_bytes("file,method\nregular_00.mp4,m\u00e9thode\n".encode("latin-1"))
+    with pytest.raises(CommandError, match="not UTF-8 text"):
+        call_command("import_videos", str(folder), campaign="ingest", metadata=str(folder / "meta.csv"), verbosity=0)
+    assert not campaign.videos.exists()
+
+
+def test_files_outside_the_folder_empty_files_and_oversized_videos_are_named(campaign, folder, tmp_path_factory, capsys):
+    outside = tmp_path_factory.mktemp("elsewhere")
+    shutil.copy(folder / "regular_00.mp4", outside / "secret.mp4")
+    (folder / "link.mp4").symlink_to(outside / "secret.mp4")
+    (folder / "empty.mp4").write_bytes(b"")
+    big = folder / "big.mp4"
+    media.make_test_pattern(big, seed=3, seconds=0.2, size=(4128, 2320), fps=5)
+    metadata = write_csv(folder / "meta.csv", [
+        {"file": "../" + outside.name + "/secret.mp4"}, {"file": str(outside / "secret.mp4")}, {"file": "link.mp4"},
+        {"file": "empty.mp4"}, {"file": "big.mp4"}, {"file": "regular_00.mp4"},
+    ])
+    with pytest.raises(CommandError):
+        call_command("import_videos", str(folder), campaign="ingest", metadata=str(metadata), verbosity=0)
+    errors = capsys.readouterr().err
+    assert errors.count("outside the folder") == 2 and "lies outside the import folder" in errors
+    assert "empty (0 bytes)" in errors and "4128x2320" in errors and "4096x2304" in errors
+    assert list(campaign.videos.values_list("source_name", flat=True)) == ["regular_00.mp4"]
