@@ -22,6 +22,7 @@ import numpy as np
 import pandas as pd
 
 from .stats import consistency, groups, opinion, reasons, sos, subjects
+from .stats._ratings import NotEnoughData
 
 # The columns a ratings frame may carry; only the first three are required.
 RATING_COLUMNS = (
@@ -104,6 +105,9 @@ def _columns(frame: pd.DataFrame, index_name: str) -> dict:
 
 
 CORE_COLUMNS = ("video", "annotator", "score")
+# A stage whose statistic the data cannot support returns its empty result and, under its name with
+# this suffix, the reason; `summary` lists them as not available.
+UNAVAILABLE = "_unavailable"
 
 
 def qualified_only(ratings: pd.DataFrame, columns: Iterable[str] | None = None) -> pd.DataFrame:
@@ -144,12 +148,15 @@ def stage_sos(ratings: pd.DataFrame, params: Parameters) -> dict:
 
 
 def stage_consistency(ratings: pd.DataFrame, params: Parameters) -> dict:
-    table = consistency.split_half_consistency(
-        qualified_only(ratings, CORE_COLUMNS),
-        group_sizes=params.consistency_sizes or None,
-        repetitions=params.consistency_repetitions,
-        seed=params.seed,
-    )
+    try:
+        table = consistency.split_half_consistency(
+            qualified_only(ratings, CORE_COLUMNS),
+            group_sizes=params.consistency_sizes or None,
+            repetitions=params.consistency_repetitions,
+            seed=params.seed,
+        )
+    except NotEnoughData as exc:  # reported as not available, not a failed run
+        return {"consistency": {}, "consistency" + UNAVAILABLE: str(exc)}
     return {"consistency": {c: table[c].tolist() for c in table.columns}}
 
 
@@ -282,6 +289,7 @@ def summary(results: dict) -> dict:
         "category_shares": dict(zip(results.get("reasons", {}).get("category_shares", {}).get("category", []),
                                     results.get("reasons", {}).get("category_shares", {}).get("share", []))),
         "bt500_rejected": results.get("subjects", {}).get("bt500_rejected"),
+        "not_available": {key[: -len(UNAVAILABLE)]: reason for key, reason in results.items() if key.endswith(UNAVAILABLE)},
     }
 
 

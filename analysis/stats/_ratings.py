@@ -19,6 +19,11 @@ IntArray: TypeAlias = NDArray[np.intp]
 BoolArray: TypeAlias = NDArray[np.bool_]
 
 
+class NotEnoughData(ValueError):
+    """The ratings are too few for a statistic (e.g. two annotators cannot form two split halves):
+    the caller reports the statistic as not available rather than failing."""
+
+
 def as_frame(ratings: RatingsLike, required: tuple[str, ...] = ("video", "annotator", "score")) -> pd.DataFrame:
     """The ratings as a DataFrame with the required columns checked (no copy when already one)."""
     frame = ratings if isinstance(ratings, pd.DataFrame) else pd.DataFrame(dict(ratings))

@@ -14,7 +14,7 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
-from analysis.stats._ratings import FloatArray, IntArray, RatingsLike, code
+from analysis.stats._ratings import FloatArray, IntArray, NotEnoughData, RatingsLike, code
 
 CONSISTENCY_COLUMNS = ("k", "mean_srcc", "std_srcc", "ratings_per_video", "videos_in_both", "valid_repetitions")
 
@@ -23,7 +23,7 @@ def default_group_sizes(n_annotators: int, *, n_sizes: int = 12, smallest: int =
     """Log-spaced group sizes from `smallest` to half the pool (the largest split that fits)."""
     largest = n_annotators // 2
     if largest < smallest:
-        raise ValueError(f"{n_annotators} annotators cannot form two groups of {smallest}")
+        raise NotEnoughData(f"{n_annotators} annotator(s) cannot form two groups of {smallest}")
     return np.unique(np.round(np.geomspace(smallest, largest, n_sizes)).astype(np.intp))
 
 

@@ -69,7 +69,7 @@ def test_missing_columns_are_named(tmp_path):
     source.write_text("clip,rater,grade\n1,2,3\n")
     with pytest.raises(CommandError, match="no column"):
         call_command("analyze_ratings", str(source), out=str(tmp_path / "out"), verbosity=0)
-    with pytest.raises(CommandError, match="Cannot read"):
+    with pytest.raises(CommandError, match="is not a file"):
         call_command("analyze_ratings", str(tmp_path / "nope.csv"), out=str(tmp_path / "out"), verbosity=0)
 
 
@@ -88,3 +88,47 @@ def test_run_analysis_command_follows_the_run_to_the_end(capsys):
     assert AnalysisRun.objects.count() == 1 and "up to date" in capsys.readouterr().out
     with pytest.raises(CommandError, match="No campaign"):
         call_command("run_analysis", campaign="missing", verbosity=0)
+
+
+def _csv(tmp_path, text: str, name: str = "ratings.csv"):
+    path = tmp_path / name
+    path.write_text(text)
+    return path
+
+
+@pytest.mark.parametrize("score, message", [
+    ("7", "outside the scale 1 to 5 on line 3"), ("abc", "not a number on line 3"), ("inf", "infinite on line 3"),
+    ("", "missing on line 3"),
+])
+def test_a_bad_score_names_its_line_and_nothing_is_written(tmp_path, score, message):
+    source = _csv(tmp_path, f"video,annotator,score\nv1,a1,3\nv1,a2,{score}\nv2,a1,4\n")
+    with pytest.raises(CommandError, match=message):
+        call_command("analyze_ratings", str(source), out=str(tmp_path / "out"), verbosity=0)
+    assert not (tmp_path / "out").exists()
+
+
+def test_the_scale_can_be_set(tmp_path):
+    source = _csv(tmp_path, "video,annotator,score\nv1,a1,7\nv1,a2,9\nv2,a1,0\nv2,a2,10\n")
+    call_command("analyze_ratings", str(source), out=str(tmp_path / "out"), scale=(0, 10), verbosity=0)
+    assert json.loads((tmp_path / "out" / "summary.json").read_text())["ratings"] == 4
+
+
+def test_an_empty_file_and_an_out_that_is_a_file_are_refused(tmp_path):
+    with pytest.raises(CommandError, match="is empty"):
+        call_command("analyze_ratings", str(_csv(tmp_path, "")), out=str(tmp_path / "out"), verbosity=0)
+    source = _csv(tmp_path, "video,annotator,score\nv1,a1,3\n", "fine.csv")
+    (tmp_path / "taken").write_text("keep me")
+    with pytest.raises(CommandError, match="is a file"):
+        call_command("analyze_ratings", str(source), out=str(tmp_path / "taken"), verbosity=0)
+    assert (tmp_path / "taken").read_text() == "keep me"
+
+
+def test_too_few_annotators_reports_a_statistic_as_not_available(tmp_path, capsys):
+    source = _csv(tmp_path, "video,annotator,score\nv1,a1,3\nv2,a1,4\nv1,a2,2\n")
+    call_command("analyze_ratings", str(source), out=str(tmp_path / "out"), verbosity=1)
+    summary = json.loads((tmp_path / "out" / "summary.json").read_text())
+    assert summary["split_half"] == [] and "cannot form two groups" in summary["not_available"]["consistency"]
+    assert "consistency: not available" in capsys.readouterr().out
+    assert sorted(p.name for p in (tmp_path / "out").iterdir()) == [
+        "annotators.csv", "figures.html", "plotly.min.js", "summary.json", "videos.csv"]
+    assert not [p for p in tmp_path.iterdir() if p.name.startswith(".out-")]  # the scratch folder is gone
