@@ -40,7 +40,8 @@ def test_checkers_are_served_exactly_like_regular_videos(client, make_campaign):
         media.setdefault(role, set()).add(tuple(served.get(h) for h in HEADERS) + (served.status_code,))
         answer = post_answer(client, {"token": token_of(page.content.decode()), "score": "3", "reason": "the mouth is blurry"})
         body = answer.content.decode()
-        answers.setdefault(role, []).append((answer.status_code, tuple(sorted(answer.json())), len(shape(body))))
+        if position < len(attempt.video_order):  # the last answer says where to go instead of the next video
+            answers.setdefault(role, []).append((answer.status_code, tuple(sorted(answer.json())), len(shape(body))))
     assert set(roles.values()) == {Video.Role.REGULAR, Video.Role.CHECKER}
     # Every rating page, checker or not, is the same page once per-video values are masked.
     assert pages[Video.Role.CHECKER] <= pages[Video.Role.REGULAR] and len(pages[Video.Role.REGULAR]) == 1
@@ -48,7 +49,7 @@ def test_checkers_are_served_exactly_like_regular_videos(client, make_campaign):
     regular_answers = {a[:2] for a in answers[Video.Role.REGULAR]}
     assert {a[:2] for a in answers[Video.Role.CHECKER]} <= regular_answers
     sizes = {role: statistics.mean(a[2] for a in rows) for role, rows in answers.items()}
-    assert abs(sizes[Video.Role.CHECKER] - sizes[Video.Role.REGULAR]) <= 2
+    assert abs(sizes[Video.Role.CHECKER] - sizes[Video.Role.REGULAR]) < 1
 
 
 def test_checker_positions_are_not_predictable_across_annotators(client, make_campaign):
