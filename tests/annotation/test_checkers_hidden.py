@@ -20,6 +20,7 @@ def shape(text: str) -> str:
     """A response with every value that differs per video or per request masked."""
     text = re.sub(r"[0-9a-f]{64}", "<hash>", text)
     text = re.sub(r'value="[^"]*:[^"]*"', 'value="<token>"', text)
+    text = re.sub(r'"token": ?"[^"]*"', '"token": "<token>"', text)
     text = re.sub(r'<a id="back-link"[^>]*>', "<back-link>", text)  # the first position has no way back
     return re.sub(r"\d+", "<n>", text)
 
