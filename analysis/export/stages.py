@@ -175,7 +175,6 @@ def stage_splits(ctx: StageContext) -> None:
     shutil.rmtree(folder, ignore_errors=True)
     videos = pd.read_parquet(_work(ctx) / "videos.parquet", columns=SPLIT_SET_SCHEMA.names)
     within = videos[(videos["identity_pair"] != "") & (videos["method"] != "")].reset_index(drop=True)
-    records = []
     if params.splits:
         try:
             drawn = splits.splits_draw(
@@ -191,9 +190,6 @@ def stage_splits(ctx: StageContext) -> None:
             record = {**split.as_dict(), "videos": {name: int(mask.sum()) for name, mask in sets.items()}}
             with atomic(folder / str(split.index) / "split.json") as tmp:
                 tmp.write_text(_json(record), encoding="utf-8")
-            records.append(record)
-    with atomic(_work(ctx) / "splits.json") as tmp:
-        tmp.write_text(_json({"videos_in_splits": len(within), "videos_outside": len(videos) - len(within), "splits": records}))
 
 
 def stage_sureal(ctx: StageContext) -> None:
@@ -233,10 +229,12 @@ def stage_manifest(ctx: StageContext) -> None:
 
     params: ExportParameters = ctx.params
     campaign = campaign_of(ctx.job)
-    work = _work(ctx)
-    videos = pd.read_parquet(work / "videos.parquet", columns=["role", "is_real", "identity_pair", "method"])
-    split_info = _json_read(work / "splits.json")
-    shutil.rmtree(work, ignore_errors=True)
+    # Everything from the export's own files, not the scratch folder: this stage may run again
+    # after a crash, when the scratch folder is already gone.
+    shutil.rmtree(_work(ctx), ignore_errors=True)
+    videos = _videos_table(_folder(ctx), ["role", "is_real", "identity_pair", "method"])
+    within = int(((videos["identity_pair"] != "") & (videos["method"] != "")).sum())
+    split_records = [_json_read(path) for path in sorted((_folder(ctx) / "splits").glob("*/split.json"), key=lambda p: int(p.parent.name))]
     run = campaign_latest_run(campaign)
     inputs = ctx.job.inputs or {}
     header = {
@@ -270,11 +268,11 @@ def stage_manifest(ctx: StageContext) -> None:
             "real_videos": int(videos["is_real"].sum()),
             "identity_pairs": int(videos.loc[videos["identity_pair"] != "", "identity_pair"].nunique()),
             "methods": int(videos.loc[videos["method"] != "", "method"].nunique()),
-            "videos_in_splits": split_info["videos_in_splits"], "videos_outside_splits": split_info["videos_outside"],
+            "videos_in_splits": within, "videos_outside_splits": len(videos) - within,
             "media_files": len(videos) if params.with_videos else 0,
         },
         "splits": {"protocol": splits.__doc__.split("\n\n", 1)[1].strip(), "seed_of_split_k": "seed + k",
-                   "splits": split_info["splits"]},
+                   "splits": split_records},
         "category_vector": {"columns": list(CATEGORY_COLUMNS), "order": "14 places, 19 artifacts, 4 extents (DOMAIN.md section 2)"},
         "csv": ("UTF-8, comma-separated, CRLF line ends (RFC 4180), header row. A text cell starting with =, +, -, @, a tab or a carriage return "
                 "has a leading apostrophe so that spreadsheets show it as text; the Parquet files hold the texts unchanged. "
@@ -284,9 +282,16 @@ def stage_manifest(ctx: StageContext) -> None:
     }
     written = manifest.manifest_write(_folder(ctx), header)
     ctx.summary_record({
-        "ratings": inputs.get("ratings"), "videos": len(videos), "splits": len(split_info["splits"]),
+        "ratings": inputs.get("ratings"), "videos": len(videos), "splits": len(split_records),
         "files": len(written["files"]), "bytes": sum(f["bytes"] for f in written["files"].values()),
     })
+
+
+def _videos_table(folder: Path, columns: list[str]) -> pd.DataFrame:
+    """`columns` of the export's videos table, from whichever format it was written in."""
+    if (folder / "videos.parquet").is_file():
+        return pd.read_parquet(folder / "videos.parquet", columns=columns)
+    return pd.read_csv(folder / "videos.csv", usecols=columns, dtype={c: str for c in columns if c != "is_real"}, keep_default_na=False)
 
 
 def _json(data) -> str:

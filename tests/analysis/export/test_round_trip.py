@@ -195,3 +195,22 @@ def test_exclusions_leave_annotators_out_and_nothing_to_export_fails_cleanly():
     assert failed.value.code == "no_ratings"
     job = Job.objects.get(kind="export", subject=f"campaign:{empty.pk}")
     assert job.status == Job.Status.FAILED and job.stage == "ratings" and "no qualified ratings" in job.error
+
+
+@pytest.mark.django_db
+def test_csv_only_and_a_manifest_stage_run_twice_gives_the_same_manifest(campaign):
+    from analysis.export.parameters import ExportParameters
+    from analysis.export.stages import stage_manifest
+    from jobs.artifacts import ArtifactStore
+    from jobs.services import StageContext
+
+    job, folder = build(campaign, formats=["csv"], splits=2)
+    assert not list(folder.rglob("*.parquet"))
+    listed = manifest.manifest_read(folder)
+    assert {"videos.csv", "ratings.csv", "splits/1/test3.csv", "sureal/dataset.json"} <= set(listed["files"])
+    assert listed["counts"]["videos_by_role"] == {"checker": 2, "regular": 24} and len(listed["splits"]["splits"]) == 2
+    before = (folder / "manifest.json").read_bytes()
+    # A worker killed after the manifest was written runs the stage again, the scratch folder already gone.
+    stage_manifest(StageContext(job=Job.objects.get(pk=job.pk), params=ExportParameters.from_dict(job.parameters),
+                                artifacts=ArtifactStore.for_job(job)))
+    assert (folder / "manifest.json").read_bytes() == before
