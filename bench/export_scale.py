@@ -11,8 +11,9 @@ scale, and the export's size.
 
 Each build runs in a fresh Python process (this file with --child), so its memory is its own and
 not what writing the synthetic campaign left behind. Peak memory, two ways: `max RSS` is the
-child's ru_maxrss (everything: Python, Django, numpy, pandas, Arrow's buffers), printed with the
-resident set the child had after starting Django and before the build; `traced` is tracemalloc's
+child's peak resident set, Linux's VmHWM (everything: Python, Django, numpy, pandas, Arrow's
+buffers), printed with the resident set the child had after starting Django and before the build
+(not ru_maxrss: Linux carries that across exec from the parent, which holds the synthetic data); `traced` is tracemalloc's
 peak per stage and over the whole build (numpy, pandas and Python allocations; Arrow's own
 buffers are not seen), on a second build in another child so that tracing does not slow the
 timed one.
@@ -26,7 +27,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import resource
 import shutil
 import subprocess
 import sys
@@ -105,7 +105,7 @@ def child(campaign_id: int, *, traced: bool, database_url: str, artifacts: Path)
     baseline, _ = _rss_kib()
     run = build(campaign_id, traced=traced)
     run["rss_baseline"] = baseline * 1024
-    run["max_rss"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
+    run["max_rss"] = _rss_kib()[1] * 1024  # VmHWM of this process's own address space
     print(json.dumps(run))
 
 
@@ -182,7 +182,7 @@ def main(argv=None) -> None:
               + "".join(f"{p / MIB:11.1f}" for p in peaks))
     ratio = runs[high]["total"] / runs[low]["total"]
     print(f"  time: {ratio:.1f}x for {runs[high]['ratings'] / runs[low]['ratings']:.1f}x the ratings")
-    print("  max RSS of the build's process (ru_maxrss; growth over the process before the build): "
+    print("  max RSS of the build's process (VmHWM; growth over the process before the build): "
           + ", ".join(f"{runs[s]['max_rss'] / MIB:,.0f} MiB (+{(runs[s]['max_rss'] - runs[s]['rss_baseline']) / MIB:,.0f}) at {s:g}x" for s in scales))
 
 
