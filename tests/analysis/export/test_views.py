@@ -4,17 +4,11 @@ from __future__ import annotations
 import json
 
 import pytest
-from django.contrib.auth import get_user_model
 
 from jobs.models import Job
 
 from ..factories import rated_campaign
-
-
-@pytest.fixture
-def staff_client(client):
-    client.force_login(get_user_model().objects.create_user("researcher", password="pw", is_staff=True))
-    return client
+from ..test_dashboards import staff_client  # noqa: F401 - the dashboards' logged-in researcher
 
 
 @pytest.mark.django_db
