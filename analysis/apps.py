@@ -7,6 +7,8 @@ class AnalysisConfig(AppConfig):
     def ready(self):
         from jobs import registry
 
+        from .export.stages import EXPORT
         from .job_stages import ANALYSIS
 
         registry.register(ANALYSIS)
+        registry.register(EXPORT)

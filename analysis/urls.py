@@ -12,5 +12,8 @@ urlpatterns = [
     path("staff/campaigns/<slug:slug>/withdrawals/", views.withdrawals, name="withdrawals"),
     path("staff/campaigns/<slug:slug>/charts/<slug:name>.csv", views.chart_csv, name="chart_csv"),
     path("staff/campaigns/<slug:slug>/export/<slug:what>.csv", views.export, name="export"),
+    path("staff/campaigns/<slug:slug>/exports/", views.dataset_exports, name="dataset_exports"),
+    path("staff/campaigns/<slug:slug>/exports/build/", views.dataset_export_build, name="dataset_export_build"),
+    path("staff/campaigns/<slug:slug>/exports/v<int:version>/<path:path>", views.dataset_export_file, name="dataset_export_file"),
     path("api/campaigns/<slug:slug>/analysis/", views.RunStatusApi.as_view(), name="run_status_api"),
 ]

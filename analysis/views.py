@@ -1,11 +1,12 @@
-"""Researchers' dashboards, chart data as CSV, dataset exports and the run-status API (staff only)."""
+"""Researchers' dashboards, chart data as CSV, dataset exports (CSV downloads and versioned export jobs) and the run-status API (staff only)."""
 from __future__ import annotations
 
 import csv
+import mimetypes
 
 from django.contrib import messages
 from django.contrib.admin.views.decorators import staff_member_required
-from django.http import Http404, HttpResponse, StreamingHttpResponse
+from django.http import FileResponse, Http404, HttpResponse, StreamingHttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_POST
 from rest_framework.response import Response
@@ -16,6 +17,8 @@ from annotation.errors import ApplicationError
 from annotation.models import Annotator, Campaign
 
 from . import exports, selectors, services
+from .export import selectors as export_selectors
+from .export import services as export_services
 from .figures import CHARTS, CHARTS_BY_NAME, figure_json
 
 
@@ -128,6 +131,50 @@ def _stream(writer, header, rows):
     yield writer.writerow(header)
     for row in rows:
         yield writer.writerow(csvsafe.row(row))
+
+
+# --- Versioned dataset exports (analysis.export): start one, list them, download their files ----
+
+
+@staff_member_required
+def dataset_exports(request, slug):
+    campaign = get_object_or_404(Campaign, slug=slug)
+    jobs = export_selectors.campaign_exports(campaign)
+    return render(request, "analysis/exports.html", {
+        "campaign": campaign,
+        "exports": [{"job": job, "progress": export_services.export_progress(job), "files": export_selectors.export_files(job)}
+                    for job in jobs],
+        "busy": any(not job.is_finished for job in jobs),
+    })
+
+
+@staff_member_required
+@require_POST
+def dataset_export_build(request, slug):
+    campaign = get_object_or_404(Campaign, slug=slug)
+    splits = request.POST.get("splits", "10").strip() or "10"
+    parameters = {"include": "all" if request.POST.get("all_attempts") else "qualified",
+                  "with_videos": bool(request.POST.get("with_videos")), "splits": int(splits) if splits.isdigit() else splits}
+    try:
+        job = export_services.export_start(campaign=campaign, parameters=parameters, user=request.user)
+    except ApplicationError as error:
+        messages.error(request, error.message)
+    else:
+        job.refresh_from_db()
+        messages.info(request, f"Dataset export v{job.version}: {job.get_status_display().lower()}.")
+    return redirect("analysis:dataset_exports", slug=slug)
+
+
+@staff_member_required
+def dataset_export_file(request, slug, version, path):
+    campaign = get_object_or_404(Campaign, slug=slug)
+    job = export_selectors.campaign_export(campaign, version)
+    file = export_selectors.export_file_path(job, path) if job else None
+    if file is None:
+        raise Http404("No such file in this export")
+    content_type = mimetypes.guess_type(file.name)[0] or "application/octet-stream"
+    return FileResponse(open(file, "rb"), as_attachment=True, content_type=content_type,
+                        filename=f"{slug}-export-v{version}-{path.replace('/', '-')}")
 
 
 class RunStatusApi(APIView):
