@@ -1,19 +1,22 @@
-"""Researchers' dashboards, chart data as CSV, dataset exports and the run-status API (staff only)."""
+"""Researchers' dashboards, chart data as CSV, dataset exports and the run-status API, each guarded by the
+member's role in the campaign (annotation.access: view for pages and chart data, analyse for runs,
+exclusions and exports)."""
 from __future__ import annotations
 
 import csv
 
 from django.contrib import messages
-from django.contrib.admin.views.decorators import staff_member_required
 from django.http import Http404, HttpResponse, StreamingHttpResponse
-from django.shortcuts import get_object_or_404, redirect, render
+from django.shortcuts import redirect, render
 from django.views.decorators.http import require_POST
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from annotation import csvsafe
+from annotation.access import Action
 from annotation.errors import ApplicationError
-from annotation.models import Annotator, Campaign
+from annotation.guards import CampaignAccess, campaign_page
+from annotation.models import Annotator
 
 from . import exports, selectors, services
 from .figures import CHARTS, CHARTS_BY_NAME, figure_json
@@ -23,9 +26,8 @@ def _charts(ctx, source: str) -> list[dict]:
     return [{"name": c.name, "title": c.title, "json": figure_json(c.build(ctx)[0])} for c in CHARTS if c.source == source]
 
 
-@staff_member_required
-def dashboard(request, slug):
-    campaign = get_object_or_404(Campaign, slug=slug)
+@campaign_page(Action.VIEW)
+def dashboard(request, campaign):
     run, ctx = selectors.chart_context(campaign, monitor=False)
     latest = selectors.campaign_latest_run(campaign, completed=False)
     return render(request, "analysis/dashboard.html", {
@@ -40,9 +42,8 @@ def dashboard(request, slug):
     })
 
 
-@staff_member_required
-def monitor(request, slug):
-    campaign = get_object_or_404(Campaign, slug=slug)
+@campaign_page(Action.VIEW)
+def monitor(request, campaign):
     run, ctx = selectors.chart_context(campaign, monitor=True)
     flagged = ctx.results.get("reasons", {}).get("flagged", {})
     rows = [dict(zip(flagged, values)) for values in zip(*flagged.values())][:200] if flagged else []
@@ -55,10 +56,9 @@ def monitor(request, slug):
     })
 
 
-@staff_member_required
+@campaign_page(Action.ANALYSE)
 @require_POST
-def run_start(request, slug):
-    campaign = get_object_or_404(Campaign, slug=slug)
+def run_start(request, campaign):
     try:
         run = services.analysis_run_start(campaign=campaign, user=request.user)
     except ApplicationError as error:
@@ -66,13 +66,12 @@ def run_start(request, slug):
     else:
         run.refresh_from_db()
         messages.info(request, f"Analysis v{run.version}: {run.get_status_display().lower()}.")
-    return redirect("analysis:dashboard", slug=slug)
+    return redirect("analysis:dashboard", slug=campaign.slug)
 
 
-@staff_member_required
+@campaign_page(Action.ANALYSE)
 @require_POST
-def exclusion(request, slug):
-    campaign = get_object_or_404(Campaign, slug=slug)
+def exclusion(request, campaign):
     annotator = Annotator.objects.filter(campaign=campaign, pk=request.POST.get("annotator") or 0).first()
     if annotator is None:
         messages.error(request, "No annotator with that id in this campaign.")
@@ -82,19 +81,18 @@ def exclusion(request, slug):
     else:
         services.exclusion_add(campaign=campaign, annotator=annotator, user=request.user, reason=request.POST.get("reason", ""))
         messages.info(request, f"Annotator {annotator.pk} is excluded; rerun the analysis to update the numbers.")
-    return redirect("analysis:monitor", slug=slug)
+    return redirect("analysis:monitor", slug=campaign.slug)
 
 
-@staff_member_required
-def chart_csv(request, slug, name):
-    campaign = get_object_or_404(Campaign, slug=slug)
+@campaign_page(Action.VIEW)
+def chart_csv(request, campaign, name):
     chart = CHARTS_BY_NAME.get(name)
     if chart is None:
         raise Http404("No such chart")
     _, ctx = selectors.chart_context(campaign, monitor=chart.source == "monitor")
     _, table = chart.build(ctx)
     response = HttpResponse(csvsafe.frame(table).to_csv(index=False), content_type="text/csv")
-    response["Content-Disposition"] = f'attachment; filename="{slug}-{name}.csv"'
+    response["Content-Disposition"] = f'attachment; filename="{campaign.slug}-{name}.csv"'
     return response
 
 
@@ -103,15 +101,14 @@ class _Echo:
         return value
 
 
-@staff_member_required
-def export(request, slug, what):
-    campaign = get_object_or_404(Campaign, slug=slug)
+@campaign_page(Action.ANALYSE)
+def export(request, campaign, what):
     if what not in exports.EXPORTS:
         raise Http404("No such export")
     header, rows = exports.EXPORTS[what](campaign)
     writer = csv.writer(_Echo())
     response = StreamingHttpResponse(_stream(writer, header, rows), content_type="text/csv")
-    response["Content-Disposition"] = f'attachment; filename="{slug}-{what}.csv"'
+    response["Content-Disposition"] = f'attachment; filename="{campaign.slug}-{what}.csv"'
     return response
 
 
@@ -124,7 +121,8 @@ def _stream(writer, header, rows):
 class RunStatusApi(APIView):
     """The latest run of a campaign and how far it got (the dashboard polls this)."""
 
+    permission_classes = [CampaignAccess]
+
     def get(self, request, slug):
-        campaign = get_object_or_404(Campaign, slug=slug)
-        latest = selectors.campaign_latest_run(campaign, completed=False)
+        latest = selectors.campaign_latest_run(self.campaign, completed=False)
         return Response(services.run_progress(latest) if latest else {"status": "none"})

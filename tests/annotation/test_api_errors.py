@@ -13,7 +13,7 @@ pytestmark = pytest.mark.django_db
 
 def test_anonymous_staff_api_says_why_in_the_shape(client):
     response = client.get("/api/campaigns/nope/status/")
-    assert response.status_code == 403
+    assert response.status_code == 401 and response["WWW-Authenticate"] == "Token"
     assert set(response.json()) == {"code", "error"} and response.json()["code"] == "not_authenticated"
 
 
