@@ -82,7 +82,7 @@ def test_dashboards_render_in_chromium_without_console_errors(browser, live_serv
 
     campaign = rated_campaign(n_annotators=40, n_videos=30)
     services.analysis_run_start(campaign=campaign)  # transactional test: committed at once, runs in-process
-    researcher("staff", campaign=campaign, role="viewer")
+    researcher("staff", campaign=campaign, role="viewer", password="pw")
     context = browser.new_context(viewport={"width": 1400, "height": 900})
     page = context.new_page()
     errors = []
