@@ -11,6 +11,7 @@ from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
+from annotation import access
 from annotation.access import Action
 from annotation.models import AnnotationSession, Annotator, Attempt, Campaign, CampaignMembership, Rating, Video
 from annotation.pseudonyms import annotator_name
@@ -24,6 +25,7 @@ class CampaignSerializer(serializers.ModelSerializer):
     role = serializers.SerializerMethodField(help_text="Your role in the campaign (null for a superuser who is not a member).")
     actions = serializers.SerializerMethodField(help_text="What you may do: view, analyse, change, manage.")
     consent_version = serializers.SerializerMethodField(help_text="The current consent text's version (null: none yet).")
+    completion_redirect_url = serializers.CharField(help_text="Where a qualified annotator is sent afterwards (a URL, or empty).")
 
     class Meta:
         model = Campaign
@@ -35,7 +37,7 @@ class CampaignSerializer(serializers.ModelSerializer):
 
     @extend_schema_field(serializers.ListField(child=serializers.ChoiceField(choices=[a.value for a in Action])))
     def get_actions(self, campaign) -> list[str]:
-        return sorted(getattr(campaign, "allowed_actions", ()))
+        return sorted(access.allowed_actions(self.context["request"].user, getattr(campaign, "member_role", None)))
 
     def get_consent_version(self, campaign) -> int | None:
         return getattr(campaign, "consent_version", None)
@@ -45,6 +47,7 @@ class CampaignWriteSerializer(serializers.ModelSerializer):
     """The settings of a campaign; `consent_text`, when it differs from the current one, becomes a new version."""
 
     consent_text = serializers.CharField(required=False, allow_blank=False, max_length=20000, write_only=True)
+    completion_redirect_url = serializers.URLField(required=False, allow_blank=True, max_length=200)
 
     class Meta:
         model = Campaign
