@@ -19,20 +19,42 @@ class IdFilter(filters.NumberFilter):
         super().__init__(*args, **kwargs)
 
 
+class _StrictBooleanField(forms.Field):
+    def to_python(self, value):
+        text = str(value).strip().lower() if value is not None else ""
+        if text == "":
+            return None
+        if text in ("true", "1", "yes"):
+            return True
+        if text in ("false", "0", "no"):
+            return False
+        raise forms.ValidationError(f"{value!r} is not true or false.", code="invalid")
+
+
+class BooleanFilter(filters.BooleanFilter):
+    """true or false; anything else is refused with 400 (django-filter's own reads it as no filter at all)."""
+
+    field_class = _StrictBooleanField
+
+
 class CampaignFilter(filters.FilterSet):
+    is_open = BooleanFilter()
+
     class Meta:
         model = Campaign
         fields = ["is_open"]
 
 
 class VideoFilter(filters.FilterSet):
+    is_real = BooleanFilter()
+
     class Meta:
         model = Video
         fields = ["role", "method", "identity_pair", "is_real"]
 
 
 class AnnotatorFilter(filters.FilterSet):
-    qualified = filters.BooleanFilter(help_text="Only annotators with (true) or without (false) a qualified attempt.")
+    qualified = BooleanFilter(help_text="Only annotators with (true) or without (false) a qualified attempt.")
 
     class Meta:
         model = Annotator
@@ -52,13 +74,12 @@ def _qualified(queryset, outcome_path: str, value: bool):
 
 class AttemptFilter(filters.FilterSet):
     attempt = IdFilter(field_name="number", help_text="The attempt's number within its session (1, 2, ...).")
-    qualified = filters.BooleanFilter(method="filter_qualified", help_text="Qualified attempts (true) or the others (false).")
+    session = IdFilter(field_name="session_id")
+    qualified = BooleanFilter(method="filter_qualified", help_text="Qualified attempts (true) or the others (false).")
 
     class Meta:
         model = Attempt
         fields = ["outcome", "attempt", "session", "qualified"]
-
-    session = IdFilter(field_name="session_id")
 
     def filter_qualified(self, queryset, name, value):
         return _qualified(queryset, "outcome", value)
@@ -70,7 +91,7 @@ class RatingFilter(filters.FilterSet):
     role = filters.ChoiceFilter(field_name="video__role", choices=Video.Role.choices)
     attempt = IdFilter(field_name="attempt__number", help_text="The attempt's number within its session (1, 2, ...).")
     outcome = filters.ChoiceFilter(field_name="attempt__outcome", choices=Attempt.Outcome.choices)
-    qualified = filters.BooleanFilter(method="filter_qualified", help_text="Ratings of qualified attempts (true) or of the others (false).")
+    qualified = BooleanFilter(method="filter_qualified", help_text="Ratings of qualified attempts (true) or of the others (false).")
     session = IdFilter(field_name="attempt__session_id")
     video = IdFilter(field_name="video_id")
     score = IdFilter(field_name="score", min_value=1, max_value=5)

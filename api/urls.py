@@ -1,7 +1,8 @@
 """/api/v1/: the REST API, its OpenAPI schema, Swagger UI and ReDoc (served from local static files)."""
 from django.urls import path
-from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView, SpectacularSwaggerView
+from drf_spectacular.views import SpectacularAPIView
 
+from .docs import RedocView, SwaggerView
 from .views import analyses, campaigns, jobs, records, videos
 
 app_name = "api"
@@ -10,8 +11,8 @@ CAMPAIGN = "campaigns/<slug:slug>/"
 
 urlpatterns = [
     path("schema/", SpectacularAPIView.as_view(), name="schema"),
-    path("docs/", SpectacularSwaggerView.as_view(url_name="api:schema"), name="docs"),
-    path("redoc/", SpectacularRedocView.as_view(url_name="api:schema"), name="redoc"),
+    path("docs/", SwaggerView.as_view(url_name="api:schema"), name="docs"),
+    path("redoc/", RedocView.as_view(url_name="api:schema"), name="redoc"),
     path("campaigns/", campaigns.CampaignListCreateApi.as_view(), name="campaigns"),
     path(CAMPAIGN, campaigns.CampaignDetailApi.as_view(), name="campaign"),
     path(CAMPAIGN + "open/", campaigns.CampaignOpenApi.as_view(), name="campaign_open"),

@@ -175,6 +175,8 @@ SPECTACULAR_SETTINGS = {
         "VideoRoleEnum": "annotation.models.Video.Role",
         "MemberRoleEnum": "annotation.models.CampaignMembership.Role",
     },
+    # Swagger UI asks validator.swagger.io about the schema unless told not to: nothing leaves the site.
+    "SWAGGER_UI_SETTINGS": {"deepLinking": True, "persistAuthorization": True, "validatorUrl": None},
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",

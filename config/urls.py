@@ -16,3 +16,5 @@ urlpatterns = [
     path("", include("analysis.urls")),
     path("api/v1/", include("api.urls")),
 ]
+
+handler404 = "api.errors.page_not_found"

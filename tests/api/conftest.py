@@ -25,7 +25,7 @@ class World:
     other: Campaign
     users: dict
     run_job: Job  # the campaign's analysis v1 (queued, never run)
-    done_job: Job  # a completed job of the campaign with a JSON artifact "report.json"
+    done_job: Job  # a completed ingest of the campaign with its JSON artifact "report.json"
     other_job: Job  # a job of the other campaign
     session_id: int
     video_id: int
@@ -48,7 +48,7 @@ def world(db, settings, tmp_path) -> World:
         "owner": researcher("owner", campaign=campaign, role=CampaignMembership.Role.OWNER),
     }
     run = analysis_services.analysis_run_start(campaign=campaign, enqueue=_never)
-    done = job_services.job_create(kind="analysis", subject=f"campaign:{campaign.pk}", enqueue=_never)
+    done = job_services.job_create(kind="ingest", subject=f"campaign:{campaign.pk}", enqueue=_never)
     ArtifactStore.for_job(done).json_write("report", {"created": ["a.mp4"]})
     Job.objects.filter(pk=done.pk).update(status=Job.Status.COMPLETED)
     other_run = analysis_services.analysis_run_start(campaign=other, enqueue=_never)
