@@ -16,7 +16,9 @@ from annotation.access import Action
 from annotation.models import AnnotationSession, Annotator, Attempt, Campaign, CampaignMembership, Rating, Video
 from annotation.pseudonyms import annotator_name
 from annotation.services.campaigns import EDITABLE_FIELDS
+from jobs.artifacts import ArtifactStore
 from jobs.models import Job
+from jobs.services import job_progress
 
 # --- Campaigns --------------------------------------------------------------------------------
 
@@ -260,20 +262,13 @@ class JobSerializer(serializers.ModelSerializer):
     def get_campaign(self, job) -> str | None:
         return self.context.get("campaign_slugs", {}).get(job.subject)
 
-    def _progress(self, job) -> dict:
-        from jobs.services import job_progress
-
-        return job_progress(job)
-
     def get_done(self, job) -> int:
-        return self._progress(job)["done"]
+        return job_progress(job)["done"]
 
     def get_total(self, job) -> int:
-        return self._progress(job)["total"]
+        return job_progress(job)["total"]
 
     def get_artifacts(self, job) -> list[str]:
-        from jobs.artifacts import ArtifactStore
-
         return ArtifactStore.for_job(job).names() if job.status == Job.Status.COMPLETED else []
 
 

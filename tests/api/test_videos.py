@@ -78,7 +78,7 @@ def test_an_upload_is_ingested_by_a_job_that_reports_each_bad_row(world, video_l
     assert not upload_folder(Job.objects.get(pk=job["id"])).exists()  # the sources are gone once imported
 
 
-def test_an_unreadable_csv_or_a_repeated_file_is_refused_at_once_and_leaves_no_job(world):
+def test_an_unreadable_csv_or_a_repeated_file_is_refused_at_once_and_leaves_no_job(world, settings):
     client = api_client(world, "owner")
     url = f"/api/v1/campaigns/{world.campaign.slug}/videos/upload/"
     clip = lambda name="a.mp4": SimpleUploadedFile(name, b"x", "video/mp4")  # noqa: E731
@@ -88,9 +88,11 @@ def test_an_unreadable_csv_or_a_repeated_file_is_refused_at_once_and_leaves_no_j
         ({"metadata": SimpleUploadedFile("m.csv", b"file\na.mp4\n"), "files": [clip(), clip()]}, "duplicate_file", "a.mp4"),
         ({"metadata": SimpleUploadedFile("m.csv", b"file\n.hidden\n"), "files": [clip(".hidden")]}, "bad_file_name", ".hidden"),
     ]
+    jobs_before = list(Job.objects.values_list("id", flat=True))
     for body, code, words in cases:
         response = client.post(url, body, format="multipart")
         assert response.status_code == 400 and response.json()["code"] == code and words in response.json()["error"], response.json()
-    assert not Job.objects.filter(kind="ingest").exists()
+    assert list(Job.objects.values_list("id", flat=True)) == jobs_before
+    assert [p.name for p in (settings.JOBS_ARTIFACT_ROOT / "ingest").iterdir()] == [str(world.done_job.pk)]  # no upload left behind
     json_body = client.post(url, {"metadata": "file\n"}, format="json")
     assert json_body.status_code == 415 and json_body.json()["code"] == "unsupported_media_type"
