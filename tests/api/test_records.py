@@ -77,3 +77,27 @@ def test_pages_and_bad_queries_answer_in_the_error_shape(world):
         response = client.get(url, query)
         assert response.status_code == 400 and response.json()["code"] == "invalid" and response.json()["error"], query
     assert client.get(url, {"page_size": 5000}).json()["count"] == 20  # capped at 1,000 a page, not refused
+
+
+def test_a_list_costs_the_same_queries_for_three_times_the_rows(world):
+    """No query per row: pseudonyms are computed, counts are subqueries, relations are joined."""
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    from ..analysis.factories import rated_campaign
+    from ..roles import member
+
+    from analysis import services
+
+    big = rated_campaign(slug="big", n_annotators=12, n_videos=8)
+    member(world.users["owner"], big, "owner")
+    for _ in range(3):
+        services.analysis_run_start(campaign=big, enqueue=lambda job_id: None)
+    client = api_client(world, "owner")
+    for what in ("videos", "annotators", "sessions", "attempts", "ratings", "members", "analyses"):
+        counts = []
+        for slug in ("rated", "big"):
+            with CaptureQueriesContext(connection) as queries:
+                assert client.get(f"/api/v1/campaigns/{slug}/{what}/").status_code == 200
+            counts.append(len(queries.captured_queries))
+        assert counts[0] == counts[1], (what, counts)
