@@ -18,7 +18,7 @@ import shutil
 from dataclasses import dataclass
 from pathlib import Path
 
-from django.core.files.uploadedfile import UploadedFile
+from django.core.files.uploadedfile import TemporaryUploadedFile, UploadedFile
 from django.db import transaction
 
 from annotation.errors import ApplicationError
@@ -50,6 +50,12 @@ def _file_name(upload: UploadedFile) -> str:
 
 
 def _write(upload: UploadedFile, path: Path) -> None:
+    if isinstance(upload, TemporaryUploadedFile):
+        # Already on disk (files over FILE_UPLOAD_MAX_MEMORY_SIZE): moved, not copied a second time.
+        # Closing first would delete it (a NamedTemporaryFile); closed after, it finds nothing to delete.
+        shutil.move(upload.temporary_file_path(), path)
+        upload.close()
+        return
     with open(path, "wb") as handle:
         for chunk in upload.chunks():
             handle.write(chunk)

@@ -124,6 +124,10 @@ SESSION_COOKIE_HTTPONLY = True
 SESSION_COOKIE_SECURE = env_bool("SECURE_COOKIES", not DEBUG)
 CSRF_COOKIE_SECURE = SESSION_COOKIE_SECURE
 
+# One upload through the API may carry a whole study: DREAM's 1,520 videos and their CSV (Django's
+# default stops at 100 files). Files over 2.5 MB stream to temporary files, not memory.
+DATA_UPLOAD_MAX_NUMBER_FILES = int(os.environ.get("DATA_UPLOAD_MAX_NUMBER_FILES", "2000"))
+
 LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "/"
 

@@ -46,7 +46,8 @@ def _upload(path: str, content_type: str = "video/mp4") -> SimpleUploadedFile:
     return SimpleUploadedFile(Path(path).name, Path(path).read_bytes(), content_type)
 
 
-def test_an_upload_is_ingested_by_a_job_that_reports_each_bad_row(world, video_library, django_capture_on_commit_callbacks):
+def test_an_upload_is_ingested_by_a_job_that_reports_each_bad_row(world, video_library, settings, django_capture_on_commit_callbacks):
+    settings.FILE_UPLOAD_MAX_MEMORY_SIZE = 0  # every file streamed to a temporary file, as a study's videos are (moved, not copied)
     folder, _ = video_library
     metadata = (
         "file,identity_pair,method,is_real,gold_score\n"
