@@ -15,6 +15,7 @@ from __future__ import annotations
 import csv
 import re
 import shutil
+from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -70,7 +71,7 @@ def ingest_start(*, campaign: Campaign, metadata: UploadedFile, files: list[Uplo
     reported in the job's result.
     """
     names = [_file_name(upload) for upload in files]
-    repeated = sorted({name for name in names if names.count(name) > 1})
+    repeated = sorted(name for name, n in Counter(names).items() if n > 1)
     if repeated:
         raise ApplicationError("duplicate_file", f"These files were sent more than once: {', '.join(repeated)}.")
     with transaction.atomic():
