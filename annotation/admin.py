@@ -10,6 +10,7 @@ superuser), and a campaign is changed only by those whose role allows it: the ad
 same roles as the researchers' pages and the API.
 """
 from django.contrib import admin, messages
+from django.db import models
 from django.urls import reverse
 from django.utils.html import format_html
 
@@ -78,6 +79,8 @@ class CampaignAdmin(admin.ModelAdmin):
     search_fields = ["title", "slug"]
     prepopulated_fields = {"slug": ["title"]}
     inlines = [CampaignMembershipInline, ConsentTextInline]
+    # A completion link typed without a scheme is https (Django 6's default; 5.2 warns without it).
+    formfield_overrides = {models.URLField: {"assume_scheme": "https"}}
     actions = ["open_campaigns", "close_campaigns"]
     fieldsets = [
         (None, {"fields": ["title", "slug", "is_open"]}),
