@@ -67,7 +67,7 @@ def calls_summary():
         for (_, _, status), n in CALLS.items():
             by_status[status] += n
         operations = {(method, path) for method, path, _ in CALLS}
-        print(f"\nschemathesis: {sum(CALLS.values())} calls over {len(operations)} operations; by status: {dict(sorted(by_status.items()))}")
+        print(f"\nschemathesis: {sum(CALLS.values())} calls over {len(operations)} method/path pairs (undocumented methods are probed for 405); by status: {dict(sorted(by_status.items()))}")
         for (method, path) in sorted(operations):
             counts = {status: n for (m, p, status), n in sorted(CALLS.items()) if (m, p) == (method, path)}
             print(f"  {method:6} {path}: {counts}")
