@@ -1,11 +1,13 @@
-"""Analysis runs and exclusions in the admin (runs are records: read-only)."""
+"""Analysis runs and exclusions in the admin (runs are records: read-only), of the campaigns the user may view."""
 from django.contrib import admin
+
+from annotation.admin import CampaignScopedAdmin
 
 from .models import AnalysisRun, AnnotatorExclusion
 
 
 @admin.register(AnalysisRun)
-class AnalysisRunAdmin(admin.ModelAdmin):
+class AnalysisRunAdmin(CampaignScopedAdmin):
     list_display = ["campaign", "version", "status", "trigger", "stage", "created_at", "finished_at", "code_version"]
     list_filter = ["campaign", "job__status", "trigger"]
     list_select_related = ["campaign", "job"]
@@ -19,7 +21,7 @@ class AnalysisRunAdmin(admin.ModelAdmin):
 
 
 @admin.register(AnnotatorExclusion)
-class AnnotatorExclusionAdmin(admin.ModelAdmin):
+class AnnotatorExclusionAdmin(CampaignScopedAdmin):
     list_display = ["campaign", "annotator", "reason", "created_by", "created_at"]
     list_filter = ["campaign"]
     search_fields = ["annotator__external_id", "reason"]

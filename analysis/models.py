@@ -33,6 +33,7 @@ class AnalysisRun(models.Model):
         DASHBOARD = "dashboard", "Dashboard"
         COMMAND = "command", "Command"
         SCHEDULE = "schedule", "Schedule"
+        API = "api", "API"
 
     job = models.OneToOneField(Job, on_delete=models.CASCADE, related_name="analysis_run")
     campaign = models.ForeignKey(Campaign, on_delete=models.CASCADE, related_name="analysis_runs")

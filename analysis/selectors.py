@@ -64,9 +64,19 @@ def campaign_latest_run(campaign: Campaign, *, completed: bool = True) -> Analys
     return runs.order_by("-job__version").first()
 
 
+def campaign_runs_query(campaign: Campaign) -> QuerySet[AnalysisRun]:
+    """Every run of the campaign, newest first, with its job."""
+    return AnalysisRun.objects.filter(campaign=campaign).select_related("job").order_by("-job__version")
+
+
 def campaign_runs(campaign: Campaign, *, limit: int = 10) -> list[AnalysisRun]:
     """The campaign's newest runs, newest first, with their jobs."""
-    return list(AnalysisRun.objects.filter(campaign=campaign).select_related("job").order_by("-job__version")[:limit])
+    return list(campaign_runs_query(campaign)[:limit])
+
+
+def campaign_run(campaign: Campaign, version: int) -> AnalysisRun | None:
+    """The campaign's run of that version, with its job, or None."""
+    return campaign_runs_query(campaign).filter(job__version=version).first()
 
 
 def run_results(run: AnalysisRun) -> dict:

@@ -11,6 +11,7 @@ from django.db import transaction
 from annotation import contract
 from annotation.errors import ApplicationError
 from annotation.models import Annotator, Campaign
+from jobs import selectors as job_selectors
 from jobs import services as job_services
 
 from .job_stages import ANALYSIS
@@ -21,7 +22,7 @@ KIND = ANALYSIS.name
 
 def campaign_subject(campaign: Campaign) -> str:
     """The job subject of a campaign's analyses: versions count per campaign."""
-    return f"campaign:{campaign.pk}"
+    return job_selectors.campaign_subject(campaign.pk)
 
 
 @transaction.atomic

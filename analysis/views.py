@@ -1,20 +1,23 @@
-"""Researchers' dashboards, chart data as CSV, dataset exports (CSV downloads and versioned export jobs) and the run-status API (staff only)."""
+"""Researchers' dashboards, chart data as CSV, dataset exports (CSV downloads and versioned export jobs),
+withdrawals and the run-status API, each guarded by the member's role in the campaign
+(annotation.access: view for pages and chart data, analyse for runs, exclusions, exports and withdrawals)."""
 from __future__ import annotations
 
 import csv
 import mimetypes
 
 from django.contrib import messages
-from django.contrib.admin.views.decorators import staff_member_required
 from django.http import FileResponse, Http404, HttpResponse, StreamingHttpResponse
-from django.shortcuts import get_object_or_404, redirect, render
+from django.shortcuts import redirect, render
 from django.views.decorators.http import require_POST
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from annotation import csvsafe
+from annotation.access import Action
 from annotation.errors import ApplicationError
-from annotation.models import Annotator, Campaign
+from annotation.guards import CampaignAccess, campaign_page
+from annotation.models import Annotator
 
 from . import exports, selectors, services
 from .export import selectors as export_selectors
@@ -26,9 +29,8 @@ def _charts(ctx, source: str) -> list[dict]:
     return [{"name": c.name, "title": c.title, "json": figure_json(c.build(ctx)[0])} for c in CHARTS if c.source == source]
 
 
-@staff_member_required
-def dashboard(request, slug):
-    campaign = get_object_or_404(Campaign, slug=slug)
+@campaign_page(Action.VIEW)
+def dashboard(request, campaign):
     run, ctx = selectors.chart_context(campaign, monitor=False)
     latest = selectors.campaign_latest_run(campaign, completed=False)
     return render(request, "analysis/dashboard.html", {
@@ -43,9 +45,8 @@ def dashboard(request, slug):
     })
 
 
-@staff_member_required
-def monitor(request, slug):
-    campaign = get_object_or_404(Campaign, slug=slug)
+@campaign_page(Action.VIEW)
+def monitor(request, campaign):
     run, ctx = selectors.chart_context(campaign, monitor=True)
     flagged = ctx.results.get("reasons", {}).get("flagged", {})
     rows = [dict(zip(flagged, values)) for values in zip(*flagged.values())][:200] if flagged else []
@@ -58,10 +59,9 @@ def monitor(request, slug):
     })
 
 
-@staff_member_required
+@campaign_page(Action.ANALYSE)
 @require_POST
-def run_start(request, slug):
-    campaign = get_object_or_404(Campaign, slug=slug)
+def run_start(request, campaign):
     try:
         run = services.analysis_run_start(campaign=campaign, user=request.user)
     except ApplicationError as error:
@@ -69,13 +69,12 @@ def run_start(request, slug):
     else:
         run.refresh_from_db()
         messages.info(request, f"Analysis v{run.version}: {run.get_status_display().lower()}.")
-    return redirect("analysis:dashboard", slug=slug)
+    return redirect("analysis:dashboard", slug=campaign.slug)
 
 
-@staff_member_required
+@campaign_page(Action.ANALYSE)
 @require_POST
-def exclusion(request, slug):
-    campaign = get_object_or_404(Campaign, slug=slug)
+def exclusion(request, campaign):
     annotator = Annotator.objects.filter(campaign=campaign, pk=request.POST.get("annotator") or 0).first()
     if annotator is None:
         messages.error(request, "No annotator with that id in this campaign.")
@@ -85,28 +84,26 @@ def exclusion(request, slug):
     else:
         services.exclusion_add(campaign=campaign, annotator=annotator, user=request.user, reason=request.POST.get("reason", ""))
         messages.info(request, f"Annotator {annotator.pk} is excluded; rerun the analysis to update the numbers.")
-    return redirect("analysis:monitor", slug=slug)
+    return redirect("analysis:monitor", slug=campaign.slug)
 
 
-@staff_member_required
-def withdrawals(request, slug):
+@campaign_page(Action.ANALYSE)
+def withdrawals(request, campaign):
     """The campaign's consent withdrawals (no personal data) and the exports each one affects."""
-    campaign = get_object_or_404(Campaign, slug=slug)
     return render(request, "analysis/withdrawals.html", {
         "campaign": campaign, "withdrawals": selectors.campaign_withdrawals(campaign),
     })
 
 
-@staff_member_required
-def chart_csv(request, slug, name):
-    campaign = get_object_or_404(Campaign, slug=slug)
+@campaign_page(Action.VIEW)
+def chart_csv(request, campaign, name):
     chart = CHARTS_BY_NAME.get(name)
     if chart is None:
         raise Http404("No such chart")
     _, ctx = selectors.chart_context(campaign, monitor=chart.source == "monitor")
     _, table = chart.build(ctx)
     response = HttpResponse(csvsafe.frame(table).to_csv(index=False), content_type="text/csv")
-    response["Content-Disposition"] = f'attachment; filename="{slug}-{name}.csv"'
+    response["Content-Disposition"] = f'attachment; filename="{campaign.slug}-{name}.csv"'
     return response
 
 
@@ -115,15 +112,14 @@ class _Echo:
         return value
 
 
-@staff_member_required
-def export(request, slug, what):
-    campaign = get_object_or_404(Campaign, slug=slug)
+@campaign_page(Action.ANALYSE)
+def export(request, campaign, what):
     if what not in exports.EXPORTS:
         raise Http404("No such export")
     header, rows = exports.EXPORTS[what](campaign)
     writer = csv.writer(_Echo())
     response = StreamingHttpResponse(_stream(writer, header, rows), content_type="text/csv")
-    response["Content-Disposition"] = f'attachment; filename="{slug}-{what}.csv"'
+    response["Content-Disposition"] = f'attachment; filename="{campaign.slug}-{what}.csv"'
     return response
 
 
@@ -136,9 +132,8 @@ def _stream(writer, header, rows):
 # --- Versioned dataset exports (analysis.export): start one, list them, download their files ----
 
 
-@staff_member_required
-def dataset_exports(request, slug):
-    campaign = get_object_or_404(Campaign, slug=slug)
+@campaign_page(Action.ANALYSE)
+def dataset_exports(request, campaign):
     jobs = export_selectors.campaign_exports(campaign)
     return render(request, "analysis/exports.html", {
         "campaign": campaign,
@@ -148,10 +143,9 @@ def dataset_exports(request, slug):
     })
 
 
-@staff_member_required
+@campaign_page(Action.ANALYSE)
 @require_POST
-def dataset_export_build(request, slug):
-    campaign = get_object_or_404(Campaign, slug=slug)
+def dataset_export_build(request, campaign):
     splits = request.POST.get("splits", "10").strip() or "10"
     parameters = {"include": "all" if request.POST.get("all_attempts") else "qualified",
                   "with_videos": bool(request.POST.get("with_videos")), "splits": int(splits) if splits.isdigit() else splits}
@@ -162,25 +156,25 @@ def dataset_export_build(request, slug):
     else:
         job.refresh_from_db()
         messages.info(request, f"Dataset export v{job.version}: {job.get_status_display().lower()}.")
-    return redirect("analysis:dataset_exports", slug=slug)
+    return redirect("analysis:dataset_exports", slug=campaign.slug)
 
 
-@staff_member_required
-def dataset_export_file(request, slug, version, path):
-    campaign = get_object_or_404(Campaign, slug=slug)
+@campaign_page(Action.ANALYSE)
+def dataset_export_file(request, campaign, version, path):
     job = export_selectors.campaign_export(campaign, version)
     file = export_selectors.export_file_path(job, path) if job else None
     if file is None:
         raise Http404("No such file in this export")
     content_type = mimetypes.guess_type(file.name)[0] or "application/octet-stream"
     return FileResponse(open(file, "rb"), as_attachment=True, content_type=content_type,
-                        filename=f"{slug}-export-v{version}-{path.replace('/', '-')}")
+                        filename=f"{campaign.slug}-export-v{version}-{path.replace('/', '-')}")
 
 
 class RunStatusApi(APIView):
     """The latest run of a campaign and how far it got (the dashboard polls this)."""
 
+    permission_classes = [CampaignAccess]
+
     def get(self, request, slug):
-        campaign = get_object_or_404(Campaign, slug=slug)
-        latest = selectors.campaign_latest_run(campaign, completed=False)
+        latest = selectors.campaign_latest_run(self.campaign, completed=False)
         return Response(services.run_progress(latest) if latest else {"status": "none"})

@@ -4,19 +4,37 @@ Sessions, attempts, annotators and ratings are evidence and feed the per-video c
 assignment balances (`Video.assigned_sessions`): they are never edited or deleted here. The two
 changes staff may make, releasing sessions in progress and deleting an annotator's data when they
 withdraw consent, are actions that call the services which keep the counters true.
+
+Every list shows only the campaigns the user may view (annotation.access; all of them for a
+superuser), and a campaign is changed only by those whose role allows it: the admin applies the
+same roles as the researchers' pages and the API.
 """
 from django.contrib import admin, messages
 from django.contrib.admin import helpers
+from django.db import models
 from django.db.models import Count
 from django.template.response import TemplateResponse
 from django.urls import reverse
 from django.utils.html import format_html
 
-from . import services
-from .models import AnnotationSession, Annotator, Attempt, Campaign, ConsentText, Rating, Video
+from . import access, services
+from .access import Action
+from .models import AnnotationSession, Annotator, Attempt, Campaign, CampaignMembership, ConsentText, Rating, Video
 
 
-class ReadOnlyAdmin(admin.ModelAdmin):
+class CampaignScopedAdmin(admin.ModelAdmin):
+    """Rows of the campaigns the user may view only (`campaign_field` leads from the row to its campaign)."""
+
+    campaign_field = "campaign"
+
+    def get_queryset(self, request):
+        queryset = super().get_queryset(request)
+        if access.is_superuser(request.user):
+            return queryset
+        return queryset.filter(**{f"{self.campaign_field}__in": access.campaigns_visible(request.user)})
+
+
+class ReadOnlyAdmin(CampaignScopedAdmin):
     """Collected data is evidence: researchers look, filter and export, but never edit it by hand."""
 
     def has_add_permission(self, request):
@@ -36,13 +54,36 @@ class ConsentTextInline(admin.TabularInline):
     readonly_fields = ["created_at"]
 
 
+class CampaignMembershipInline(admin.TabularInline):
+    """The campaign's researchers and their roles; changed only by those who may manage its members."""
+
+    model = CampaignMembership
+    extra = 0
+    fields = ["user", "role", "created_at"]
+    readonly_fields = ["created_at"]
+
+    def _may_manage(self, request, obj) -> bool:
+        return obj is None or access.can(request.user, obj, Action.MANAGE)
+
+    def has_add_permission(self, request, obj=None):
+        return super().has_add_permission(request, obj) and self._may_manage(request, obj)
+
+    def has_change_permission(self, request, obj=None):
+        return super().has_change_permission(request, obj) and self._may_manage(request, obj)
+
+    def has_delete_permission(self, request, obj=None):
+        return super().has_delete_permission(request, obj) and self._may_manage(request, obj)
+
+
 @admin.register(Campaign)
 class CampaignAdmin(admin.ModelAdmin):
     list_display = ["title", "slug", "is_open", "videos_per_session", "checkers_per_session", "target_ratings_per_video", "status_link"]
     list_filter = ["is_open"]
     search_fields = ["title", "slug"]
     prepopulated_fields = {"slug": ["title"]}
-    inlines = [ConsentTextInline]
+    inlines = [CampaignMembershipInline, ConsentTextInline]
+    # A completion link typed without a scheme is https (Django 6's default; 5.2 warns without it).
+    formfield_overrides = {models.URLField: {"assume_scheme": "https"}}
     actions = ["open_campaigns", "close_campaigns"]
     fieldsets = [
         (None, {"fields": ["title", "slug", "is_open"]}),
@@ -57,17 +98,39 @@ class CampaignAdmin(admin.ModelAdmin):
         return format_html('<a href="{}">status</a> · <a href="{}">link</a>',
                            reverse("annotation:campaign_status", args=[obj.slug]), reverse("annotation:entry", args=[obj.slug]))
 
-    @admin.action(description="Open the selected campaigns")
-    def open_campaigns(self, request, queryset):
-        queryset.update(is_open=True)
+    def get_queryset(self, request):
+        return super().get_queryset(request).filter(pk__in=access.campaigns_visible(request.user).values("pk"))
 
-    @admin.action(description="Close the selected campaigns")
+    def has_change_permission(self, request, obj=None):
+        return super().has_change_permission(request, obj) and (obj is None or access.can(request.user, obj, Action.CHANGE))
+
+    def has_delete_permission(self, request, obj=None):
+        return super().has_delete_permission(request, obj) and (obj is None or access.can(request.user, obj, Action.CHANGE))
+
+    def save_model(self, request, obj, form, change):
+        super().save_model(request, obj, form, change)
+        if not change and not access.is_superuser(request.user):
+            # The creator becomes the owner, as through the API, or they could not see what they made.
+            CampaignMembership.objects.get_or_create(campaign=obj, user=request.user, defaults={"role": CampaignMembership.Role.OWNER})
+
+    def _changeable(self, request, queryset) -> list[Campaign]:
+        allowed = [c for c in queryset if access.can(request.user, c, Action.CHANGE)]
+        if len(allowed) < len(queryset):
+            self.message_user(request, f"{len(queryset) - len(allowed)} campaign(s) left as they were: your role does not allow changing them.",
+                              messages.WARNING)
+        return allowed
+
+    @admin.action(description="Open the selected campaigns", permissions=["change"])
+    def open_campaigns(self, request, queryset):
+        services.campaign_open_set(campaigns=self._changeable(request, queryset), is_open=True)
+
+    @admin.action(description="Close the selected campaigns", permissions=["change"])
     def close_campaigns(self, request, queryset):
-        queryset.update(is_open=False)
+        services.campaign_open_set(campaigns=self._changeable(request, queryset), is_open=False)
 
 
 @admin.register(Video)
-class VideoAdmin(admin.ModelAdmin):
+class VideoAdmin(CampaignScopedAdmin):
     list_display = ["source_name", "campaign", "role", "identity_pair", "method", "is_real", "gold_score", "demo_grade", "duration_s"]
     list_filter = ["campaign", "role", "is_real", "method"]
     search_fields = ["source_name", "identity_pair", "method", "content_hash"]
@@ -84,8 +147,12 @@ class AnnotatorAdmin(ReadOnlyAdmin):
 
     @admin.action(description="Withdraw consent: delete the selected annotators' data", permissions=["withdraw"])
     def withdraw_consent(self, request, queryset):
-        """A confirmation page first (as Django's own delete action), then the withdrawal service per annotator."""
-        annotators = list(queryset.select_related("campaign"))
+        """A confirmation page first (as Django's own delete action), then the withdrawal service per
+        annotator of a campaign whose owner the user is (as through the API)."""
+        annotators = [a for a in queryset.select_related("campaign") if access.can(request.user, a.campaign, Action.CHANGE)]
+        if len(annotators) < len(queryset):
+            self.message_user(request, f"{len(queryset) - len(annotators)} annotator(s) left as they were: only a campaign's "
+                              "owner may withdraw its annotators' data.", messages.WARNING)
         if request.POST.get("post") != "yes":
             ratings = dict(Rating.objects.filter(attempt__session__annotator__in=annotators)
                            .values("attempt__session__annotator").annotate(n=Count("id"))
@@ -141,6 +208,7 @@ class AnnotationSessionAdmin(ReadOnlyAdmin):
 
 @admin.register(Rating)
 class RatingAdmin(ReadOnlyAdmin):
+    campaign_field = "attempt__session__campaign"
     list_display = ["id", "video", "score", "short_reason", "attempt_number", "attempt_outcome", "annotator", "seconds_spent", "played_to_end"]
     list_filter = ["attempt__session__campaign", "score", "attempt__outcome", "video__role", "played_to_end", "fullscreen"]
     search_fields = ["reason", "typed_reason", "video__source_name", "attempt__session__annotator__external_id"]

@@ -36,14 +36,23 @@ def api_exception_handler(exc, context):
         return None
     if isinstance(exc, exceptions.ValidationError):
         detail = exc.detail
+        response.data = {"code": "invalid", "error": _first_message(detail) or "The request is not valid."}
         if isinstance(detail, dict):
-            first = next(iter(detail.values()), ["The request is not valid."])
-            message = str(first[0] if isinstance(first, list) and first else first)
-            response.data = {"code": "invalid", "error": message, "fields": exc.get_full_details()}
-        else:
-            items = detail if isinstance(detail, list) else [detail]
-            response.data = {"code": "invalid", "error": str(items[0]) if items else "The request is not valid."}
+            response.data["fields"] = exc.get_full_details()
         return response
     codes = exc.get_codes() if isinstance(exc, exceptions.APIException) else "error"
     response.data = {"code": codes if isinstance(codes, str) else "error", "error": str(getattr(exc, "detail", exc))}
     return response
+
+
+def _first_message(detail) -> str | None:
+    """The first message of a validation error's detail, however deeply nested (a field of an item of a list)."""
+    if isinstance(detail, dict):
+        detail = list(detail.values())
+    if isinstance(detail, list):
+        for item in detail:
+            message = _first_message(item)
+            if message:
+                return message
+        return None
+    return str(detail)

@@ -67,6 +67,8 @@ class Campaign(models.Model):
 
     class Meta:
         ordering = ["-created_at"]
+        # Starting analyses and exports is neither viewing nor changing the campaign (annotation.access).
+        permissions = [("analyse_campaign", "Can start analyses and exports of a campaign and download its exports")]
 
     def __str__(self):
         return self.title or self.slug
@@ -74,6 +76,28 @@ class Campaign(models.Model):
     @property
     def regular_per_session(self) -> int:
         return max(self.videos_per_session - self.checkers_per_session, 0)
+
+
+class CampaignMembership(models.Model):
+    """A researcher's role in one campaign; annotation.access says what each role may do."""
+
+    class Role(models.TextChoices):
+        OWNER = "owner", "Owner"
+        ANALYST = "analyst", "Analyst"
+        VIEWER = "viewer", "Viewer"
+
+    # No index of its own: `membership_unique` starts with this column and serves its lookups.
+    campaign = models.ForeignKey(Campaign, on_delete=models.CASCADE, related_name="memberships", db_index=False)
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="campaign_memberships")
+    role = models.CharField(max_length=8, choices=Role.choices, default=Role.VIEWER)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["campaign_id", "user_id"]
+        constraints = [models.UniqueConstraint(fields=["campaign", "user"], name="membership_unique")]
+
+    def __str__(self):
+        return f"{self.user} {self.role} of {self.campaign.slug}"
 
 
 class ConsentText(models.Model):

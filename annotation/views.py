@@ -4,7 +4,6 @@ from __future__ import annotations
 import json
 from functools import wraps
 
-from django.contrib.admin.views.decorators import staff_member_required
 from django.core.exceptions import ValidationError
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
@@ -15,7 +14,9 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from . import platforms, selectors, services
+from .access import Action
 from .errors import ApplicationError
+from .guards import CampaignAccess, campaign_page
 from .forms import ConsentForm, DemographicsForm, FinishForm, rating_answer_parse
 from .models import GRADES, REASON_EXAMPLE, REASON_SUGGESTION, Attempt, Campaign
 from .steps import Step
@@ -260,18 +261,18 @@ def closed(request, slug):
 # --- Researchers ------------------------------------------------------------------------------
 
 
-@staff_member_required
-def campaign_status_page(request, slug):
-    campaign = get_object_or_404(Campaign, slug=slug)
+@campaign_page(Action.VIEW)
+def campaign_status_page(request, campaign):
     return render(request, "annotation/status.html", {"campaign": campaign, "status": selectors.campaign_status(campaign)})
 
 
 class CampaignStatusApi(APIView):
-    """Campaign progress as JSON for scripts and dashboards (staff only)."""
+    """Campaign progress as JSON for scripts and dashboards (members who may view the campaign)."""
+
+    permission_classes = [CampaignAccess]
 
     def get(self, request, slug):
-        campaign = get_object_or_404(Campaign, slug=slug)
-        return Response(selectors.campaign_status(campaign).as_dict())
+        return Response(selectors.campaign_status(self.campaign).as_dict())
 
 
 def home(request):

@@ -82,11 +82,16 @@ INSTALLED_APPS = [
     "django.contrib.messages",
     "django.contrib.staticfiles",
     "rest_framework",
+    "rest_framework.authtoken",
+    "drf_spectacular",
+    "drf_spectacular_sidecar",  # Swagger UI and ReDoc served from our static files, nothing from a CDN
+    "django_filters",
     "annotation",
     "jobs",
     "analysis",
     "demo",  # the demo study: needs annotation and analysis, which know nothing of it
     "modeling",
+    "api",  # the REST API over all of them (/api/v1/): imported by none
 ]
 
 MIDDLEWARE = [
@@ -163,6 +168,10 @@ CONTENT_SECURITY_POLICY = "; ".join([
     "form-action 'self' https://www.mturk.com https://workersandbox.mturk.com",
 ])
 
+# One upload through the API may carry a whole study: DREAM's 1,520 videos and their CSV (Django's
+# default stops at 100 files). Files over 2.5 MB stream to temporary files, not memory.
+DATA_UPLOAD_MAX_NUMBER_FILES = int(os.environ.get("DATA_UPLOAD_MAX_NUMBER_FILES", "2000"))
+
 LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "/"
 
@@ -178,11 +187,47 @@ MEDIA_URL = "/media/"
 MEDIA_ROOT = Path(os.environ.get("MEDIA_ROOT", VAR_DIR / "media"))
 
 REST_FRAMEWORK = {
-    "DEFAULT_AUTHENTICATION_CLASSES": ["rest_framework.authentication.SessionAuthentication"],
-    "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAdminUser"],
+    # A token for scripts (`manage.py api_token USERNAME`), the browser's login for pages. The token
+    # comes first so an anonymous request is answered 401 with `WWW-Authenticate: Token`.
+    "DEFAULT_AUTHENTICATION_CLASSES": [
+        "rest_framework.authentication.TokenAuthentication",
+        "rest_framework.authentication.SessionAuthentication",
+    ],
+    # Every view names its guard (annotation.guards, api.permissions); one that forgets is for superusers only.
+    "DEFAULT_PERMISSION_CLASSES": ["annotation.guards.SuperuserOnly"],
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
+    # JSON bodies only; the video upload takes multipart itself (api.views.videos).
+    "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
+    "DEFAULT_FILTER_BACKENDS": ["django_filters.rest_framework.DjangoFilterBackend", "rest_framework.filters.OrderingFilter"],
+    "DEFAULT_PAGINATION_CLASS": "api.pagination.PageNumberPagination",
+    "PAGE_SIZE": 100,
+    "DEFAULT_SCHEMA_CLASS": "api.schema.AutoSchema",
     # Every API error in one JSON shape: {"code": ..., "error": ...}.
     "EXCEPTION_HANDLER": "annotation.errors.api_exception_handler",
+    "TEST_REQUEST_DEFAULT_FORMAT": "json",
+}
+SPECTACULAR_SETTINGS = {
+    "TITLE": "DREAM platform API",
+    "DESCRIPTION": "Campaigns, videos, annotators, sessions, attempts, ratings, analyses and the jobs behind them. "
+    "Errors are {\"code\", \"error\"}; a campaign you cannot see answers 404.",
+    "VERSION": "1",
+    "SERVE_INCLUDE_SCHEMA": False,
+    "SCHEMA_PATH_PREFIX": r"/api/v1",
+    "PREPROCESSING_HOOKS": ["api.schema.only_api_v1"],
+    # Separate request and response components: uploads (multipart) and read-only fields stay right.
+    "COMPONENT_SPLIT_REQUEST": True,
+    # Several models have a `status` or a `role`: each choice set gets a name of its own.
+    "ENUM_NAME_OVERRIDES": {
+        "JobStatusEnum": "jobs.models.Job.Status",
+        "SessionStatusEnum": "annotation.models.AnnotationSession.Status",
+        "VideoRoleEnum": "annotation.models.Video.Role",
+        "MemberRoleEnum": "annotation.models.CampaignMembership.Role",
+    },
+    # Swagger UI asks validator.swagger.io about the schema unless told not to: nothing leaves the site.
+    "SWAGGER_UI_SETTINGS": {"deepLinking": True, "persistAuthorization": True, "validatorUrl": None},
+    "SWAGGER_UI_DIST": "SIDECAR",
+    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    "REDOC_DIST": "SIDECAR",
 }
 
 # Celery: with no broker the tasks run in-process (the embedded run and most tests).

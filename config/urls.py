@@ -1,4 +1,4 @@
-"""URL root: the annotator pages, the researchers' admin, media with Range support."""
+"""URL root: the annotator pages, the researchers' admin and pages, the REST API (/api/v1/), media with Range support."""
 from django.contrib import admin
 from django.contrib.auth import views as auth_views
 from django.urls import include, path, re_path
@@ -14,4 +14,7 @@ urlpatterns = [
     re_path(r"^media/(?P<path>.+)$", serve_media, name="media"),
     path("", include("annotation.urls")),
     path("", include("analysis.urls")),
+    path("api/v1/", include("api.urls")),
 ]
+
+handler404 = "api.errors.page_not_found"

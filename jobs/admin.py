@@ -1,6 +1,7 @@
-"""Jobs in the admin: records, read-only."""
+"""Jobs in the admin: records, read-only; those over campaigns the user may view (all for a superuser)."""
 from django.contrib import admin
 
+from . import selectors
 from .models import Job
 
 
@@ -10,6 +11,9 @@ class JobAdmin(admin.ModelAdmin):
     list_filter = ["kind", "status"]
     search_fields = ["subject"]
     readonly_fields = [f.name for f in Job._meta.fields]
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).filter(pk__in=selectors.jobs_visible(request.user).values("pk"))
 
     def has_add_permission(self, request):
         return False

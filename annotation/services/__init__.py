@@ -4,7 +4,8 @@
 - `sessions`: starting a session after the lecture, releasing idle ones;
 - `ratings`: storing answers, one from the rating page or a batch;
 - `finish`: the checker rule at the end of an attempt;
-- `withdrawal`: deleting an annotator's data when they withdraw consent.
+- `withdrawal`: deleting an annotator's data when they withdraw consent;
+- `campaigns`: researchers creating, editing, opening and closing campaigns, their members and video labels.
 
 Views and tasks call these and nothing else writes workflow state. The reads and writes of the hot
 path go through `annotation.store`; the rules that refuse a step are in `annotation.rules`. The
@@ -12,6 +13,14 @@ names below are the public ones; each is defined in the module named.
 """
 from ..store.base import Playback, SubmitResult
 from ..store.orm import ACTIVITY_RESOLUTION
+from .campaigns import (
+    campaign_create,
+    campaign_open_set,
+    campaign_update,
+    membership_remove,
+    membership_set,
+    video_labels_update,
+)
 from .entry import annotator_enter, consent_give, demographics_save
 from .finish import attempt_finish
 from .ratings import RatingInput, rating_submit, ratings_submit_batch
@@ -26,6 +35,7 @@ from .withdrawal import annotator_withdraw
 
 __all__ = [
     "ACTIVITY_RESOLUTION", "Playback", "RatingInput", "SubmitResult", "annotator_enter", "annotator_withdraw",
+    "campaign_create", "campaign_open_set", "campaign_update", "membership_remove", "membership_set", "video_labels_update",
     "attempt_finish", "consent_give", "demographics_save", "lecture_complete",
     "rating_submit", "ratings_submit_batch", "session_start", "sessions_release", "sessions_release_abandoned", "video_counters_recount",
 ]

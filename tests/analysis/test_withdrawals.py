@@ -4,7 +4,6 @@ from __future__ import annotations
 from datetime import timedelta
 
 import pytest
-from django.contrib.auth import get_user_model
 from django.utils import timezone
 
 from analysis import exports, selectors, services
@@ -13,6 +12,7 @@ from annotation import services as annotation_services
 from annotation.models import Annotator, Campaign, Rating
 from jobs.models import Job
 
+from ..roles import researcher
 from .factories import rated_campaign
 
 pytestmark = pytest.mark.django_db
@@ -95,7 +95,7 @@ def test_later_analyses_and_exports_leave_the_withdrawn_annotator_out(django_cap
 
 def test_the_withdrawals_page_lists_them_with_their_affected_exports(client):
     campaign = rated_campaign(slug="page", n_annotators=3, n_videos=4)
-    staff = get_user_model().objects.create_user("researcher", password="pw-123456", is_staff=True)
+    staff = researcher("researcher", campaign=campaign, role="analyst")
     annotator = Annotator.objects.filter(campaign=campaign).first()
     first = timezone.now() - timedelta(days=3)
     export_job(campaign, 1, first + timedelta(hours=1), first + timedelta(hours=2))
@@ -103,7 +103,7 @@ def test_the_withdrawals_page_lists_them_with_their_affected_exports(client):
     withdrawal.requested_by = staff
     withdrawal.save()
     url = f"/staff/campaigns/{campaign.slug}/withdrawals/"
-    assert client.get(url).status_code == 302, "staff only"
+    assert client.get(url).status_code == 302, "researchers only"
     client.force_login(staff)
     page = client.get(url).content.decode()
     assert withdrawal.annotator in page and "export v1" in page and "researcher" in page

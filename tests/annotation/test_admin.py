@@ -78,3 +78,46 @@ def test_recount_reports_and_fixes_drift(make_campaign, capsys):
     assert selectors.video_counter_drift(campaign) == {}
     call_command("recount_video_counters", "--check")
     assert "0 counter(s) drifted." in capsys.readouterr().out
+
+
+def test_the_admin_shows_a_researcher_only_their_campaigns_and_its_roles_hold(client):
+    """A staff researcher who is viewer of one campaign and owner of another: the admin lists both,
+    lets them change only the second, and lists nothing of a third they are not in."""
+    from annotation.models import Campaign, CampaignMembership
+
+    from ..roles import member, permissions_grant, researcher
+
+    viewed, owned, hidden = (Campaign.objects.create(slug=s, title=s.title()) for s in ("viewed", "owned", "hidden"))
+    user = researcher("res", campaign=viewed, role="viewer")
+    member(user, owned, "owner")
+    permissions_grant(user, ["annotation.view_campaignmembership", "annotation.add_campaignmembership",
+                             "annotation.delete_campaignmembership", "annotation.view_video"])
+    client.force_login(user)
+    listing = client.get("/admin/annotation/campaign/").content.decode()
+    assert "Viewed" in listing and "Owned" in listing and "Hidden" not in listing
+    assert client.get(f"/admin/annotation/campaign/{hidden.pk}/change/").status_code == 302  # "does not exist": back to the index
+    viewed_page = client.get(f"/admin/annotation/campaign/{viewed.pk}/change/")
+    assert viewed_page.status_code == 200 and 'name="title"' not in viewed_page.content.decode()  # read-only for a viewer
+    owned_page = client.get(f"/admin/annotation/campaign/{owned.pk}/change/").content.decode()
+    assert 'name="title"' in owned_page and "memberships-TOTAL_FORMS" in owned_page
+    # Closing through the admin action: only the campaign they may change closes.
+    client.post("/admin/annotation/campaign/", {"action": "close_campaigns", "_selected_action": [viewed.pk, owned.pk]})
+    assert Campaign.objects.get(pk=viewed.pk).is_open and not Campaign.objects.get(pk=owned.pk).is_open
+    assert CampaignMembership.objects.filter(campaign=owned, user=user, role="owner").exists()
+
+
+def test_a_campaign_made_in_the_admin_belongs_to_its_maker(client):
+    from annotation.models import CampaignMembership
+
+    from ..roles import researcher
+
+    user = researcher("maker")
+    client.force_login(user)
+    response = client.post("/admin/annotation/campaign/add/", {
+        "title": "Made here", "slug": "made-here", "is_open": "on", "videos_per_session": 40, "checkers_per_session": 5,
+        "checker_tolerance": 1, "target_ratings_per_video": 90, "sessions_per_annotator": 1, "session_timeout_minutes": 120,
+        "lecture_text": "Lecture.", "min_reason_length": 10, "grade5_reason": "Real.",
+        "memberships-TOTAL_FORMS": 0, "memberships-INITIAL_FORMS": 0, "consent_texts-TOTAL_FORMS": 0, "consent_texts-INITIAL_FORMS": 0,
+    })
+    assert response.status_code == 302, response.content.decode()[:2000]
+    assert CampaignMembership.objects.get(campaign__slug="made-here").user == user

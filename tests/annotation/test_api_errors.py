@@ -13,7 +13,7 @@ pytestmark = pytest.mark.django_db
 
 def test_anonymous_staff_api_says_why_in_the_shape(client):
     response = client.get("/api/campaigns/nope/status/")
-    assert response.status_code == 403
+    assert response.status_code == 401 and response["WWW-Authenticate"] == "Token"
     assert set(response.json()) == {"code", "error"} and response.json()["code"] == "not_authenticated"
 
 
@@ -33,4 +33,6 @@ def test_application_and_validation_errors_keep_their_code_and_message():
     response = api_exception_handler(invalid, context)
     assert response.status_code == 400 and response.data["code"] == "invalid"
     assert response.data["error"] == "Pick one of the five grades." and "score" in response.data["fields"]
+    nested = api_exception_handler(serializers.ValidationError({"files": {0: ["The submitted data was not a file."]}}), context)
+    assert nested.data["error"] == "The submitted data was not a file."  # not the repr of the nested dict
     assert api_exception_handler(RuntimeError("boom"), context) is None  # a real bug stays a logged 500

@@ -138,13 +138,21 @@ def test_media_is_served_with_range_requests(client, make_campaign):
     assert client.get(video.poster.url)["Content-Type"] == "image/jpeg"
 
 
-def test_status_page_and_api_are_for_staff_only(client, make_campaign):
+def test_status_page_and_api_are_for_the_campaigns_members_only(client, make_campaign):
+    from annotation.models import Campaign
+
+    from ..roles import member, researcher
+
     campaign = make_campaign()
     walk_to_rating(client)
     assert client.get(f"/staff/campaigns/{campaign.slug}/").status_code == 302
-    assert client.get(f"/api/campaigns/{campaign.slug}/status/").status_code == 403
-    staff = get_user_model().objects.create_user("res", password="pw", is_staff=True)
+    assert client.get(f"/api/campaigns/{campaign.slug}/status/").status_code == 401
+    staff = researcher("res", campaign=Campaign.objects.create(slug="elsewhere", title="Elsewhere"))
     client.force_login(staff)
+    # A staff flag and every permission, but no role in this campaign: it does not exist for them.
+    assert client.get(f"/staff/campaigns/{campaign.slug}/").status_code == 404
+    assert client.get(f"/api/campaigns/{campaign.slug}/status/").status_code == 404
+    member(staff, campaign, "viewer")
     page = client.get(f"/staff/campaigns/{campaign.slug}/")
     assert page.status_code == 200 and b"sessions started" in page.content
     status = client.get(f"/api/campaigns/{campaign.slug}/status/").json()

@@ -10,6 +10,7 @@ from django.utils import timezone
 from annotation import pseudonyms, selectors, services
 from annotation.models import AnnotationSession, Annotator, Attempt, Rating, SessionItem, Video, Withdrawal
 
+from ..roles import member
 from .test_workflow import rate_attempt, ready, submit
 
 pytestmark = pytest.mark.django_db
@@ -163,6 +164,8 @@ def test_the_action_needs_the_delete_permission(client, study):
     _, redone, _, _ = study
     viewer = get_user_model().objects.create_user("viewer", password="pw-123456", is_staff=True)
     viewer.user_permissions.add(Permission.objects.get(codename="view_annotator"))
+    viewer.user_permissions.add(*Permission.objects.filter(codename__in=["view_campaign", "change_campaign"]))
+    member(viewer, redone.campaign, "owner")  # the admin lists the campaigns one is a member of
     client.force_login(viewer)
     listing = client.get(CHANGELIST)
     assert listing.status_code == 200 and "withdraw_consent" not in listing.content.decode()

@@ -8,6 +8,7 @@ import pytest
 from jobs.models import Job
 
 from ..factories import rated_campaign
+from ...roles import member
 from ..test_dashboards import staff_client  # noqa: F401 - the dashboards' logged-in researcher
 
 
@@ -22,7 +23,7 @@ def test_exports_are_for_staff_only(client):
 
 @pytest.mark.django_db
 def test_build_from_the_dashboard_then_list_and_download(staff_client, django_capture_on_commit_callbacks):
-    rated_campaign(slug="v", n_annotators=6, n_videos=12)
+    member(staff_client.researcher, rated_campaign(slug="v", n_annotators=6, n_videos=12), "analyst")
     assert "Build dataset export" in staff_client.get("/staff/campaigns/v/analysis/").content.decode()
     with django_capture_on_commit_callbacks(execute=True):
         response = staff_client.post("/staff/campaigns/v/exports/build/", {"splits": "2", "all_attempts": "1"})
@@ -45,7 +46,7 @@ def test_build_from_the_dashboard_then_list_and_download(staff_client, django_ca
 
 @pytest.mark.django_db
 def test_bad_build_requests_get_a_message_not_an_error(staff_client, django_capture_on_commit_callbacks):
-    rated_campaign(slug="v", n_annotators=4, n_videos=6)
+    member(staff_client.researcher, rated_campaign(slug="v", n_annotators=4, n_videos=6), "analyst")
     with django_capture_on_commit_callbacks(execute=True):
         response = staff_client.post("/staff/campaigns/v/exports/build/", {"splits": "many"}, follow=True)
     assert response.status_code == 200 and "export parameters are not valid" in response.content.decode()

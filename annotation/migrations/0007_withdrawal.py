@@ -8,7 +8,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('annotation', '0005_synthetictruth_moved_to_demo'),
+        ('annotation', '0006_campaignmembership'),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 

@@ -1,0 +1,70 @@
+"""A small rated campaign, another one, and a client for each kind of visitor of the API."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import pytest
+from rest_framework.authtoken.models import Token
+from rest_framework.test import APIClient
+
+from analysis import services as analysis_services
+from annotation.models import Campaign, CampaignMembership, ConsentText
+from jobs import services as job_services
+from jobs.artifacts import ArtifactStore
+from jobs.models import Job
+
+from ..analysis.factories import rated_campaign
+from ..roles import researcher
+
+ROLES = ("anonymous", "annotator", "outsider", "viewer", "analyst", "owner")
+
+
+@dataclass
+class World:
+    campaign: Campaign
+    other: Campaign
+    users: dict
+    run_job: Job  # the campaign's analysis v1 (queued, never run)
+    done_job: Job  # a completed ingest of the campaign with its JSON artifact "report.json"
+    other_job: Job  # a job of the other campaign
+    session_id: int
+    video_id: int
+
+
+def _never(job_id: int) -> None:
+    """Queue nothing: jobs of these tests stay queued unless a test runs them."""
+
+
+@pytest.fixture
+def world(db, settings, tmp_path) -> World:
+    settings.JOBS_ARTIFACT_ROOT = tmp_path / "jobs"
+    campaign = rated_campaign(n_annotators=4, n_videos=4)
+    ConsentText.objects.create(campaign=campaign, version=1, text="We keep your ratings.")
+    other = rated_campaign(slug="other", n_annotators=2, n_videos=2)
+    users = {
+        "outsider": researcher("outsider", campaign=other, role=CampaignMembership.Role.OWNER),
+        "viewer": researcher("viewer", campaign=campaign, role=CampaignMembership.Role.VIEWER),
+        "analyst": researcher("analyst", campaign=campaign, role=CampaignMembership.Role.ANALYST),
+        "owner": researcher("owner", campaign=campaign, role=CampaignMembership.Role.OWNER),
+    }
+    run = analysis_services.analysis_run_start(campaign=campaign, enqueue=_never)
+    done = job_services.job_create(kind="ingest", subject=f"campaign:{campaign.pk}", enqueue=_never)
+    ArtifactStore.for_job(done).json_write("report", {"created": ["a.mp4"]})
+    Job.objects.filter(pk=done.pk).update(status=Job.Status.COMPLETED)
+    other_run = analysis_services.analysis_run_start(campaign=other, enqueue=_never)
+    return World(
+        campaign=campaign, other=other, users=users, run_job=run.job, done_job=Job.objects.get(pk=done.pk), other_job=other_run.job,
+        session_id=campaign.sessions.values_list("id", flat=True).first(), video_id=campaign.videos.values_list("id", flat=True).first(),
+    )
+
+
+def api_client(world: World, role: str) -> APIClient:
+    """A client of the API as `role`: researchers by token, an annotator by the cookie of the study link."""
+    client = APIClient()
+    if role == "annotator":
+        response = client.get(f"/c/{world.campaign.slug}/", {"PROLIFIC_PID": "P-ANNOTATOR", "STUDY_ID": "s", "SESSION_ID": "x"})
+        assert response.status_code == 302 and client.session.get(f"annotator:{world.campaign.slug}")
+    elif role != "anonymous":
+        token, _ = Token.objects.get_or_create(user=world.users[role])
+        client.credentials(HTTP_AUTHORIZATION=f"Token {token.key}")
+    return client
