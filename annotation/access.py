@@ -61,6 +61,7 @@ _DOING = {
 
 
 def is_superuser(user) -> bool:
+    """Whether `user` is an active, signed-in superuser, who passes every campaign rule."""
     return bool(user.is_authenticated and user.is_active and user.is_superuser)
 
 

@@ -25,6 +25,7 @@ def pick_checkers(candidates: Iterable[int], k: int, rng: random.Random) -> list
 
 
 def shuffled(video_ids: Sequence[int], rng: random.Random) -> list[int]:
+    """A new list of `video_ids` in random order (the order an attempt shows them)."""
     order = list(video_ids)
     rng.shuffle(order)
     return order

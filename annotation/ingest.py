@@ -211,6 +211,8 @@ def import_videos(
     workers: int | None = None,
     progress: Callable[[Iterable], Iterable] = lambda it: it,
 ) -> IngestReport:
+    """Import the videos the metadata CSV lists from `source_dir`: each prepared in a worker pool, then
+    registered in row order; returns what was created, updated and refused (one message per row)."""
     specs, errors = read_metadata(metadata)
     report = IngestReport(errors=list(errors))
     media_root = Path(settings.MEDIA_ROOT)

@@ -75,6 +75,7 @@ def ffmpeg_exe() -> str:
 
 @functools.cache
 def ffprobe_exe() -> str | None:
+    """The system ffprobe, or None (the imageio-ffmpeg wheel ships ffmpeg only; probing then parses ffmpeg's header)."""
     return shutil.which("ffprobe")
 
 
@@ -404,6 +405,7 @@ def _encode_failure(src: StrPath, detail: str) -> MediaError:
 # --- hashing and synthetic clips ----------------------------------------------
 
 def file_sha256(path: StrPath) -> str:
+    """The hex SHA-256 of the file's bytes, read in chunks."""
     digest = hashlib.sha256()
     with open(path, "rb") as f:
         for chunk in iter(lambda: f.read(HASH_CHUNK_BYTES), b""):

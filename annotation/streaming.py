@@ -50,6 +50,7 @@ PUBLIC_PREFIXES = ("videos/", "posters/")
 
 @require_safe
 def serve_media(request, path: str):
+    """A transcoded video or poster under MEDIA_ROOT, whole or the byte range asked for; 404 for anything else."""
     # Normalised first: "videos/../secret" must not pass as a video.
     if ".." in path.split("/") or posixpath.normpath(path) != path or not path.startswith(PUBLIC_PREFIXES):
         raise Http404("No such file")

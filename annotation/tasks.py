@@ -6,4 +6,5 @@ from .services import sessions_release_abandoned
 
 @shared_task
 def release_abandoned_sessions() -> int:
+    """Celery beat: abandon the sessions idle past their timeout; returns how many."""
     return sessions_release_abandoned()
