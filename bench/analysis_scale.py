@@ -12,7 +12,7 @@ during the stage (numpy, pandas and Python allocations; Arrow string buffers are
 separate run so tracing does not slow the timed one; `rss` is the growth of the resident set
 during the timed run (Linux VmHWM, reset before each stage through /proc/self/clear_refs; memory
 that the allocator reuses is not counted again, so it is a lower bound and gets no ratio). Load is measured the same
-way (selectors.campaign_ratings_frame). Finally it prints, for MOS with CI, BT.500 screening and
+way (selectors.campaign_pipeline_frame, what the load stage reads). Finally it prints, for MOS with CI, BT.500 screening and
 the maximum-likelihood subject model, the ratio of sureal's time to ours on the same data in the
 same run.
 
@@ -173,7 +173,7 @@ def stage_figures(campaign_id: int) -> dict[str, dict[str, float]]:
 
     campaign = Campaign.objects.get(pk=campaign_id)
     figures: dict[str, dict[str, float]] = {}
-    load = lambda: selectors.campaign_ratings_frame(campaign)  # noqa: E731
+    load = lambda: selectors.campaign_pipeline_frame(campaign)  # noqa: E731
     seconds, rss, frame = measured(load)
     figures["load"] = {"cpu": seconds, "rss": rss, "traced": traced_peak(load)}
     core = frame.drop(columns=[c for c in pipeline.TEXT_COLUMNS if c in frame.columns])
