@@ -4,11 +4,13 @@ Both load their scripts from our static files (drf-spectacular-sidecar); a Conte
 holds every other request to the site itself too: ReDoc's footer asks cdn.redoc.ly for a logo,
 and with the policy the browser never sends that request.
 """
-from drf_spectacular.views import SpectacularRedocView, SpectacularSwaggerView
+from drf_spectacular.views import SpectacularRedocView, SpectacularSwaggerSplitView
 
-# Inline scripts and styles: the pages' own settings block and the viewers' styles; blob: for ReDoc's worker.
+# No inline script: Swagger's settings come as a script of their own (the split view's ?script), and
+# ReDoc reads its schema URL from an element (templates/drf_spectacular/redoc.html). Inline styles:
+# the viewers' own; blob: for ReDoc's worker.
 POLICY = (
-    "default-src 'self'; script-src 'self' 'unsafe-inline'; style-src 'self' 'unsafe-inline'; "
+    "default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; "
     "img-src 'self' data:; font-src 'self' data:; connect-src 'self'; worker-src 'self' blob:; "
     "object-src 'none'; base-uri 'self'; frame-ancestors 'self'"
 )
@@ -21,7 +23,7 @@ class _SameSiteOnly:
         return response
 
 
-class SwaggerView(_SameSiteOnly, SpectacularSwaggerView):
+class SwaggerView(_SameSiteOnly, SpectacularSwaggerSplitView):
     """Swagger UI for /api/v1/, from local static files."""
 
 
