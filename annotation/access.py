@@ -143,3 +143,12 @@ def campaign_for(user, slug: str, action: Action) -> Campaign:
 def can_create_campaign(user) -> bool:
     """Whether `user` may create campaigns (and so become their owner)."""
     return is_superuser(user) or bool(user.is_authenticated and user.has_perm(CREATE_PERMISSION))
+
+
+def researcher_session_shorten(sender, request, user, **kwargs) -> None:
+    """`user_logged_in` receiver: a researcher's (staff) session expires after
+    settings.RESEARCHER_SESSION_AGE, not the annotators' weeks."""
+    from django.conf import settings
+
+    if user.is_staff or user.is_superuser:
+        request.session.set_expiry(settings.RESEARCHER_SESSION_AGE)

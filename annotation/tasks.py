@@ -8,3 +8,11 @@ from .services import sessions_release_abandoned
 def release_abandoned_sessions() -> int:
     """Celery beat: abandon the sessions idle past their timeout; returns how many."""
     return sessions_release_abandoned()
+
+
+@shared_task
+def sessions_clear_expired() -> None:
+    """Celery beat: delete the expired login and annotator sessions from the session table."""
+    from django.core.management import call_command
+
+    call_command("clearsessions")

@@ -135,9 +135,13 @@ if DATABASES["default"]["ENGINE"].endswith("sqlite3"):
     DATABASES["default"]["OPTIONS"] = {"timeout": 20, "transaction_mode": "IMMEDIATE"}
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
-# The annotator is bound to the browser by a signed cookie: no session-table query per request.
-SESSION_ENGINE = "django.contrib.sessions.backends.signed_cookies"
-SESSION_COOKIE_AGE = 60 * 60 * 24 * 30
+# Sessions live on the server, so logging out revokes them (a signed cookie stays valid until it
+# expires, whoever holds a copy). cached_db reads through the process's cache: an annotator's
+# session is written once (entry) and then read from memory by nearly every request of a study.
+SESSION_ENGINE = "django.contrib.sessions.backends.cached_db"
+SESSION_COOKIE_AGE = 60 * 60 * 24 * 30  # annotators return over days (several sessions, a study's weeks)
+# Researchers hold the keys to every campaign they are in: their sessions end sooner (access.py).
+RESEARCHER_SESSION_AGE = int(os.environ.get("RESEARCHER_SESSION_AGE", str(8 * 60 * 60)))
 SESSION_COOKIE_HTTPONLY = True
 SESSION_COOKIE_SECURE = env_bool("SECURE_COOKIES", not DEBUG)
 CSRF_COOKIE_SECURE = SESSION_COOKIE_SECURE
@@ -262,6 +266,10 @@ CELERY_BEAT_SCHEDULE = {
     "refresh-analyses": {
         "task": "analysis.tasks.refresh_open_campaigns",
         "schedule": timedelta(minutes=ANALYSIS_REFRESH_MINUTES),
+    },
+    "clear-expired-sessions": {
+        "task": "annotation.tasks.sessions_clear_expired",
+        "schedule": timedelta(hours=24),
     },
 }
 
