@@ -106,6 +106,6 @@ PLATFORM_ROWS = {
 
 def approvals_table(campaign: Campaign, source: str) -> tuple[tuple[str, ...], Iterable[list]]:
     """The approval list of platform `source` as (header, rows) in that platform's upload columns."""
-    header, rows = PLATFORM_ROWS[source] if source in PLATFORM_ROWS else (None, None)
-    approvals = campaign_approvals(campaign, source)
+    approvals = campaign_approvals(campaign, source)  # refuses a platform without a list
+    header, rows = PLATFORM_ROWS[source]
     return header, rows(approvals)

@@ -10,7 +10,7 @@ import pytest
 
 from analysis.models import AnnotatorExclusion
 from annotation import platforms, services
-from annotation.models import Annotator, Attempt, Video
+from annotation.models import Attempt, Video
 
 from ..annotation.test_views import walk_to_rating
 from ..annotation.test_workflow import rate_attempt, ready, submit
