@@ -117,9 +117,12 @@ def test_approval_lists_per_platform(client, people):
     mturk = csv_rows(client.get("/staff/campaigns/study/approvals.csv", {"platform": "mturk"}))
     assert mturk == [{"HITId": "HIT1", "AssignmentId": "ASG1", "WorkerId": "W1", "Approve": "x", "Reject": "", "Bonus": ""}]
 
+    # P2 takes the lecture again: a redo being rated has no decision yet.
+    services.lecture_complete(annotator=annotators["P2"])
     AnnotatorExclusion.objects.create(campaign=campaign, annotator=annotators["P1"], reason="=copied reasons")
     prolific = csv_rows(client.get("/staff/campaigns/study/approvals.csv", {"platform": "prolific"}))
     assert (prolific[0]["decision"], prolific[0]["reason"]) == ("REJECT", "excluded: =copied reasons")
+    assert (prolific[1]["participant_id"], prolific[1]["decision"], prolific[1]["reason"]) == ("P2", "", "")
     assert client.get("/staff/campaigns/study/approvals.csv", {"platform": "lab"}).status_code == 400
     assert as_user(client, users["viewer"]).get("/staff/campaigns/study/approvals.csv").status_code == 403
     assert as_user(client, users["outsider"]).get("/staff/campaigns/study/approvals.csv").status_code == 404
@@ -132,6 +135,22 @@ def test_attempts_exhausted_when_the_campaign_caps_them(people):
     campaign.max_attempts = 1  # the cap another change adds; read with getattr
     decisions = {a.annotator.external_id: (a.decision, a.reason) for a in approvals.campaign_approvals(campaign, "prolific")}
     assert decisions["P2"] == ("reject", approvals.ATTEMPTS_EXHAUSTED) and decisions["P1"] == ("approve", "")
+
+
+def test_a_lab_member_is_found_by_username_and_a_number_is_the_internal_id_first(people):
+    from django.contrib.auth import get_user_model
+
+    from annotation import selectors
+    from annotation.errors import ApplicationError
+
+    campaign, users, annotators = people
+    member = get_user_model().objects.create_user("lab.member")
+    lab = services.annotator_enter(campaign=campaign, identity=platforms.identity_from_request({}, member), known_annotator_id=None)
+    assert selectors.annotator_by_ref(campaign, "lab.member") == lab
+    assert selectors.annotator_by_ref(campaign, str(annotators["P1"].pk)) == annotators["P1"]
+    with pytest.raises(ApplicationError) as error:
+        selectors.annotator_by_ref(campaign, "x" * 151)
+    assert error.value.code == "bad_annotator_ref"
 
 
 def test_platform_ids_in_the_ratings_export_for_owners_only(client, people):
