@@ -39,6 +39,11 @@ def campaign_excluded_annotators(campaign: Campaign) -> list[int]:
     return list(AnnotatorExclusion.objects.filter(campaign=campaign).values_list("annotator_id", flat=True))
 
 
+def annotator_exclusion(campaign: Campaign, annotator) -> AnnotatorExclusion | None:
+    """The annotator's exclusion from the campaign's analyses, or None when they are included."""
+    return AnnotatorExclusion.objects.filter(campaign=campaign, annotator=annotator).first()
+
+
 def campaign_pipeline_frame(campaign: Campaign, *, exclude: list[int] | None = None) -> pd.DataFrame:
     """Every rating of the campaign's regular videos, all attempts, one row each, under the pipeline's column names.
 

@@ -17,9 +17,10 @@ from annotation import csvsafe
 from annotation.access import Action
 from annotation.errors import ApplicationError
 from annotation.guards import CampaignAccess, campaign_page
-from annotation.models import Annotator
+from annotation import pseudonyms
+from annotation import selectors as annotation_selectors
 
-from . import exports, selectors, services
+from . import approvals, exports, selectors, services
 from .export import selectors as export_selectors
 from .export import services as export_services
 from .figures import CHARTS, CHARTS_BY_NAME, figure_json
@@ -75,16 +76,67 @@ def run_start(request, campaign):
 @campaign_page(Action.ANALYSE)
 @require_POST
 def exclusion(request, campaign):
-    annotator = Annotator.objects.filter(campaign=campaign, pk=request.POST.get("annotator") or 0).first()
-    if annotator is None:
-        messages.error(request, "No annotator with that id in this campaign.")
-    elif request.POST.get("action") == "include":
+    """Exclude or include again the annotator named by internal or platform id; back to the page named by `next`."""
+    back = redirect("analysis:monitor", slug=campaign.slug)
+    try:
+        annotator = annotation_selectors.annotator_by_ref(campaign, request.POST.get("annotator", ""))
+    except ApplicationError as error:
+        messages.error(request, error.message)
+        return back
+    if request.POST.get("next") == "annotator":
+        back = redirect("analysis:annotator", slug=campaign.slug, ref=annotator.pk)
+    if request.POST.get("action") == "include":
         services.exclusion_remove(campaign=campaign, annotator=annotator)
         messages.info(request, f"Annotator {annotator.pk} is included again; rerun the analysis to update the numbers.")
     else:
         services.exclusion_add(campaign=campaign, annotator=annotator, user=request.user, reason=request.POST.get("reason", ""))
         messages.info(request, f"Annotator {annotator.pk} is excluded; rerun the analysis to update the numbers.")
-    return redirect("analysis:monitor", slug=campaign.slug)
+    return back
+
+
+@campaign_page(Action.VIEW)
+def annotators(request, campaign):
+    """Find an annotator by internal or platform id (the `q` parameter): their page, or the form again with why not."""
+    ref = request.GET.get("q", "").strip()
+    if ref:
+        try:
+            annotator = annotation_selectors.annotator_by_ref(campaign, ref)
+        except ApplicationError as error:
+            messages.error(request, error.message)
+        else:
+            return redirect("analysis:annotator", slug=campaign.slug, ref=annotator.pk)
+    return render(request, "analysis/annotators.html", {"campaign": campaign, "q": ref})
+
+
+@campaign_page(Action.VIEW)
+def annotator(request, campaign, ref):
+    """One annotator: platform ids, sessions, attempts with missed checkers, ratings with time, reasons and playback."""
+    try:
+        person = annotation_selectors.annotator_by_ref(campaign, ref)
+    except ApplicationError as error:
+        raise Http404(error.message)
+    return render(request, "analysis/annotator.html", {
+        "campaign": campaign,
+        "person": person,
+        "pseudonym": pseudonyms.annotator_name(campaign.pk, person.pk),
+        "sessions": annotation_selectors.annotator_record(person),
+        "median_seconds": annotation_selectors.annotator_median_seconds(person),
+        "exclusion": selectors.annotator_exclusion(campaign, person),
+    })
+
+
+@campaign_page(Action.ANALYSE)
+def approvals_csv(request, campaign):
+    """The approval list of `platform` (prolific or mturk) as CSV for the platform's bulk upload."""
+    platform = request.GET.get("platform", "prolific")
+    try:
+        header, rows = approvals.approvals_table(campaign, platform)
+    except ApplicationError as error:
+        return HttpResponse(error.message, status=400, content_type="text/plain")
+    writer = csv.writer(_Echo())
+    response = StreamingHttpResponse(_stream(writer, header, rows), content_type="text/csv")
+    response["Content-Disposition"] = f'attachment; filename="{campaign.slug}-approvals-{platform}.csv"'
+    return response
 
 
 @campaign_page(Action.ANALYSE)
@@ -116,7 +168,8 @@ class _Echo:
 def export(request, campaign, what):
     if what not in exports.EXPORTS:
         raise Http404("No such export")
-    header, rows = exports.EXPORTS[what](campaign)
+    # Crowd ids identify people: only the campaign's owners (Action.CHANGE) get them in an export.
+    header, rows = exports.EXPORTS[what](campaign, platform_ids=Action.CHANGE in campaign.allowed_actions)
     writer = csv.writer(_Echo())
     response = StreamingHttpResponse(_stream(writer, header, rows), content_type="text/csv")
     response["Content-Disposition"] = f'attachment; filename="{campaign.slug}-{what}.csv"'

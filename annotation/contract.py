@@ -125,6 +125,26 @@ def campaign_videos_frame(campaign: Campaign) -> pd.DataFrame:
     return _table(Video.objects.filter(campaign=campaign), _VIDEO).set_index("video")
 
 
+# The platform parameters an export may carry, per platform (annotation.platforms reads them on entry).
+PLATFORM_ID_COLUMNS: tuple[str, ...] = ("PROLIFIC_PID", "STUDY_ID", "SESSION_ID", "workerId", "assignmentId")
+_PLATFORM_ID_SOURCES = {
+    Annotator.Source.PROLIFIC: {"PROLIFIC_PID": None, "STUDY_ID": "STUDY_ID", "SESSION_ID": "SESSION_ID"},
+    Annotator.Source.MTURK: {"workerId": None, "assignmentId": "assignmentId"},
+}
+
+
+def campaign_platform_ids(campaign: Campaign) -> dict[int, tuple[str, ...]]:
+    """Per annotator id, their crowd platform ids in the order of PLATFORM_ID_COLUMNS ("" where their
+    platform has no such id). Identifying data: for the roles allowed to see it only."""
+    ids = {}
+    for pk, source, external_id, params in Annotator.objects.filter(campaign=campaign).values_list("pk", "source", "external_id", "platform_params"):
+        names = _PLATFORM_ID_SOURCES.get(source, {})
+        params = params or {}
+        ids[pk] = tuple((external_id if names[c] is None else str(params.get(names[c], ""))) if c in names else ""
+                        for c in PLATFORM_ID_COLUMNS)
+    return ids
+
+
 # --- How the frame is put together -------------------------------------------------------------
 
 

@@ -45,6 +45,9 @@ class Platform:
     """One way people arrive. Subclasses set `source` and override what differs."""
 
     source: str = ""
+    # Where someone who stops without qualifying goes back to (the disqualified page's exit); "" for none.
+    # No completion code goes with it: the code is for qualified people only.
+    leave_url: str = ""
 
     def identity(self, params: Mapping[str, str], user) -> Identity | None:
         """The identity this platform reads from the request's query `params` (and `user`); None when
@@ -78,6 +81,8 @@ class Prolific(Platform):
     """Prolific sends PROLIFIC_PID, STUDY_ID and SESSION_ID; completion redirects with the code."""
 
     source = Annotator.Source.PROLIFIC
+    # Prolific asks participants who cannot complete to return the study from their dashboard.
+    leave_url = "https://app.prolific.com/"
     COMPLETE_URL = "https://app.prolific.com/submissions/complete"
 
     def identity(self, params, user):
@@ -183,6 +188,11 @@ def identity_from_request(params: Mapping[str, str], user) -> Identity | None:
 def is_preview(params: Mapping[str, str]) -> bool:
     """Whether some platform says this request is its preview of the task."""
     return any(platform.is_preview(params) for platform in PLATFORMS.values())
+
+
+def leave_url_for(annotator: Annotator) -> str:
+    """Where this annotator's platform takes them back when they stop without qualifying ("" for none)."""
+    return PLATFORMS[annotator.source].leave_url
 
 
 def completion_for(annotator: Annotator) -> Completion:

@@ -239,7 +239,25 @@ def review(request, annotator, progress):
 def disqualified(request, annotator, progress):
     if progress.step != Step.LECTURE or selectors.annotator_last_outcome(annotator) != Attempt.Outcome.DISQUALIFIED:
         return step_redirect(annotator.campaign.slug, progress.step)
-    return render(request, "annotation/disqualified.html", {"campaign": annotator.campaign})
+    return render(request, "annotation/disqualified.html", {"campaign": annotator.campaign, **_redo_facts(annotator)})
+
+
+def _redo_facts(annotator) -> dict:
+    """What the disqualified page tells: how many checks the last attempt missed (never which), the
+    attempts left when the campaign caps them (`max_attempts`), the minutes a redo takes (videos per
+    session x the annotator's median seconds per item) and the platform's exit, if it has one."""
+    campaign = annotator.campaign
+    cap = getattr(campaign, "max_attempts", None)
+    remaining = None
+    if cap is not None:
+        remaining = max(cap - selectors.annotator_failed_attempts(annotator), 0)
+    median = selectors.annotator_median_seconds(annotator)
+    return {
+        "missed": selectors.annotator_last_misses(annotator),
+        "attempts_left": remaining,
+        "redo_minutes": max(round(campaign.videos_per_session * median / 60), 1) if median is not None else None,
+        "leave_url": platforms.leave_url_for(annotator),
+    }
 
 
 @annotator_page()

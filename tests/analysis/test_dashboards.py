@@ -54,6 +54,7 @@ def test_run_from_dashboard_then_charts_and_exports(staff_client, django_capture
 
     videos = list(csv.DictReader(io.StringIO(b"".join(staff_client.get("/staff/campaigns/rated/export/videos.csv").streaming_content).decode())))
     assert len(videos) == 10 and all(v["mos"] for v in videos)
+    assert {v["analysis_version"] for v in videos} == {str(run.version)}  # the run the MOS comes from
     ratings = list(csv.DictReader(io.StringIO(b"".join(staff_client.get("/staff/campaigns/rated/export/ratings.csv").streaming_content).decode())))
     assert len(ratings) == Rating.objects.filter(video__campaign=campaign).count()
     assert {r["outcome"] for r in ratings} == {"qualified", "disqualified"}
