@@ -59,6 +59,12 @@ IDENTITY_UNPROVEN = Rule(
     "study again through your crowd platform's own link.",
     403,
 )
+ENTRY_TOO_OFTEN = Rule(
+    "entry_rate", "too_many_entries",
+    "Too many people entered the study from your network in the last minutes. Please wait a few minutes and "
+    "open the link again.",
+    429,
+)
 ANNOTATOR_NOT_FOUND = Rule(
     "annotator_found", "no_annotator", "Your participant record was not found. Open the study link again.", 404,
 )

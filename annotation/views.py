@@ -4,6 +4,7 @@ from __future__ import annotations
 import json
 from functools import wraps
 
+from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
@@ -13,7 +14,7 @@ from django.views.decorators.http import require_http_methods, require_POST
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from . import platforms, selectors, services
+from . import platforms, rules, selectors, services, throttle
 from .access import Action
 from .errors import ApplicationError
 from .guards import CampaignAccess, campaign_page
@@ -70,12 +71,16 @@ def entry(request, slug):
     campaign = get_object_or_404(Campaign, slug=slug)
     if platforms.is_preview(request.GET):
         return render(request, "annotation/preview.html", {"campaign": campaign})
+    known = request.session.get(_cookie_key(slug))
+    if known is None and not throttle.allow(f"entry:{throttle.client_address(request)}", limit=settings.ENTRY_RATE_LIMIT,
+                                            window_s=settings.ENTRY_RATE_WINDOW):
+        return error_page(request, rules.ENTRY_TOO_OFTEN.error(), campaign)
     try:
         identity = platforms.identity_from_request(request.GET, request.user)
         annotator = services.annotator_enter(
             campaign=campaign,
             identity=identity,
-            known_annotator_id=request.session.get(_cookie_key(slug)),
+            known_annotator_id=known,
             user=request.user,
         )
     except ApplicationError as error:

@@ -140,6 +140,10 @@ DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 # session is written once (entry) and then read from memory by nearly every request of a study.
 SESSION_ENGINE = "django.contrib.sessions.backends.cached_db"
 SESSION_COOKIE_AGE = 60 * 60 * 24 * 30  # annotators return over days (several sessions, a study's weeks)
+# New visitors (no study cookie) entering from one address: at most this many per window, so a script
+# cannot fill a campaign with annotators. Generous: a lab's annotators may share one address.
+ENTRY_RATE_LIMIT = int(os.environ.get("ENTRY_RATE_LIMIT", "120"))
+ENTRY_RATE_WINDOW = int(os.environ.get("ENTRY_RATE_WINDOW", "600"))
 # Researchers hold the keys to every campaign they are in: their sessions end sooner (access.py).
 RESEARCHER_SESSION_AGE = int(os.environ.get("RESEARCHER_SESSION_AGE", str(8 * 60 * 60)))
 SESSION_COOKIE_HTTPONLY = True

@@ -87,3 +87,22 @@ def test_a_crowd_id_with_control_or_foreign_characters_is_refused(client, make_c
     response = client.get("/c/study/", {"PROLIFIC_PID": pid})
     assert response.status_code == 400 and b"invalid participant id" in response.content
     assert not Annotator.objects.exists()
+
+
+def test_new_visitors_from_one_address_are_rate_limited_but_returning_ones_are_not(client, make_campaign, settings):
+    from django.core.cache import cache
+    from django.test import Client
+
+    cache.clear()
+    settings.ENTRY_RATE_LIMIT, settings.ENTRY_RATE_WINDOW = 3, 60
+    make_campaign()
+    assert client.get("/c/study/", {"PROLIFIC_PID": "FIRST", "STUDY_ID": "s", "SESSION_ID": "x"}).status_code == 302
+    for n in range(2):
+        assert Client().get("/c/study/", {"PROLIFIC_PID": f"BOT{n}", "STUDY_ID": "s", "SESSION_ID": "x"}).status_code == 302
+    refused = Client().get("/c/study/", {"PROLIFIC_PID": "BOT9", "STUDY_ID": "s", "SESSION_ID": "x"})
+    assert refused.status_code == 429 and b"wait a few minutes" in refused.content
+    assert not Annotator.objects.filter(external_id="BOT9").exists() and Annotator.objects.count() == 3
+    assert client.get("/c/study/").status_code == 302  # the first visitor, back with their cookie
+    other = Client(REMOTE_ADDR="10.9.8.7")
+    assert other.get("/c/study/", {"PROLIFIC_PID": "ELSEWHERE", "STUDY_ID": "s", "SESSION_ID": "x"}).status_code == 302
+    cache.clear()
