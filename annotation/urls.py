@@ -7,6 +7,9 @@ app_name = "annotation"
 urlpatterns = [
     path("c/<slug:slug>/", views.entry, name="entry"),
     path("c/<slug:slug>/consent/", views.consent, name="consent"),
+    path("c/<slug:slug>/consent/decline/", views.consent_decline, name="consent_decline"),
+    path("c/<slug:slug>/declined/", views.declined, name="declined"),
+    path("c/<slug:slug>/screened-out/", views.screened_out, name="screened_out"),
     path("c/<slug:slug>/about-you/", views.demographics, name="demographics"),
     path("c/<slug:slug>/lecture/", views.lecture, name="lecture"),
     path("c/<slug:slug>/rate/", views.rate, name="rate"),
@@ -15,6 +18,7 @@ urlpatterns = [
     path("c/<slug:slug>/not-accepted/", views.disqualified, name="disqualified"),
     path("c/<slug:slug>/thank-you/", views.done, name="done"),
     path("c/<slug:slug>/closed/", views.closed, name="closed"),
+    path("staff/", views.staff_home, name="staff_home"),
     path("staff/campaigns/<slug:slug>/", views.campaign_status_page, name="campaign_status"),
     path("api/campaigns/<slug:slug>/status/", views.CampaignStatusApi.as_view(), name="campaign_status_api"),
 ]

@@ -5,6 +5,7 @@ from dataclasses import dataclass
 
 from django.db.models import Count, Q
 
+from ..readiness import LaunchFacts, ReadinessItem, is_ready, readiness_items
 from ..models import AnnotationSession, Attempt, Campaign, Rating, SessionItem, Video
 
 
@@ -95,3 +96,31 @@ def campaign_status(campaign: Campaign) -> CampaignStatus:
         per_video=per_video,
         videos_without_file=list(campaign.videos.filter(file="").values("id", "source_name", "role").order_by("id")),
     )
+
+
+def campaign_readiness_facts(campaign: Campaign) -> LaunchFacts:
+    """What the launch checklist of `campaign` looks at, in two queries."""
+    counts = campaign.videos.exclude(file="").aggregate(
+        regular=Count("id", filter=Q(role=Video.Role.REGULAR)),
+        checkers=Count("id", filter=Q(role=Video.Role.CHECKER)),
+    )
+    demo_grades = frozenset(
+        campaign.videos.exclude(file="").filter(role=Video.Role.DEMO, demo_grade__isnull=False)
+        .values_list("demo_grade", flat=True).order_by()
+    )
+    return LaunchFacts(
+        regular_videos=counts["regular"], checker_videos=counts["checkers"], demo_grades=demo_grades,
+        regular_per_session=campaign.regular_per_session, checkers_per_session=campaign.checkers_per_session,
+        consent_texts=campaign.consent_texts.count(), lecture_text=campaign.lecture_text,
+        completion_code=campaign.completion_code, completion_redirect_url=campaign.completion_redirect_url,
+    )
+
+
+def campaign_readiness(campaign: Campaign) -> list[ReadinessItem]:
+    """The launch checklist of `campaign` (`annotation.readiness`)."""
+    return readiness_items(campaign_readiness_facts(campaign))
+
+
+def campaign_is_ready(campaign: Campaign) -> bool:
+    """Whether `campaign` passes every item of its launch checklist."""
+    return is_ready(campaign_readiness(campaign))
