@@ -306,7 +306,11 @@ def closed(request, slug):
 
 @campaign_page(Action.VIEW)
 def campaign_status_page(request, campaign):
-    return render(request, "annotation/status.html", {"campaign": campaign, "status": selectors.campaign_status(campaign)})
+    checklist = selectors.campaign_readiness(campaign)
+    return render(request, "annotation/status.html", {
+        "campaign": campaign, "status": selectors.campaign_status(campaign),
+        "checklist": checklist, "ready": all(item.ok for item in checklist),
+    })
 
 
 class CampaignStatusApi(APIView):
