@@ -69,6 +69,8 @@ def annotator_page(*steps: Step):
 def entry(request, slug):
     """The campaign's open link; binds the browser to an annotator and sends them to their step."""
     campaign = get_object_or_404(Campaign, slug=slug)
+    if request.GET.get("preview") == "1":  # a researcher's walk-through (annotation.preview): login and VIEW required there
+        return redirect("annotation:preview_start", slug=slug)
     if platforms.is_preview(request.GET):
         return render(request, "annotation/preview.html", {"campaign": campaign})
     try:
@@ -158,6 +160,7 @@ def rate(request, annotator, progress):
     return render(request, "annotation/rate.html", {
         "campaign": annotator.campaign,
         "item": item,
+        "submit_url": reverse("annotation:rating_submit_api", kwargs={"slug": annotator.campaign.slug}),
         "grades": [{"grade": g, "name": n, "definition": d} for g, (n, d) in GRADES.items()],
         "reason_example": REASON_EXAMPLE,
     })

@@ -169,3 +169,62 @@ def test_the_root_lists_no_study(client, make_campaign):
     assert "Secret open study" not in page and "/c/open-one/" not in page
     client.force_login(researcher("res"))
     assert reverse("annotation:staff_home") in client.get("/").content.decode()
+
+
+def _row_counts() -> dict[str, int]:
+    from django.apps import apps
+
+    return {model.__name__: model.objects.count() for model in apps.get_app_config("annotation").get_models()}
+
+
+@pytest.mark.django_db
+def test_a_preview_walks_every_page_and_writes_no_row(client, make_campaign):
+    import json
+
+    campaign = make_campaign(min_reason_length=5)
+    client.force_login(researcher("res", campaign=campaign, role="viewer"))
+    counters = list(Video.objects.order_by("id").values_list("assigned_sessions", flat=True))
+    before = _row_counts()
+    response = client.get(f"/c/{campaign.slug}/", {"preview": "1"})
+    assert response["Location"] == f"/c/{campaign.slug}/preview/"
+    assert client.get(response["Location"])["Location"].endswith("/preview/consent/")
+    page = client.get(f"/c/{campaign.slug}/preview/consent/").content.decode()
+    assert 'id="preview-banner"' in page and "We store your ratings" in page
+    assert client.post(f"/c/{campaign.slug}/preview/consent/", {"agree": "on", "version": "1"})["Location"].endswith("/preview/lecture/")
+    assert client.get(f"/c/{campaign.slug}/preview/rate/")["Location"].endswith("/preview/lecture/")  # lecture first
+    assert client.get(f"/c/{campaign.slug}/preview/lecture/").status_code == 200
+    assert client.post(f"/c/{campaign.slug}/preview/lecture/")["Location"].endswith("/preview/rate/")
+    page = client.get(f"/c/{campaign.slug}/preview/rate/").content.decode()
+    assert f'action="/c/{campaign.slug}/preview/api/answers/"' in page
+    api = f"/c/{campaign.slug}/preview/api/answers/"
+    short = client.post(api, {"token": "1", "score": "3", "reason": "abc"}, content_type="application/json")
+    assert short.status_code == 400 and short.json()["code"] == rules_code("SUBMIT_REASON")
+    total = campaign.videos_per_session
+    for position in range(1, total + 1):
+        answer = client.post(api, {"token": str(position), "score": "3", "reason": "blurry mouth"},
+                             content_type="application/json").json()
+        assert answer["saved"] == position
+    assert answer["redirect"].endswith("/preview/review/")
+    review = client.get(answer["redirect"]).content.decode()
+    assert review.count("blurry mouth") == total
+    done = client.post(answer["redirect"]).content.decode()
+    # Every checker got 3, so the ones of gold 1 and 5 are two grades off: disqualified.
+    assert "disqualified" in done and "Nothing was recorded" in done
+    assert _row_counts() == before
+    assert list(Video.objects.order_by("id").values_list("assigned_sessions", flat=True)) == counters
+
+
+def rules_code(name: str) -> str:
+    from annotation import rules
+
+    return getattr(rules, name).code
+
+
+@pytest.mark.django_db
+def test_annotators_never_get_a_preview(client, make_campaign):
+    campaign = make_campaign()
+    for url in (f"/c/{campaign.slug}/preview/", f"/c/{campaign.slug}/preview/rate/"):
+        assert client.get(url)["Location"].startswith("/accounts/login/")
+    client.force_login(researcher("other", campaign=Campaign.objects.create(slug="other", title="Other")))
+    assert client.get(f"/c/{campaign.slug}/preview/").status_code == 404
+    assert Annotator.objects.count() == 0
