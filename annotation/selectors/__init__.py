@@ -39,7 +39,7 @@ from .records import (
     campaign_videos,
     campaigns_listed,
 )
-from .reports import CampaignStatus, campaign_is_ready, campaign_readiness, campaign_readiness_facts, campaign_status
+from .reports import CampaignStatus, campaign_is_ready, campaign_is_ready_cached, campaign_readiness, campaign_readiness_facts, campaign_status
 from .tokens import RATING_TOKEN_SALT, RatingToken, rating_token_make, rating_token_read
 
 __all__ = [
@@ -47,6 +47,6 @@ __all__ = [
     "annotator_current_attempt", "annotator_last_outcome", "annotator_next_step", "annotator_page_state",
     "annotator_progress", "annotator_qualified_sessions", "annotator_screened_out", "attempt_rated_positions", "attempt_review",
     "campaign_annotators", "campaign_attempts", "campaign_current_consent", "campaign_ratings", "campaign_sessions",
-    "campaign_is_ready", "campaign_readiness", "campaign_readiness_facts", "campaign_status", "campaign_videos", "campaigns_listed", "demo_videos", "rating_item", "rating_token_make",
+    "campaign_is_ready", "campaign_is_ready_cached", "campaign_readiness", "campaign_readiness_facts", "campaign_status", "campaign_videos", "campaigns_listed", "demo_videos", "rating_item", "rating_token_make",
     "rating_token_read", "session_idle_cutoff", "sessions_idle", "video_assignment_loads", "video_counter_drift",
 ]

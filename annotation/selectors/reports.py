@@ -3,6 +3,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from django.core.cache import cache
 from django.db.models import Count, Q
 
 from ..readiness import LaunchFacts, ReadinessItem, is_ready, readiness_items
@@ -124,3 +125,22 @@ def campaign_readiness(campaign: Campaign) -> list[ReadinessItem]:
 def campaign_is_ready(campaign: Campaign) -> bool:
     """Whether `campaign` passes every item of its launch checklist."""
     return is_ready(campaign_readiness(campaign))
+
+
+# The entry of a new crowd worker is one statement (tests/annotation/test_workflow.py holds it to
+# that); the checklist is three. A campaign found ready is remembered this long per process, so the
+# entry asks once a minute; a campaign not ready is never remembered, so it opens the moment it is.
+# One that stops being ready meanwhile is still refused before consent: the consent and lecture
+# pages ask `campaign_is_ready` itself.
+READY_REMEMBERED_S = 60
+
+
+def campaign_is_ready_cached(campaign: Campaign) -> bool:
+    """`campaign_is_ready`, a True answer remembered for `READY_REMEMBERED_S` seconds in this process's cache."""
+    key = f"annotation:ready:{campaign.pk}:{campaign.created_at.timestamp() if campaign.created_at else 0}"
+    if cache.get(key):
+        return True
+    ready = campaign_is_ready(campaign)
+    if ready:
+        cache.set(key, True, READY_REMEMBERED_S)
+    return ready

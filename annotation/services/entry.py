@@ -21,9 +21,10 @@ def annotator_enter(*, campaign: Campaign, identity: Identity | None, known_anno
     (`Platform.resumes`: the same Prolific SESSION_ID, the same MTurk assignment): a worker id alone,
     which others can learn, opens nobody's session. Each branch writes at most one row, so no
     transaction is opened. A campaign that fails its launch checklist refuses everyone first
-    (`rules.CAMPAIGN_NOT_READY`), before any row is written or consent is asked.
+    (`rules.CAMPAIGN_NOT_READY`), before any row is written or consent is asked (a ready answer is
+    remembered a minute: `selectors.campaign_is_ready_cached`).
     """
-    if not selectors.campaign_is_ready(campaign):
+    if not selectors.campaign_is_ready_cached(campaign):
         raise rules.CAMPAIGN_NOT_READY.error()
     if identity is not None:
         user = user if identity.source == Annotator.Source.LAB else None
