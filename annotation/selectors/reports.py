@@ -23,6 +23,7 @@ class CampaignStatus:
     sessions_active: int
     sessions_qualified: int
     sessions_abandoned: int
+    sessions_exhausted: int  # closed after their last allowed attempt was disqualified (Campaign.max_attempts)
     attempts_disqualified: int
     annotators: int
     annotators_finished: int
@@ -68,6 +69,7 @@ def campaign_status(campaign: Campaign) -> CampaignStatus:
         active=Count("id", filter=Q(status=AnnotationSession.Status.ACTIVE)),
         qualified=Count("id", filter=Q(status=AnnotationSession.Status.QUALIFIED)),
         abandoned=Count("id", filter=Q(status=AnnotationSession.Status.ABANDONED)),
+        exhausted=Count("id", filter=Q(status=AnnotationSession.Status.EXHAUSTED)),
     )
     attempts = Attempt.objects.filter(session__campaign=campaign)
     finished = attempts.exclude(outcome__in=[Attempt.Outcome.IN_PROGRESS, Attempt.Outcome.ABANDONED])
@@ -87,6 +89,7 @@ def campaign_status(campaign: Campaign) -> CampaignStatus:
         sessions_active=sessions["active"],
         sessions_qualified=sessions["qualified"],
         sessions_abandoned=sessions["abandoned"],
+        sessions_exhausted=sessions["exhausted"],
         attempts_disqualified=attempts.filter(outcome=Attempt.Outcome.DISQUALIFIED).count(),
         annotators=campaign.annotators.count(),
         annotators_finished=finished.values("session__annotator").distinct().count(),
