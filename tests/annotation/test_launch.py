@@ -179,8 +179,6 @@ def _row_counts() -> dict[str, int]:
 
 @pytest.mark.django_db
 def test_a_preview_walks_every_page_and_writes_no_row(client, make_campaign):
-    import json
-
     campaign = make_campaign(min_reason_length=5)
     client.force_login(researcher("res", campaign=campaign, role="viewer"))
     counters = list(Video.objects.order_by("id").values_list("assigned_sessions", flat=True))
