@@ -6,8 +6,8 @@ from dataclasses import dataclass
 from django.core.cache import cache
 from django.db.models import Count, Q
 
-from ..readiness import LaunchFacts, ReadinessItem, is_ready, readiness_items
 from ..models import AnnotationSession, Attempt, Campaign, Rating, SessionItem, Video
+from ..readiness import LaunchFacts, ReadinessItem, is_ready, readiness_items
 
 
 @dataclass(frozen=True)
