@@ -1,4 +1,4 @@
-"""Researchers' view of a campaign's progress."""
+"""Researchers' view of a campaign: its progress and its launch checklist."""
 from __future__ import annotations
 
 from dataclasses import dataclass
