@@ -9,6 +9,7 @@ Every list shows only the campaigns the user may view (annotation.access; all of
 superuser), and a campaign is changed only by those whose role allows it: the admin applies the
 same roles as the researchers' pages and the API.
 """
+from django import forms
 from django.contrib import admin, messages
 from django.contrib.admin import helpers
 from django.db import models
@@ -47,8 +48,26 @@ class ReadOnlyAdmin(CampaignScopedAdmin):
         return False
 
 
+class ConsentTextForm(forms.ModelForm):
+    """A version anyone agreed to is evidence of what they agreed to: its fields are disabled, so a
+    posted change is ignored (deleting it is refused too: `Annotator.consent` protects it). A new
+    version is added as a new row."""
+
+    class Meta:
+        model = ConsentText
+        fields = ["version", "text"]
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        if self.instance.pk is not None and Annotator.objects.filter(consent_id=self.instance.pk).exists():
+            for field in self.fields.values():
+                field.disabled = True
+                field.help_text = "Agreed to by annotators: add a new version instead of changing this one."
+
+
 class ConsentTextInline(admin.TabularInline):
     model = ConsentText
+    form = ConsentTextForm
     extra = 0
     fields = ["version", "text", "created_at"]
     readonly_fields = ["created_at"]
@@ -90,7 +109,9 @@ class CampaignAdmin(admin.ModelAdmin):
         ("Sessions", {"fields": ["videos_per_session", "checkers_per_session", "checker_tolerance",
                                  "target_ratings_per_video", "sessions_per_annotator", "session_timeout_minutes"]}),
         ("Texts", {"fields": ["lecture_text", "min_reason_length", "grade5_reason"]}),
-        ("Crowd platform", {"fields": ["completion_code", "completion_redirect_url"]}),
+        ("Crowd platform", {"fields": ["expected_minutes", "pay_text", "completion_code", "completion_redirect_url",
+                                       "no_consent_code", "no_consent_redirect_url",
+                                       "max_attempts", "screen_out_code", "screen_out_redirect_url"]}),
     ]
 
     @admin.display(description="Status")
@@ -135,6 +156,11 @@ class VideoAdmin(CampaignScopedAdmin):
     list_filter = ["campaign", "role", "is_real", "method"]
     search_fields = ["source_name", "identity_pair", "method", "content_hash"]
     readonly_fields = ["content_hash", "file", "poster", "duration_s", "fps", "width", "height", "source_codec", "created_at"]
+
+    def has_add_permission(self, request):
+        # A video needs its file, poster and hash, which only the ingest (import_videos, the API's
+        # upload) makes: a row added here would have none and never be shown.
+        return False
 
 
 @admin.register(Annotator)

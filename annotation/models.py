@@ -63,6 +63,27 @@ class Campaign(models.Model):
     completion_redirect_url = models.URLField(
         blank=True, help_text="Where a qualified annotator is sent afterwards, e.g. the crowd platform's completion link."
     )
+    # Study-flow settings crowd platforms expect (shown or applied by the annotator pages).
+    expected_minutes = models.PositiveSmallIntegerField(
+        null=True, blank=True, help_text="How long a session takes, shown on the consent page."
+    )
+    pay_text = models.CharField(max_length=200, blank=True, help_text='The pay, shown on the consent page, e.g. "£4.50".')
+    no_consent_code = models.CharField(
+        max_length=64, blank=True, help_text="The code shown to a person who does not agree to the consent text."
+    )
+    no_consent_redirect_url = models.URLField(
+        blank=True, help_text="Where a person who does not agree is sent, e.g. the platform's screen-out link."
+    )
+    max_attempts = models.PositiveSmallIntegerField(
+        null=True, blank=True, default=3, validators=[MinValueValidator(1)],
+        help_text="Attempts of one session before the person is screened out; empty for no cap.",
+    )
+    screen_out_code = models.CharField(
+        max_length=64, blank=True, help_text="The code shown to a person screened out after the last attempt."
+    )
+    screen_out_redirect_url = models.URLField(
+        blank=True, help_text="Where a screened-out person is sent, e.g. the platform's screen-out link."
+    )
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
@@ -228,6 +249,9 @@ class AnnotationSession(models.Model):
         ACTIVE = "active", "In progress"
         QUALIFIED = "qualified", "Qualified"
         ABANDONED = "abandoned", "Abandoned"
+        # Its last allowed attempt (Campaign.max_attempts) was disqualified: closed, its videos released
+        # like an abandoned one's, and its annotator screened out (no new session).
+        EXHAUSTED = "exhausted", "Attempts exhausted"
 
     # No index of its own: the (campaign, status, last_activity_at) index starts with this column and serves its lookups.
     campaign = models.ForeignKey(Campaign, on_delete=models.CASCADE, related_name="sessions", db_index=False)

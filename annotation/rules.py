@@ -50,6 +50,10 @@ CAMPAIGN_CLOSED = Rule(
     "campaign_open", "campaign_closed",
     "This study is closed and takes no new participants. Thank you for your interest.",
 )
+# Before consent: nobody agrees to a study that cannot give them a session (annotation.readiness).
+CAMPAIGN_NOT_READY = Rule(
+    "campaign_ready", "campaign_not_ready", "This study is not ready yet; please come back later.", 503,
+)
 ANNOTATOR_NOT_CREATED = Rule(
     "annotator_created", "no_annotator", "Your participant record could not be created. Open the study link again.",
 )
@@ -79,7 +83,12 @@ CAMPAIGN_FULL = Rule(
     "videos_left", "campaign_full",
     "Every video of this study already has all the ratings it needs. Thank you for your interest.",
 )
-SESSION_START = (CAMPAIGN_CLOSED, NO_MORE_SESSIONS, CAMPAIGN_FULL)
+ATTEMPTS_EXHAUSTED = Rule(
+    "attempts_left", "attempts_exhausted",
+    "You have used every attempt this study allows, so it cannot give you another session. Thank you for your time.",
+    403,
+)
+SESSION_START = (CAMPAIGN_CLOSED, ATTEMPTS_EXHAUSTED, NO_MORE_SESSIONS, CAMPAIGN_FULL)
 
 # --- Rating submit ----------------------------------------------------------------------------
 

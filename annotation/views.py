@@ -5,6 +5,7 @@ import json
 from functools import wraps
 
 from django.conf import settings
+from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
@@ -14,7 +15,7 @@ from django.views.decorators.http import require_http_methods, require_POST
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from . import platforms, rules, selectors, services, throttle
+from . import access, platforms, rules, selectors, services, throttle
 from .access import Action
 from .errors import ApplicationError
 from .guards import CampaignAccess, campaign_page
@@ -69,6 +70,8 @@ def annotator_page(*steps: Step):
 def entry(request, slug):
     """The campaign's open link; binds the browser to an annotator and sends them to their step."""
     campaign = get_object_or_404(Campaign, slug=slug)
+    if request.GET.get("preview") == "1":  # a researcher's walk-through (annotation.preview): login and VIEW required there
+        return redirect("annotation:preview_start", slug=slug)
     if platforms.is_preview(request.GET):
         return render(request, "annotation/preview.html", {"campaign": campaign})
     known = request.session.get(_cookie_key(slug))
@@ -94,8 +97,8 @@ def entry(request, slug):
 def consent(request, annotator, progress):
     campaign = annotator.campaign
     text = selectors.campaign_current_consent(campaign)
-    if text is None:
-        return error_page(request, ApplicationError("no_consent", "This study is not ready yet (it has no consent text). Please come back later.", status=503), campaign)
+    if text is None or not selectors.campaign_is_ready(campaign):
+        return error_page(request, rules.CAMPAIGN_NOT_READY.error(), campaign)
     form = ConsentForm(request.POST or None)
     notice = None
     if request.method == "POST" and form.is_valid():
@@ -122,6 +125,11 @@ def demographics(request, annotator, progress):
 @annotator_page(Step.LECTURE)
 def lecture(request, annotator, progress):
     campaign = annotator.campaign
+    if progress.attempt is None:  # before a session: none may start in a campaign that cannot fill one
+        if selectors.annotator_screened_out(annotator):
+            return redirect("annotation:screened_out", slug=campaign.slug)
+        if not selectors.campaign_is_ready(campaign):
+            return error_page(request, rules.CAMPAIGN_NOT_READY.error(), campaign)
     if request.method == "POST":
         try:
             services.lecture_complete(annotator=annotator)
@@ -157,6 +165,7 @@ def rate(request, annotator, progress):
     return render(request, "annotation/rate.html", {
         "campaign": annotator.campaign,
         "item": item,
+        "submit_url": reverse("annotation:rating_submit_api", kwargs={"slug": annotator.campaign.slug}),
         "grades": [{"grade": g, "name": n, "definition": d} for g, (n, d) in GRADES.items()],
         "reason_example": REASON_EXAMPLE,
     })
@@ -226,6 +235,8 @@ def review(request, annotator, progress):
                 error = exc
             else:
                 target = "annotation:done" if attempt.outcome == Attempt.Outcome.QUALIFIED else "annotation:disqualified"
+                if attempt.outcome == Attempt.Outcome.DISQUALIFIED and selectors.annotator_screened_out(annotator):
+                    target = "annotation:screened_out"
                 return redirect(target, slug=campaign.slug)
         else:
             error = ApplicationError("invalid", "The form was incomplete. Press Finish again.")
@@ -238,6 +249,41 @@ def review(request, annotator, progress):
         "missing": sum(r["score"] is None for r in rows),
         "error": error,
     }, status=error.status if error else 200)
+
+
+@require_POST
+@annotator_page(Step.CONSENT)
+def consent_decline(request, annotator, progress):
+    """The "I do not agree" button: the person's record goes and the browser forgets it; they leave
+    with the campaign's no-consent code or redirect."""
+    campaign = annotator.campaign
+    services.annotator_decline(annotator=annotator)
+    request.session.pop(_cookie_key(campaign.slug), None)
+    return redirect("annotation:declined", slug=campaign.slug)
+
+
+def declined(request, slug):
+    """Where a person who did not agree lands; it reads and records nothing about them."""
+    campaign = get_object_or_404(Campaign, slug=slug)
+    return render(request, "annotation/leave.html", {
+        "campaign": campaign, "title": "You did not agree",
+        "message": "You chose not to take part. Nothing about you was kept. Thank you for your time.",
+        "code": campaign.no_consent_code, "url": campaign.no_consent_redirect_url,
+    })
+
+
+@annotator_page()
+def screened_out(request, annotator, progress):
+    """Where a person whose last allowed attempt was disqualified leaves, with the screen-out code."""
+    campaign = annotator.campaign
+    if not selectors.annotator_screened_out(annotator):
+        return step_redirect(campaign.slug, progress.step)
+    return render(request, "annotation/leave.html", {
+        "campaign": campaign, "title": "Thank you for your time",
+        "message": f"Your answers to the hidden check videos were too far from the expected grades in "
+                   f"{campaign.max_attempts} attempt(s), which is all this study allows, so it cannot continue with you.",
+        "code": campaign.screen_out_code, "url": campaign.screen_out_redirect_url,
+    })
 
 
 @annotator_page()
@@ -286,7 +332,11 @@ def closed(request, slug):
 
 @campaign_page(Action.VIEW)
 def campaign_status_page(request, campaign):
-    return render(request, "annotation/status.html", {"campaign": campaign, "status": selectors.campaign_status(campaign)})
+    checklist = selectors.campaign_readiness(campaign)
+    return render(request, "annotation/status.html", {
+        "campaign": campaign, "status": selectors.campaign_status(campaign),
+        "checklist": checklist, "ready": all(item.ok for item in checklist),
+    })
 
 
 class CampaignStatusApi(APIView):
@@ -299,6 +349,13 @@ class CampaignStatusApi(APIView):
 
 
 def home(request):
-    """The site root: open campaigns for lab annotators, links to the tools for staff."""
-    campaigns = Campaign.objects.filter(is_open=True).order_by("title")
-    return render(request, "annotation/home.html", {"campaigns": campaigns})
+    """The site root: a neutral page. It lists no study, so that nobody joins one without its own
+    link (a crowd platform's, or the lab's); signed-in researchers get a link to /staff/."""
+    return render(request, "annotation/home.html")
+
+
+@login_required
+def staff_home(request):
+    """The campaigns the signed-in researcher may view, with their dashboards, status pages and admin."""
+    campaigns = access.campaigns_visible(request.user).order_by("title")
+    return render(request, "annotation/staff_home.html", {"campaigns": campaigns})

@@ -95,6 +95,7 @@ class CampaignStatusSerializer(serializers.Serializer):
     sessions_active = serializers.IntegerField()
     sessions_qualified = serializers.IntegerField()
     sessions_abandoned = serializers.IntegerField()
+    sessions_exhausted = serializers.IntegerField(help_text="Closed after their last allowed attempt was disqualified.")
     attempts_disqualified = serializers.IntegerField()
     annotators = serializers.IntegerField()
     annotators_finished = serializers.IntegerField()

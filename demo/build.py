@@ -53,6 +53,9 @@ def study_campaign_get_or_create(*, slug: str, title: str, plan: StudyPlan) -> t
             "checkers_per_session": config.checkers_per_session,
             "target_ratings_per_video": config.target_ratings_per_video,
             "completion_code": "DEMO-DONE",
+            # The paper's protocol has no attempt cap: the simulated crowd's own give-up model decides
+            # who leaves, and its redo share is compared with the paper's.
+            "max_attempts": None,
         },
     )
     if not campaign.consent_texts.exists():

@@ -4,7 +4,7 @@
 - `assignment`: how many ratings each video has or will get;
 - `tokens`: the signed rating token of a rating page;
 - `pages`: what the annotator pages show (consent, demos, the video to rate, the review);
-- `reports`: the researchers' view of a campaign's progress;
+- `reports`: the researchers' view of a campaign's progress and its launch checklist;
 - `people`: one annotator for the researchers (found by platform id, their attempts and missed checkers);
 - `records`: a campaign's videos, annotators, sessions, attempts and ratings as querysets for lists.
 
@@ -35,6 +35,7 @@ from .progress import (
     annotator_page_state,
     annotator_progress,
     annotator_qualified_sessions,
+    annotator_screened_out,
     attempt_rated_positions,
     session_idle_cutoff,
     sessions_idle,
@@ -47,15 +48,15 @@ from .records import (
     campaign_videos,
     campaigns_listed,
 )
-from .reports import CampaignStatus, campaign_status
+from .reports import CampaignStatus, campaign_is_ready, campaign_is_ready_cached, campaign_readiness, campaign_readiness_facts, campaign_status
 from .tokens import RATING_TOKEN_SALT, RatingToken, rating_token_make, rating_token_read
 
 __all__ = [
     "CampaignStatus", "RATING_TOKEN_SALT", "RatingItem", "RatingToken", "VideoMedia",
     "annotator_by_ref", "annotator_failed_attempts", "annotator_current_attempt", "annotator_last_misses", "annotator_median_seconds",
     "annotator_record", "attempt_checker_misses", "annotator_last_outcome", "annotator_next_step", "annotator_page_state",
-    "annotator_progress", "annotator_qualified_sessions", "attempt_rated_positions", "attempt_review",
+    "annotator_progress", "annotator_qualified_sessions", "annotator_screened_out", "attempt_rated_positions", "attempt_review",
     "campaign_annotators", "campaign_attempts", "campaign_current_consent", "campaign_ratings", "campaign_sessions",
-    "campaign_status", "campaign_videos", "campaigns_listed", "demo_videos", "rating_item", "rating_token_make",
+    "campaign_is_ready", "campaign_is_ready_cached", "campaign_readiness", "campaign_readiness_facts", "campaign_status", "campaign_videos", "campaigns_listed", "demo_videos", "rating_item", "rating_token_make",
     "rating_token_read", "session_idle_cutoff", "sessions_idle", "video_assignment_loads", "video_counter_drift",
 ]

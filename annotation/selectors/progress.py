@@ -78,6 +78,12 @@ def annotator_next_step(annotator: Annotator, *, now: datetime | None = None) ->
     return annotator_progress(annotator, now=now).step
 
 
+def annotator_screened_out(annotator: Annotator) -> bool:
+    """Whether one of the annotator's sessions ran out of attempts (`AnnotationSession.Status.EXHAUSTED`):
+    they get no new session and leave with the campaign's screen-out code."""
+    return annotator.sessions.filter(status=AnnotationSession.Status.EXHAUSTED).exists()
+
+
 def annotator_last_outcome(annotator: Annotator) -> str | None:
     """Outcome of the annotator's latest finished attempt, for the pages that follow a finish."""
     attempt = (

@@ -1,11 +1,13 @@
-"""Researchers' view of a campaign's progress."""
+"""Researchers' view of a campaign: its progress and its launch checklist."""
 from __future__ import annotations
 
 from dataclasses import dataclass
 
+from django.core.cache import cache
 from django.db.models import Count, Q
 
 from ..models import AnnotationSession, Attempt, Campaign, Rating, SessionItem, Video
+from ..readiness import LaunchFacts, ReadinessItem, is_ready, readiness_items
 
 
 @dataclass(frozen=True)
@@ -21,6 +23,7 @@ class CampaignStatus:
     sessions_active: int
     sessions_qualified: int
     sessions_abandoned: int
+    sessions_exhausted: int  # closed after their last allowed attempt was disqualified (Campaign.max_attempts)
     attempts_disqualified: int
     annotators: int
     annotators_finished: int
@@ -66,6 +69,7 @@ def campaign_status(campaign: Campaign) -> CampaignStatus:
         active=Count("id", filter=Q(status=AnnotationSession.Status.ACTIVE)),
         qualified=Count("id", filter=Q(status=AnnotationSession.Status.QUALIFIED)),
         abandoned=Count("id", filter=Q(status=AnnotationSession.Status.ABANDONED)),
+        exhausted=Count("id", filter=Q(status=AnnotationSession.Status.EXHAUSTED)),
     )
     attempts = Attempt.objects.filter(session__campaign=campaign)
     finished = attempts.exclude(outcome__in=[Attempt.Outcome.IN_PROGRESS, Attempt.Outcome.ABANDONED])
@@ -85,6 +89,7 @@ def campaign_status(campaign: Campaign) -> CampaignStatus:
         sessions_active=sessions["active"],
         sessions_qualified=sessions["qualified"],
         sessions_abandoned=sessions["abandoned"],
+        sessions_exhausted=sessions["exhausted"],
         attempts_disqualified=attempts.filter(outcome=Attempt.Outcome.DISQUALIFIED).count(),
         annotators=campaign.annotators.count(),
         annotators_finished=finished.values("session__annotator").distinct().count(),
@@ -95,3 +100,50 @@ def campaign_status(campaign: Campaign) -> CampaignStatus:
         per_video=per_video,
         videos_without_file=list(campaign.videos.filter(file="").values("id", "source_name", "role").order_by("id")),
     )
+
+
+def campaign_readiness_facts(campaign: Campaign) -> LaunchFacts:
+    """What the launch checklist of `campaign` looks at, in two queries."""
+    counts = campaign.videos.exclude(file="").aggregate(
+        regular=Count("id", filter=Q(role=Video.Role.REGULAR)),
+        checkers=Count("id", filter=Q(role=Video.Role.CHECKER)),
+    )
+    demo_grades = frozenset(
+        campaign.videos.exclude(file="").filter(role=Video.Role.DEMO, demo_grade__isnull=False)
+        .values_list("demo_grade", flat=True).order_by()
+    )
+    return LaunchFacts(
+        regular_videos=counts["regular"], checker_videos=counts["checkers"], demo_grades=demo_grades,
+        regular_per_session=campaign.regular_per_session, checkers_per_session=campaign.checkers_per_session,
+        consent_texts=campaign.consent_texts.count(), lecture_text=campaign.lecture_text,
+        completion_code=campaign.completion_code, completion_redirect_url=campaign.completion_redirect_url,
+    )
+
+
+def campaign_readiness(campaign: Campaign) -> list[ReadinessItem]:
+    """The launch checklist of `campaign` (`annotation.readiness`)."""
+    return readiness_items(campaign_readiness_facts(campaign))
+
+
+def campaign_is_ready(campaign: Campaign) -> bool:
+    """Whether `campaign` passes every item of its launch checklist."""
+    return is_ready(campaign_readiness(campaign))
+
+
+# The entry of a new crowd worker is one statement (tests/annotation/test_workflow.py holds it to
+# that); the checklist is three. A campaign found ready is remembered this long per process, so the
+# entry asks once a minute; a campaign not ready is never remembered, so it opens the moment it is.
+# One that stops being ready meanwhile is still refused before consent: the consent and lecture
+# pages ask `campaign_is_ready` itself.
+READY_REMEMBERED_S = 60
+
+
+def campaign_is_ready_cached(campaign: Campaign) -> bool:
+    """`campaign_is_ready`, a True answer remembered for `READY_REMEMBERED_S` seconds in this process's cache."""
+    key = f"annotation:ready:{campaign.pk}:{campaign.created_at.timestamp() if campaign.created_at else 0}"
+    if cache.get(key):
+        return True
+    ready = campaign_is_ready(campaign)
+    if ready:
+        cache.set(key, True, READY_REMEMBERED_S)
+    return ready

@@ -7,7 +7,7 @@ from datetime import datetime
 from django.db import transaction
 from django.utils import timezone
 
-from .. import rules, store
+from .. import rules, selectors, store
 from ..models import Annotator, Campaign, ConsentText
 from ..platforms import PLATFORMS, Identity
 
@@ -20,8 +20,12 @@ def annotator_enter(*, campaign: Campaign, identity: Identity | None, known_anno
     A known crowd worker resumes in the browser they started in, or with their platform's own proof
     (`Platform.resumes`: the same Prolific SESSION_ID, the same MTurk assignment): a worker id alone,
     which others can learn, opens nobody's session. Each branch writes at most one row, so no
-    transaction is opened.
+    transaction is opened. A campaign that fails its launch checklist refuses everyone first
+    (`rules.CAMPAIGN_NOT_READY`), before any row is written or consent is asked (a ready answer is
+    remembered a minute: `selectors.campaign_is_ready_cached`).
     """
+    if not selectors.campaign_is_ready_cached(campaign):
+        raise rules.CAMPAIGN_NOT_READY.error()
     if identity is not None:
         user = user if identity.source == Annotator.Source.LAB else None
         if campaign.is_open:
@@ -62,6 +66,15 @@ def _annotator_create(campaign: Campaign, identity: Identity, user) -> Annotator
 def _require_open(campaign: Campaign) -> None:
     if not campaign.is_open:
         raise rules.CAMPAIGN_CLOSED.error()
+
+
+@transaction.atomic
+def annotator_decline(*, annotator: Annotator) -> bool:
+    """The person did not agree to the consent text: delete their record (it holds only their
+    platform id, which they did not consent to our keeping). Returns whether a row was deleted;
+    an annotator who already consented is kept (withdrawal is `annotator_withdraw`)."""
+    deleted, _ = Annotator.objects.filter(pk=annotator.pk, consented_at__isnull=True).delete()
+    return bool(deleted)
 
 
 @transaction.atomic

@@ -10,7 +10,7 @@ from .. import rules, store
 from ..assignment import shuffled
 from ..checkers import attempt_qualifies
 from ..models import Annotator, Attempt, Video
-from .sessions import rng
+from .sessions import rng, session_exhaust
 
 
 @transaction.atomic
@@ -18,7 +18,9 @@ def attempt_finish(*, annotator: Annotator, attempt_number: int, now: datetime |
     """Apply the checker rule to a fully rated attempt; returns the attempt with its outcome.
 
     Qualified: the session is done. Disqualified (a checker more than the tolerance away from its
-    gold score): the next attempt of the same session is created in a new order, lecture first.
+    gold score): the next attempt of the same session is created in a new order, lecture first;
+    unless this was the campaign's last allowed attempt (`Campaign.max_attempts`), when the session
+    is closed as exhausted instead, its videos released, and the annotator screened out.
     Finishing an attempt that is already finished returns it unchanged (a double click).
     """
     now = now or timezone.now()
@@ -36,6 +38,10 @@ def attempt_finish(*, annotator: Annotator, attempt_number: int, now: datetime |
     qualified = attempt_qualifies([s for s, _ in checked], [g for _, g in checked], annotator.campaign.checker_tolerance)
     attempt.finished_at = now
     attempt.outcome = Attempt.Outcome.QUALIFIED if qualified else Attempt.Outcome.DISQUALIFIED
-    next_order = None if qualified else shuffled(attempt.video_order, rng)
+    cap = annotator.campaign.max_attempts
+    exhausted = not qualified and cap is not None and attempt.number >= cap
+    next_order = None if qualified or exhausted else shuffled(attempt.video_order, rng)
     the_store.attempt_close(attempt, next_order, now)
+    if exhausted:
+        session_exhaust(attempt.session_id, campaign_id=annotator.campaign_id, now=now)
     return attempt

@@ -69,6 +69,8 @@ def _session_start(annotator: Annotator, campaign: Campaign, now: datetime, done
     # The rules of `rules.SESSION_START`, in its order; the last needs the candidates.
     if not campaign.is_open:
         raise rules.CAMPAIGN_CLOSED.error()
+    if selectors.annotator_screened_out(annotator):
+        raise rules.ATTEMPTS_EXHAUSTED.error()
     if done:
         raise rules.NO_MORE_SESSIONS.error()
     the_store = store.current()
@@ -84,9 +86,11 @@ def _session_start(annotator: Annotator, campaign: Campaign, now: datetime, done
     return the_store.session_create(campaign, annotator, regular, checkers, shuffled(regular + checkers, rng), now)
 
 
-def _sessions_expire(session_ids: Sequence[int], *, now: datetime) -> None:
-    """Mark these idle sessions abandoned, with their open attempts, and take them off their videos'
-    counters. Ratings stay stored.
+def _sessions_expire(
+    session_ids: Sequence[int], *, now: datetime, status: str = AnnotationSession.Status.ABANDONED
+) -> None:
+    """Mark these idle sessions abandoned (or `status`, another closed one), with their open attempts,
+    and take them off their videos' counters. Ratings stay stored.
 
     The caller holds the lock of their campaign's row: the counters change only under it, so the
     increments of a session start and these decrements never wait on each other row by row.
@@ -94,7 +98,7 @@ def _sessions_expire(session_ids: Sequence[int], *, now: datetime) -> None:
     Attempt.objects.filter(session_id__in=session_ids, outcome=Attempt.Outcome.IN_PROGRESS).update(
         outcome=Attempt.Outcome.ABANDONED, finished_at=now
     )
-    AnnotationSession.objects.filter(id__in=session_ids).update(status=AnnotationSession.Status.ABANDONED, finished_at=now)
+    AnnotationSession.objects.filter(id__in=session_ids).update(status=status, finished_at=now)
     released = Counter(
         SessionItem.objects.filter(session_id__in=session_ids, video__role=Video.Role.REGULAR).values_list("video_id", flat=True)
     )
@@ -104,6 +108,14 @@ def _sessions_expire(session_ids: Sequence[int], *, now: datetime) -> None:
         by_count.setdefault(n, []).append(video_id)
     for n, video_ids in by_count.items():
         Video.objects.filter(id__in=video_ids).update(assigned_sessions=F("assigned_sessions") - n)
+
+
+def session_exhaust(session_id: int, *, campaign_id: int, now: datetime) -> None:
+    """Close a session whose last allowed attempt was disqualified (`Status.EXHAUSTED`): its videos go
+    back to the pool as an abandoned session's do. Runs in the caller's transaction and takes the
+    campaign's lock, under which alone the counters change."""
+    Campaign.objects.select_for_update(no_key=True).get(pk=campaign_id)
+    _sessions_expire([session_id], now=now, status=AnnotationSession.Status.EXHAUSTED)
 
 
 def sessions_release_abandoned(*, now: datetime | None = None) -> int:

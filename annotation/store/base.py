@@ -113,4 +113,5 @@ class Store(Protocol):
 
     def attempt_close(self, attempt: Attempt, next_order: list[int] | None, now: datetime) -> None:
         """Store the attempt's outcome; for a disqualified one (`next_order` given) the next attempt of
-        its session, lecture first; a qualified one closes its session."""
+        its session, lecture first; a qualified one closes its session. A disqualified one without
+        `next_order` (the last allowed attempt) leaves its session's status to the caller."""

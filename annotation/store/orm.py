@@ -162,6 +162,8 @@ class OrmStore:
         if next_order is not None:
             Attempt.objects.create(session_id=attempt.session_id, number=attempt.number + 1, video_order=next_order)
             sessions.update(last_activity_at=now)
-        else:
+        elif attempt.outcome == Attempt.Outcome.QUALIFIED:
             sessions.update(status=AnnotationSession.Status.QUALIFIED, finished_at=now, last_activity_at=now)
+        else:  # the last allowed attempt, disqualified: the caller closes the session (as the SQL twin leaves it)
+            sessions.update(last_activity_at=now)
 

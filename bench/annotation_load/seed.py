@@ -31,6 +31,7 @@ def setup_campaign(args) -> dict:
         slug=SLUG, title="Load benchmark", videos_per_session=VIDEOS_PER_SESSION,
         checkers_per_session=CHECKERS_PER_SESSION, min_reason_length=MIN_REASON,
         target_ratings_per_video=1_000_000, sessions_per_annotator=1,
+        completion_code="LOAD-DONE",  # the launch checklist (annotation.readiness) wants one
     )
     ConsentText.objects.create(campaign=campaign, version=1, text=(
         "You are taking part in a study on how realistic face-swap videos look.\n\n"

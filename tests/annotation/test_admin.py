@@ -121,3 +121,62 @@ def test_a_campaign_made_in_the_admin_belongs_to_its_maker(client):
     })
     assert response.status_code == 302, response.content.decode()[:2000]
     assert CampaignMembership.objects.get(campaign__slug="made-here").user == user
+
+
+def test_the_admin_cannot_add_a_video_without_its_file(staff, make_campaign):
+    campaign = make_campaign()
+    before = Video.objects.count()
+    assert staff.get("/admin/annotation/video/add/").status_code == 403
+    response = staff.post("/admin/annotation/video/add/", {"campaign": campaign.pk, "role": "regular", "source_name": "x.mp4"})
+    assert response.status_code == 403 and Video.objects.count() == before
+
+
+def _campaign_form(campaign, consent_rows: list[dict]) -> dict:
+    """The campaign's change form as the admin posts it, with these consent text rows."""
+    data = {
+        "title": campaign.title, "slug": campaign.slug, "is_open": "on",
+        "videos_per_session": campaign.videos_per_session, "checkers_per_session": campaign.checkers_per_session,
+        "checker_tolerance": campaign.checker_tolerance, "target_ratings_per_video": campaign.target_ratings_per_video,
+        "sessions_per_annotator": campaign.sessions_per_annotator, "session_timeout_minutes": campaign.session_timeout_minutes,
+        "lecture_text": campaign.lecture_text, "min_reason_length": campaign.min_reason_length,
+        "grade5_reason": campaign.grade5_reason, "completion_code": campaign.completion_code, "max_attempts": 3,
+        "memberships-TOTAL_FORMS": 0, "memberships-INITIAL_FORMS": 0,
+        "consent_texts-TOTAL_FORMS": len(consent_rows),
+        "consent_texts-INITIAL_FORMS": sum(1 for row in consent_rows if "id" in row),
+    }
+    for i, row in enumerate(consent_rows):
+        for key, value in row.items():
+            data[f"consent_texts-{i}-{key}"] = value
+        data[f"consent_texts-{i}-campaign"] = campaign.pk
+    return data
+
+
+def test_a_consent_version_anyone_agreed_to_cannot_be_changed_or_deleted(staff, make_campaign):
+    from annotation.models import ConsentText
+
+    campaign = make_campaign()
+    agreed = ConsentText.objects.get(campaign=campaign)
+    url = f"/admin/annotation/campaign/{campaign.pk}/change/"
+    # Before anyone agreed, the text may still be corrected.
+    response = staff.post(url, _campaign_form(campaign, [{"id": agreed.pk, "version": 1, "text": "Corrected."}]))
+    assert response.status_code == 302, response.content.decode()[:3000]
+    agreed.refresh_from_db()
+    assert agreed.text == "Corrected."
+    ready(campaign)  # someone agrees to version 1
+    page = staff.get(url).content.decode()
+    text_input = page.split('name="consent_texts-0-text"')[0].rsplit("<textarea", 1)[1] + page.split('name="consent_texts-0-text"')[1].split(">")[0]
+    assert "disabled" in text_input
+    response = staff.post(url, _campaign_form(campaign, [
+        {"id": agreed.pk, "version": 1, "text": "Rewritten after the fact."},
+        {"version": 2, "text": "A new version."},
+    ]))
+    assert response.status_code == 302, response.content.decode()[:3000]
+    agreed.refresh_from_db()
+    assert agreed.text == "Corrected." and agreed.version == 1
+    assert ConsentText.objects.get(campaign=campaign, version=2).text == "A new version."
+    response = staff.post(url, _campaign_form(campaign, [
+        {"id": agreed.pk, "version": 1, "text": "Corrected.", "DELETE": "on"},
+        {"id": ConsentText.objects.get(campaign=campaign, version=2).pk, "version": 2, "text": "A new version."},
+    ]))
+    assert response.status_code == 200  # the form comes back with the refusal
+    assert ConsentText.objects.filter(pk=agreed.pk).exists()

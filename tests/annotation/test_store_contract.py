@@ -221,3 +221,47 @@ def test_a_video_without_a_file_is_never_assigned_and_staff_are_told(the_store, 
         assert page.media.file_url
     missing = selectors.campaign_status(campaign).videos_without_file
     assert [v["id"] for v in missing] == [video.pk for video in empty]
+
+
+def test_a_campaign_not_ready_refuses_entry_before_any_row(the_store, make_campaign):
+    campaign = make_campaign()
+    campaign.videos.filter(role=Video.Role.REGULAR).delete()  # no video to give: the study cannot run
+    assert_rule(refused_by(lambda: enter(campaign, "P1")), rules.CAMPAIGN_NOT_READY)
+    assert campaign.annotators.count() == 0
+
+
+def test_the_last_allowed_attempt_missed_screens_out_and_releases_the_videos(the_store, make_campaign):
+    from django.core.management import call_command
+
+    campaign = make_campaign(max_attempts=2, screen_out_code="OUT-1")
+    annotator = ready(campaign)
+    attempt = services.lecture_complete(annotator=annotator)
+    held = sum(Video.objects.filter(campaign=campaign).values_list("assigned_sessions", flat=True))
+    assert held == campaign.regular_per_session
+    rate_attempt(annotator, attempt, miss_checker=True)
+    assert services.attempt_finish(annotator=annotator, attempt_number=1).outcome == Attempt.Outcome.DISQUALIFIED
+    second = services.lecture_complete(annotator=annotator)  # a second attempt of the same session
+    assert (second.number, second.session_id) == (2, attempt.session_id)
+    rate_attempt(annotator, second, miss_checker=True)
+    assert services.attempt_finish(annotator=annotator, attempt_number=2).outcome == Attempt.Outcome.DISQUALIFIED
+    session = AnnotationSession.objects.get(pk=attempt.session_id)
+    assert session.status == AnnotationSession.Status.EXHAUSTED and session.finished_at is not None
+    assert Attempt.objects.filter(session=session).count() == 2  # no third attempt
+    assert sum(Video.objects.filter(campaign=campaign).values_list("assigned_sessions", flat=True)) == 0
+    assert selectors.video_counter_drift(campaign) == {}
+    call_command("recount_video_counters", check=True, verbosity=0)  # exits 1 on any drift
+    assert selectors.annotator_screened_out(annotator)
+    assert_rule(refused_by(lambda: services.lecture_complete(annotator=annotator)), rules.ATTEMPTS_EXHAUSTED)
+    assert AnnotationSession.objects.filter(annotator=annotator).count() == 1
+
+
+def test_no_attempt_cap_keeps_giving_attempts(the_store, make_campaign):
+    campaign = make_campaign(max_attempts=None)
+    annotator = ready(campaign)
+    attempt = services.lecture_complete(annotator=annotator)
+    for number in (1, 2, 3):
+        rate_attempt(annotator, attempt, miss_checker=True)
+        services.attempt_finish(annotator=annotator, attempt_number=number)
+        attempt = services.lecture_complete(annotator=annotator)
+        assert attempt.number == number + 1
+    assert not selectors.annotator_screened_out(annotator)

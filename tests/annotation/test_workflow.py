@@ -277,11 +277,11 @@ def test_two_tabs_entering_at_once_get_one_annotator():
     """A worker opens the study link twice at the same instant: both requests get the same, single annotator."""
     from django.db import connections
 
-    from .test_assignment import at_once, bare_campaign
+    from .test_assignment import at_once, bare_campaign, launch_ready
 
     if connections["default"].vendor != "postgresql":
         pytest.skip("concurrent writers are what is tested; the test SQLite database locks whole tables")
-    campaign = bare_campaign(regular=10, checkers=2, slug="tabs")
+    campaign = launch_ready(bare_campaign(regular=10, checkers=2, slug="tabs", videos_per_session=12, checkers_per_session=2))
     open_link = lambda: enter(campaign, "SAME-PID").pk  # noqa: E731
     entered = at_once(*[open_link] * 4)
     assert len(entered) == 4 and len(set(entered)) == 1
@@ -297,11 +297,11 @@ def test_a_new_annotator_enters_while_a_session_start_holds_the_campaign_lock(st
 
     from django.db import connection, connections, transaction
 
-    from .test_assignment import SESSION_STARTS, bare_campaign, ready_annotator
+    from .test_assignment import SESSION_STARTS, bare_campaign, launch_ready, ready_annotator
 
     if connection.vendor != "postgresql":
         pytest.skip("row locks are what is tested")
-    campaign = bare_campaign(regular=40, checkers=5, slug="busy")
+    campaign = launch_ready(bare_campaign(regular=40, checkers=5, slug="busy"))
     starter = ready_annotator(campaign, 0)
     locked, release = threading.Event(), threading.Event()
 

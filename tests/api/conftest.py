@@ -14,6 +14,7 @@ from jobs.artifacts import ArtifactStore
 from jobs.models import Job
 
 from ..analysis.factories import rated_campaign
+from ..annotation.test_assignment import launch_ready
 from ..roles import researcher
 
 ROLES = ("anonymous", "annotator", "outsider", "viewer", "analyst", "owner")
@@ -62,6 +63,13 @@ def api_client(world: World, role: str) -> APIClient:
     """A client of the API as `role`: researchers by token, an annotator by the cookie of the study link."""
     client = APIClient()
     if role == "annotator":
+        # The study link lets people in only once the campaign is ready (annotation.readiness): sessions
+        # its four videos and one checker fill, a demo per grade, a completion code.
+        campaign = world.campaign
+        if not campaign.videos.filter(role="demo").exists():
+            campaign.videos_per_session, campaign.checkers_per_session = 5, 1
+            campaign.save(update_fields=["videos_per_session", "checkers_per_session"])
+            launch_ready(campaign)
         response = client.get(f"/c/{world.campaign.slug}/", {"PROLIFIC_PID": "P-ANNOTATOR", "STUDY_ID": "s", "SESSION_ID": "x"})
         assert response.status_code == 302 and client.session.get(f"annotator:{world.campaign.slug}")
     elif role != "anonymous":
