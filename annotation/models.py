@@ -63,26 +63,28 @@ class Campaign(models.Model):
     completion_redirect_url = models.URLField(
         blank=True, help_text="Where a qualified annotator is sent afterwards, e.g. the crowd platform's completion link."
     )
-    # Study-flow settings crowd platforms expect (shown or applied by the annotator pages).
+    # Study-flow settings crowd platforms expect (shown or applied by the annotator pages). Each has a
+    # database default too, so code of the previous release can still write campaigns while a
+    # deployment migrates (and the migration tests' historical models can).
     expected_minutes = models.PositiveSmallIntegerField(
         null=True, blank=True, help_text="How long a session takes, shown on the consent page."
     )
-    pay_text = models.CharField(max_length=200, blank=True, help_text='The pay, shown on the consent page, e.g. "£4.50".')
+    pay_text = models.CharField(db_default="", max_length=200, blank=True, help_text='The pay, shown on the consent page, e.g. "£4.50".')
     no_consent_code = models.CharField(
-        max_length=64, blank=True, help_text="The code shown to a person who does not agree to the consent text."
+        db_default="", max_length=64, blank=True, help_text="The code shown to a person who does not agree to the consent text."
     )
     no_consent_redirect_url = models.URLField(
-        blank=True, help_text="Where a person who does not agree is sent, e.g. the platform's screen-out link."
+        db_default="", blank=True, help_text="Where a person who does not agree is sent, e.g. the platform's screen-out link."
     )
     max_attempts = models.PositiveSmallIntegerField(
-        null=True, blank=True, default=3, validators=[MinValueValidator(1)],
+        db_default=3, null=True, blank=True, default=3, validators=[MinValueValidator(1)],
         help_text="Attempts of one session before the person is screened out; empty for no cap.",
     )
     screen_out_code = models.CharField(
-        max_length=64, blank=True, help_text="The code shown to a person screened out after the last attempt."
+        db_default="", max_length=64, blank=True, help_text="The code shown to a person screened out after the last attempt."
     )
     screen_out_redirect_url = models.URLField(
-        blank=True, help_text="Where a screened-out person is sent, e.g. the platform's screen-out link."
+        db_default="", blank=True, help_text="Where a screened-out person is sent, e.g. the platform's screen-out link."
     )
     created_at = models.DateTimeField(auto_now_add=True)
 

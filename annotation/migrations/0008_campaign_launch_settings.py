@@ -19,32 +19,32 @@ class Migration(migrations.Migration):
         migrations.AddField(
             model_name='campaign',
             name='max_attempts',
-            field=models.PositiveSmallIntegerField(blank=True, default=3, help_text='Attempts of one session before the person is screened out; empty for no cap.', null=True, validators=[django.core.validators.MinValueValidator(1)]),
+            field=models.PositiveSmallIntegerField(db_default=3, blank=True, default=3, help_text='Attempts of one session before the person is screened out; empty for no cap.', null=True, validators=[django.core.validators.MinValueValidator(1)]),
         ),
         migrations.AddField(
             model_name='campaign',
             name='no_consent_code',
-            field=models.CharField(blank=True, help_text='The code shown to a person who does not agree to the consent text.', max_length=64),
+            field=models.CharField(db_default='', blank=True, help_text='The code shown to a person who does not agree to the consent text.', max_length=64),
         ),
         migrations.AddField(
             model_name='campaign',
             name='no_consent_redirect_url',
-            field=models.URLField(blank=True, help_text="Where a person who does not agree is sent, e.g. the platform's screen-out link."),
+            field=models.URLField(db_default='', blank=True, help_text="Where a person who does not agree is sent, e.g. the platform's screen-out link."),
         ),
         migrations.AddField(
             model_name='campaign',
             name='pay_text',
-            field=models.CharField(blank=True, help_text='The pay, shown on the consent page, e.g. "£4.50".', max_length=200),
+            field=models.CharField(db_default='', blank=True, help_text='The pay, shown on the consent page, e.g. "£4.50".', max_length=200),
         ),
         migrations.AddField(
             model_name='campaign',
             name='screen_out_code',
-            field=models.CharField(blank=True, help_text='The code shown to a person screened out after the last attempt.', max_length=64),
+            field=models.CharField(db_default='', blank=True, help_text='The code shown to a person screened out after the last attempt.', max_length=64),
         ),
         migrations.AddField(
             model_name='campaign',
             name='screen_out_redirect_url',
-            field=models.URLField(blank=True, help_text="Where a screened-out person is sent, e.g. the platform's screen-out link."),
+            field=models.URLField(db_default='', blank=True, help_text="Where a screened-out person is sent, e.g. the platform's screen-out link."),
         ),
         migrations.AlterField(
             model_name='annotationsession',

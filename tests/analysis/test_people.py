@@ -10,7 +10,7 @@ import pytest
 
 from analysis.models import AnnotatorExclusion
 from annotation import platforms, services
-from annotation.models import Attempt, Video
+from annotation.models import Attempt, Campaign, Video
 
 from ..annotation.test_views import walk_to_rating
 from ..annotation.test_workflow import rate_attempt, ready, submit
@@ -168,7 +168,7 @@ def test_platform_ids_in_the_ratings_export_for_owners_only(client, people):
 
 
 def test_the_disqualified_page_counts_missed_checks_without_naming_them(client, make_campaign):
-    make_campaign()
+    campaign = make_campaign(max_attempts=None)
     annotator = walk_to_rating(client)
     attempt = Attempt.objects.get(session__annotator=annotator)
     rate_attempt(annotator, attempt, miss_checker=True)  # one checker missed
@@ -184,3 +184,7 @@ def test_the_disqualified_page_counts_missed_checks_without_naming_them(client, 
     assert "A new attempt takes about 1 minute." in page and 'id="attempts-left"' not in page
     assert 'href="https://app.prolific.com/"' in page and "leave the study" in page
     assert "CODE-1234" not in page
+    # With a cap of 3 attempts, one failed: two are left.
+    Campaign.objects.filter(pk=campaign.pk).update(max_attempts=3)
+    page = client.get("/c/study/not-accepted/").content.decode()
+    assert 'id="attempts-left">You may try 2 more times.' in page
