@@ -27,7 +27,10 @@ class CampaignSerializer(serializers.ModelSerializer):
     role = serializers.SerializerMethodField(help_text="Your role in the campaign (null for a superuser who is not a member).")
     actions = serializers.SerializerMethodField(help_text="What you may do: view, analyse, change, manage.")
     consent_version = serializers.SerializerMethodField(help_text="The current consent text's version (null: none yet).")
+    # URLs or empty: read as text, so the schema does not promise a URL that may be "".
     completion_redirect_url = serializers.CharField(help_text="Where a qualified annotator is sent afterwards (a URL, or empty).")
+    no_consent_redirect_url = serializers.CharField(help_text="Where a person who does not agree is sent (a URL, or empty).")
+    screen_out_redirect_url = serializers.CharField(help_text="Where a screened-out person is sent (a URL, or empty).")
 
     class Meta:
         model = Campaign
@@ -50,6 +53,8 @@ class CampaignWriteSerializer(serializers.ModelSerializer):
 
     consent_text = serializers.CharField(required=False, allow_blank=False, max_length=20000, write_only=True)
     completion_redirect_url = serializers.URLField(required=False, allow_blank=True, max_length=200)
+    no_consent_redirect_url = serializers.URLField(required=False, allow_blank=True, max_length=200)
+    screen_out_redirect_url = serializers.URLField(required=False, allow_blank=True, max_length=200)
 
     class Meta:
         model = Campaign

@@ -111,3 +111,17 @@ def test_a_lab_annotator_login_sees_no_campaign(world):
     client.force_login(get_user_model().objects.create_user("lab1"))  # an annotator who signs in; no role, no permission
     assert client.get("/api/v1/campaigns/").json()["count"] == 0
     assert client.get(f"/api/v1/campaigns/{world.campaign.slug}/ratings/").status_code == 404
+
+
+def test_the_study_flow_settings_are_set_through_the_api(world):
+    from .conftest import api_client
+
+    url = f"/api/v1/campaigns/{world.campaign.slug}/"
+    changed = api_client(world, "owner").patch(url, {"expected_minutes": 25, "pay_text": "£4.50", "max_attempts": 2,
+                                                     "screen_out_code": "SCREEN-1", "no_consent_code": "NOPE-1"}, format="json")
+    assert changed.status_code == 200, changed.content
+    body = api_client(world, "viewer").get(url).json()
+    assert (body["expected_minutes"], body["pay_text"], body["max_attempts"]) == (25, "£4.50", 2)
+    assert (body["screen_out_code"], body["no_consent_code"]) == ("SCREEN-1", "NOPE-1")
+    refused = api_client(world, "owner").patch(url, {"max_attempts": 0}, format="json")
+    assert refused.status_code == 400 and refused.json()["code"] == "invalid"
