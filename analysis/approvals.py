@@ -77,10 +77,9 @@ def campaign_approvals(campaign: Campaign, source: str) -> list[Approval]:
         if outcome == Attempt.Outcome.IN_PROGRESS and lecture_at is not None:
             rating.add(annotator_id)
     excluded = dict(AnnotatorExclusion.objects.filter(campaign=campaign).values_list("annotator_id", "reason"))
-    max_attempts = getattr(campaign, "max_attempts", None)
     return [
         Approval(a, *annotator_decision(statuses=statuses.get(a.pk, set()), outcomes=outcomes.get(a.pk, []), rating=a.pk in rating,
-                                        excluded=excluded.get(a.pk), max_attempts=max_attempts))
+                                        excluded=excluded.get(a.pk), max_attempts=campaign.max_attempts))
         for a in annotators
     ]
 

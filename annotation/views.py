@@ -175,6 +175,14 @@ def rate(request, annotator, progress):
 ANSWER_MAX_BYTES = 16 * 1024
 
 
+def _content_length(request) -> int:
+    """The body's declared length; 0 when the header is missing or not a number (as Django reads it)."""
+    try:
+        return int(request.META.get("CONTENT_LENGTH") or 0)
+    except ValueError:
+        return 0
+
+
 # No CSRF check: the answer is JSON, which no other site can make a browser send here (a form
 # cannot set that content type, and a script on another origin would need CORS, which this site
 # never grants); and the signed rating token in it names one attempt, which the service refuses
@@ -190,7 +198,7 @@ def rating_submit_api(request, slug):
                              "redirect": reverse("annotation:entry", kwargs={"slug": slug})}, status=403)
     if request.content_type != "application/json":
         return JsonResponse({"code": "not_json", "error": "The answer must be sent as JSON. Reload the page."}, status=415)
-    if int(request.META.get("CONTENT_LENGTH") or 0) > ANSWER_MAX_BYTES:
+    if _content_length(request) > ANSWER_MAX_BYTES:
         return JsonResponse({"code": "too_large", "error": "The answer is too long to be saved. Shorten the reason and "
                                                           "save again."}, status=413)
     try:
@@ -298,10 +306,9 @@ def _redo_facts(annotator) -> dict:
     attempts left when the campaign caps them (`max_attempts`), the minutes a redo takes (videos per
     session x the annotator's median seconds per item) and the platform's exit, if it has one."""
     campaign = annotator.campaign
-    cap = getattr(campaign, "max_attempts", None)
     remaining = None
-    if cap is not None:
-        remaining = max(cap - selectors.annotator_failed_attempts(annotator), 0)
+    if campaign.max_attempts is not None:
+        remaining = max(campaign.max_attempts - selectors.annotator_failed_attempts(annotator), 0)
     median = selectors.annotator_median_seconds(annotator)
     return {
         "missed": selectors.annotator_last_misses(annotator),

@@ -1,5 +1,8 @@
 """Project-wide response headers that Django 5.2 does not set itself."""
 from django.conf import settings
+from django.db import InterfaceError, OperationalError, connections
+from django.http import JsonResponse
+from django.shortcuts import render
 
 
 class ContentSecurityPolicyMiddleware:
@@ -32,10 +35,6 @@ class DatabaseUnavailableMiddleware:
         return self.get_response(request)
 
     def process_exception(self, request, exception):
-        from django.db import InterfaceError, OperationalError, connections
-        from django.http import JsonResponse
-        from django.shortcuts import render
-
         if not isinstance(exception, (OperationalError, InterfaceError)):
             return None
         for connection in connections.all(initialized_only=True):

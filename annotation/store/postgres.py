@@ -10,8 +10,11 @@ from __future__ import annotations
 
 import json
 
+from django.utils import timezone
+
 from .. import rules
 from ..models import AnnotationSession, Annotator, Attempt, Campaign, Rating, SessionItem, Video
+from ..selectors.progress import session_idle_cutoff
 from ..steps import progress_of
 from . import orm
 from .base import AssignmentCandidates, SessionStartState, SubmitOutcome, SubmitResult
@@ -268,8 +271,6 @@ class PostgresStore:
     vendor = "postgresql"
 
     def annotator_create(self, campaign, *, source, external_id, platform_params, user):
-        from django.utils import timezone
-
         rows = ANNOTATOR_CREATE.execute({
             "campaign": campaign.pk, "source": source, "external_id": external_id,
             "user": user.pk if user is not None else None, "platform_params": json.dumps(platform_params),
@@ -296,8 +297,6 @@ class PostgresStore:
         return SessionStartState(annotator, progress, list(extra[0]))
 
     def assignment_candidates(self, campaign, annotator, *, now):
-        from ..selectors.progress import session_idle_cutoff
-
         rows = CANDIDATES.execute({
             "campaign": campaign.pk, "annotator": annotator.pk, "cutoff": session_idle_cutoff(campaign, now),
         })

@@ -106,3 +106,12 @@ def test_new_visitors_from_one_address_are_rate_limited_but_returning_ones_are_n
     other = Client(REMOTE_ADDR="10.9.8.7")
     assert other.get("/c/study/", {"PROLIFIC_PID": "ELSEWHERE", "STUDY_ID": "s", "SESSION_ID": "x"}).status_code == 302
     cache.clear()
+
+
+def test_a_malformed_content_length_is_a_clear_answer_not_a_500(client, make_campaign):
+    make_campaign()
+    walk_to_rating(client)
+    for length in ("abc", "-5", "9" * 40):
+        response = client.post("/c/study/api/ratings/", "{}", content_type="application/json", CONTENT_LENGTH=length)
+        assert response.status_code in (400, 413) and response.json()["code"] in ("invalid", "too_large"), length
+    assert not Rating.objects.exists()
