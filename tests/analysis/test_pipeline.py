@@ -3,15 +3,11 @@ from __future__ import annotations
 
 import os
 import signal
-import subprocess
-import sys
 import time
-from pathlib import Path
 
 import numpy as np
 import pandas as pd
 import pytest
-from celery import Celery
 from django.db import connection
 from scipy import stats
 
@@ -22,9 +18,9 @@ from annotation.models import Annotator, Campaign, Rating
 from jobs.models import Job
 from jobs.tasks import enqueue_job
 
+from ..celery_workers import ROOT, drill_setup, wait_for, worker_start, workers_stop
 from .factories import rated_campaign
 
-ROOT = Path(__file__).resolve().parents[2]
 
 
 def start(campaign, **kwargs) -> AnalysisRun:
@@ -101,14 +97,6 @@ def test_bad_parameters_are_refused():
     assert bad.value.code == "bad_parameters" and "sede" in bad.value.message
 
 
-def _worker(env) -> subprocess.Popen:
-    return subprocess.Popen(
-        [sys.executable, "-m", "celery", "-A", "config", "worker", "--pool", "prefork", "--concurrency", "1", "--loglevel", "WARNING",
-         "--without-heartbeat", "--without-mingle", "--without-gossip"],
-        cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True,
-    )
-
-
 @pytest.mark.slow
 @pytest.mark.django_db(transaction=True)
 def test_real_worker_survives_being_killed_mid_run():
@@ -117,21 +105,9 @@ def test_real_worker_survives_being_killed_mid_run():
     if not broker or connection.vendor != "postgresql":
         pytest.skip("needs CELERY_TEST_BROKER_URL (Redis) and PostgreSQL, as `make test` sets")
     campaign = rated_campaign(slug="killed", n_annotators=20, n_videos=16)
-    db = connection.settings_dict
-    # The visibility timeout outlasts the stage's 5 s pause (a live worker must not see its own task
-    # handed out again), and is short enough for the test: the killed worker's task is visible again
-    # 8 s after delivery, and the new worker looks every 2 s (settings: a third of the timeout).
     artifacts = ROOT / "var" / "test" / "jobs-artifacts"
-    env = {**os.environ, "CELERY_BROKER_URL": broker, "SECRET_KEY": "test-only-secret", "CELERY_VISIBILITY_TIMEOUT": "8",
-           "DATABASE_URL": f"postgres://{db['USER']}@{db['HOST']}:{db['PORT'] or 5432}/{db['NAME']}",
-           "JOBS_ARTIFACT_ROOT": str(artifacts)}
-    # The worker itself sends each next stage to the default queue, so the test uses that queue,
-    # emptied first of anything an earlier run left there.
-    client = Celery("analysis-test-client", broker=broker, set_as_current=False)
-    client.conf.update(broker_transport_options={"visibility_timeout": 8})
-    with client.connection_for_write() as conn:
-        conn.default_channel.queue_purge("celery")
-    first = _worker(env)
+    env, client = drill_setup(broker, artifacts, "analysis-test-client")
+    first = worker_start(env)
     second = None
     try:
         # The drill is a task option of this test's queueing, never one of the run's parameters:
@@ -141,10 +117,8 @@ def test_real_worker_survives_being_killed_mid_run():
             enqueue=lambda job_id: enqueue_job(job_id, app=client, pause_after={"consistency": 5}),
         )
         assert "pause" not in str(run.parameters)
-        deadline = time.time() + 60
-        while not Job.objects.filter(pk=run.job_id, stage="consistency").exists():
-            assert time.time() < deadline, "the worker never reached the consistency stage"
-            time.sleep(0.2)
+        wait_for(lambda: Job.objects.filter(pk=run.job_id, stage="consistency").exists(), seconds=60,
+                 failure=lambda: "the worker never reached the consistency stage")
         time.sleep(1.5)
         os.killpg(first.pid, signal.SIGKILL)  # in the pause: the task is not acknowledged, the stage not recorded
         killed_at = time.time()
@@ -156,17 +130,16 @@ def test_real_worker_survives_being_killed_mid_run():
         stored = artifacts / "analysis" / str(run.job_id)
         assert sorted(p.name for p in stored.iterdir()) == ["ratings.parquet"]
         assert (stored / "ratings.parquet").read_bytes()[:4] == b"PAR1"
-        second = _worker(env)
-        deadline = time.time() + 90
-        while run.status not in (AnalysisRun.Status.COMPLETED, AnalysisRun.Status.FAILED):
-            assert time.time() < deadline, f"the run did not finish after the worker was killed (stage {run.stage})"
-            time.sleep(0.5)
+        second = worker_start(env)
+
+        def finished() -> bool:
             run.refresh_from_db()
+            return run.status in (AnalysisRun.Status.COMPLETED, AnalysisRun.Status.FAILED)
+
+        wait_for(finished, seconds=90, every=0.5,
+                 failure=lambda: f"the run did not finish after the worker was killed (stage {run.stage})")
     finally:
-        for worker in (first, second):
-            if worker is not None and worker.poll() is None:
-                os.killpg(worker.pid, signal.SIGTERM)
-                worker.wait(timeout=20)
+        workers_stop(first, second)
     assert run.status == AnalysisRun.Status.COMPLETED, run.error
     consistency = StageResult.objects.get(run=run, stage="consistency")
     assert consistency.finished_at.timestamp() > killed_at  # written again by the second worker, one row

@@ -16,8 +16,8 @@ from analysis.export.manifest import MANIFEST
 from jobs.models import Job
 from jobs.tasks import enqueue_job
 
+from ...celery_workers import ROOT, drill_setup, wait_for, worker_start, workers_stop
 from ..factories import rated_campaign
-from ..test_pipeline import ROOT, _worker
 
 
 @pytest.mark.slow
@@ -29,22 +29,13 @@ def test_an_export_survives_its_worker_being_killed_and_completes_once(settings)
     artifacts = ROOT / "var" / "test" / "jobs-artifacts-export"
     settings.JOBS_ARTIFACT_ROOT = artifacts
     campaign = rated_campaign(slug="export-killed", n_annotators=12, n_videos=10)
-    db = connection.settings_dict
-    env = {**os.environ, "CELERY_BROKER_URL": broker, "SECRET_KEY": "test-only-secret", "CELERY_VISIBILITY_TIMEOUT": "8",
-           "DATABASE_URL": f"postgres://{db['USER']}@{db['HOST']}:{db['PORT'] or 5432}/{db['NAME']}",
-           "JOBS_ARTIFACT_ROOT": str(artifacts)}
-    client = Celery("export-test-client", broker=broker, set_as_current=False)
-    client.conf.update(broker_transport_options={"visibility_timeout": 8})
-    with client.connection_for_write() as conn:
-        conn.default_channel.queue_purge("celery")
-    first, second = _worker(env), None
+    env, client = drill_setup(broker, artifacts, "export-test-client")
+    first, second = worker_start(env), None
     try:
         job = services.export_start(campaign=campaign, parameters={"splits": 0},
                                     enqueue=lambda job_id: enqueue_job(job_id, app=client, pause_after={"videos": 5}))
-        deadline = time.time() + 60
-        while not Job.objects.filter(pk=job.pk, stage="videos").exists():
-            assert time.time() < deadline, "the worker never reached the videos stage"
-            time.sleep(0.2)
+        wait_for(lambda: Job.objects.filter(pk=job.pk, stage="videos").exists(), seconds=60,
+                 failure=lambda: "the worker never reached the videos stage")
         time.sleep(1.5)
         os.killpg(first.pid, signal.SIGKILL)  # in the pause: the stage is written but neither recorded nor acknowledged
         first.wait(timeout=10)
@@ -52,17 +43,16 @@ def test_an_export_survives_its_worker_being_killed_and_completes_once(settings)
         assert job.status == Job.Status.RUNNING and "videos" not in job.stage_seconds
         assert selectors.export_files(job) == []  # nothing is offered as a finished export
         assert selectors.campaign_latest_export(campaign) is None
-        second = _worker(env)
-        deadline = time.time() + 90
-        while job.status not in (Job.Status.COMPLETED, Job.Status.FAILED):
-            assert time.time() < deadline, f"the export did not finish after the worker was killed (stage {job.stage})"
-            time.sleep(0.5)
+        second = worker_start(env)
+
+        def finished() -> bool:
             job.refresh_from_db()
+            return job.status in (Job.Status.COMPLETED, Job.Status.FAILED)
+
+        wait_for(finished, seconds=90, every=0.5,
+                 failure=lambda: f"the export did not finish after the worker was killed (stage {job.stage})")
     finally:
-        for worker in (first, second):
-            if worker is not None and worker.poll() is None:
-                os.killpg(worker.pid, signal.SIGTERM)
-                worker.wait(timeout=20)
+        workers_stop(first, second)
     assert job.status == Job.Status.COMPLETED, job.error
     assert Job.objects.filter(kind="export", subject=job.subject).count() == 1  # one export, version 1
     files = selectors.export_files(job)
