@@ -1,0 +1,1 @@
+"""What the models read: an export folder (videos, reasons, splits) and its face frames."""

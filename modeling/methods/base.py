@@ -1,0 +1,114 @@
+"""What every realism method offers, the registry of methods, and their configuration files.
+
+A method learns video -> MOS from the training videos of one split and predicts any video from
+its face crops. It sees videos only through a `TrainContext`: the crops by video id
+(`FrameSource`), the training labels (MOS and reasons) of the ids it is given, and a scratch
+folder for resumable checkpoints and cached features. `predict` is given crops only, never a label,
+so a test video's MOS or reasons cannot reach a prediction (tests/modeling/test_protocol.py).
+"""
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, ClassVar
+
+import numpy as np
+
+from annotation.errors import ApplicationError
+
+CONFIG_DIR = Path(__file__).resolve().parent.parent / "configs"
+
+# video id -> its face crops in frame order (an export's frames/<video>/, or a new video's crops).
+FrameSource = Callable[[str], Sequence[Path]]
+# (stage, done, total): long work reports progress through it (tqdm on the command line, a job's progress field).
+Progress = Callable[[str, int, int], None]
+
+
+class MethodUnavailable(ApplicationError):
+    """The method cannot run here (a checkpoint it needs was not given); it reports that instead of numbers."""
+
+    def __init__(self, message: str):
+        super().__init__("method_unavailable", message, status=409)
+
+
+@dataclass
+class TrainContext:
+    """What a method may read while it trains: crops, the training labels, a device, a seed and a folder."""
+
+    frames: FrameSource
+    mos: Mapping[str, float]  # training videos only
+    reasons: Mapping[str, Sequence[str]]  # training videos only
+    work: Path  # scratch: checkpoints (resumable), cached features
+    device: str = "cpu"
+    seed: int = 0
+    progress: Progress = field(default=lambda stage, done, total: None)
+    cache_root: Path | None = None  # where frozen-backbone features are cached (modeling.data.cache)
+
+
+class Method:
+    """Base of every method. Subclasses set `name` and implement fit, predict, state and from_state."""
+
+    name: ClassVar[str] = ""
+    description: ClassVar[str] = ""
+
+    def __init__(self, config: Mapping[str, Any]):
+        self.config = dict(config)
+
+    def unavailable(self) -> str | None:
+        """Why this method cannot run with its config here, or None when it can."""
+        return None
+
+    def fit(self, ctx: TrainContext, train_ids: Sequence[str]) -> dict:
+        """Learn from `train_ids` (their MOS and reasons are in ctx); returns what happened (epochs, losses, best epoch)."""
+        raise NotImplementedError
+
+    def predict(self, frames: FrameSource, ids: Sequence[str], *, device: str = "cpu", cache_root: Path | None = None) -> np.ndarray:
+        """Predicted MOS of each video in `ids`, from its crops only."""
+        raise NotImplementedError
+
+    def save(self, folder: Path) -> None:
+        """Write the trained state under `folder` (weights as safetensors, config and the rest as JSON)."""
+        raise NotImplementedError
+
+    @classmethod
+    def load(cls, folder: Path) -> Method:
+        raise NotImplementedError
+
+    def weights_used(self) -> list[dict]:
+        """The pretrained files this method started from: [{"name", "file", "sha256"}] (empty: from scratch or none)."""
+        return []
+
+
+METHODS: dict[str, type[Method]] = {}
+
+
+def register(cls: type[Method]) -> type[Method]:
+    """Class decorator: add a method under its `name`; a taken name is refused."""
+    if not cls.name:
+        raise ValueError(f"{cls.__name__} has no name")
+    if cls.name in METHODS and METHODS[cls.name] is not cls:
+        raise ValueError(f"a method named {cls.name!r} is already registered")
+    METHODS[cls.name] = cls
+    return cls
+
+
+def config_load(name: str) -> dict:
+    """The config file of a configuration name: modeling/configs/<name>.json; its "method" names the class."""
+    path = CONFIG_DIR / f"{name}.json"
+    if not path.is_file():
+        known = ", ".join(sorted(p.stem for p in CONFIG_DIR.glob("*.json")))
+        raise ApplicationError("unknown_method", f"No configuration named {name!r}. Known: {known}.", status=400)
+    return json.loads(path.read_text(encoding="utf-8"))
+
+
+def method_make(name: str, overrides: Mapping[str, Any] | None = None) -> Method:
+    """The method of configuration `name` with `overrides` applied on top of its config file."""
+    config = config_load(name)
+    config.update(overrides or {})
+    config["config"] = name
+    cls = METHODS.get(config.get("method", name))
+    if cls is None:
+        raise ApplicationError("unknown_method", f"Configuration {name!r} names no registered method ({config.get('method')!r}).", status=400)
+    return cls(config)
