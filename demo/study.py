@@ -129,8 +129,12 @@ def study_plan(config: StudyConfig) -> StudyPlan:
 
 def _clip(base: ClipSpec, config: StudyConfig, pair: str, method: Method, target: int, source: int | None,
           keys: list[str], members: tuple[int, int], demo_grade: int | None = None) -> PlannedClip:
-    rng = np.random.default_rng(_seed(config.seed, pair, method.name, target))
-    strengths = method.strengths_for_video(rng)
+    if demo_grade is None:
+        # Both directions of a pair share the method's pair factor; each video has its own spread on top.
+        pair_factor = method.pair_factor(np.random.default_rng(_seed(config.seed, "pair-factor", pair, method.name)))
+        strengths = method.strengths_for_video(np.random.default_rng(_seed(config.seed, pair, method.name, target)), pair_factor)
+    else:
+        strengths = dict(method.profile)  # a lecture demo shows the method's median video, the grade it was chosen for
     # Every fake of a target is made from the target's first take (one source video per person, as
     # in DFGC); real method N shows the person's take N.
     take = 0 if source is not None else int(method.name.removeprefix("real")) - 1

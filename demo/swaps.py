@@ -2,16 +2,21 @@
 
 A method puts identity B's inner face (brows to chin) onto identity A's video, following A's pose
 and expression, with its own artifact profile: which kinds of artifact it leaves (realism.ARTIFACT_KINDS)
-and how strongly. Each video of a method varies its strengths a little around the profile (the same
-tool works better on some pairs than on others). Real videos are A's own performance, untouched.
+and how strongly. Each video of a method varies its strengths around the profile, by a factor the
+method shares on both videos of a pair (the same tool works better on some pairs than on others)
+and one of its own, so that within a method realism still varies (a within-method SD of about
+0.5 on the dream catalog). The catalog is a modeling benchmark too: every kind is left by at
+least three methods and no two methods' profiles are close (`method_catalog`). Real videos are
+A's own performance, untouched.
 
 `render_clip` yields the frames of one clip; it needs no Django and runs in worker processes.
 """
 from __future__ import annotations
 
+import functools
 import math
 import subprocess
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 
 import cv2
@@ -21,55 +26,131 @@ from scipy.stats import beta
 from annotation.media import ffmpeg_exe
 
 from .faces import Scene, Take, identity_make, take_make
-from .realism import ARTIFACT_KINDS, EXPONENT, R_MAX, artifact_load, load_for_realism
+from .realism import ARTIFACT_KINDS, EXPONENT, R_MAX, WEIGHTS
 
 # How often each kind appears in a method's profile (blur, seams and colour are the common ones).
 KIND_FREQUENCY: Mapping[str, float] = {
     "seam": 1.4, "color": 1.3, "blur": 1.5, "flicker": 1.2, "jitter": 0.9, "ghosting": 0.8, "blocking": 0.6,
     "mosaic": 0.4, "stiff_mouth": 0.9, "misalign": 0.8, "frame_drop": 0.5, "noise": 0.6,
 }
-PER_VIDEO_SPREAD = 0.2  # log-normal spread of a video's strengths around its method's profile
+KINDS_PER_METHOD = {1: 0.25, 2: 0.4, 3: 0.25, 4: 0.1}  # how many kinds a profile starts with (more if capped)
+
+# The catalog is a benchmark for realism models (DOMAIN.md section 3 holds out 8 of the 35 methods), so:
+# every kind is left by at least this many fake methods, so that a held-out split rarely holds a kind
+# no training method has (fewer when the catalog is too small: `kind_quota`) ...
+MIN_METHODS_PER_KIND = 3
+# ... no two methods leave nearly the same artifacts: the Euclidean distance between two profiles
+# (strength vectors over the 12 kinds) is at least this (seed 2025's dream catalog had two pairs of
+# methods 0.02 apart before; a near-flawless method's strengths are 0.1-0.2, so a larger minimum
+# would forbid two near-flawless methods) ...
+MIN_PROFILE_DISTANCE = 0.2
+PROFILE_TRIES = 400  # draws of a profile before the farthest one is taken
+# ... and a method's videos differ: each strength of a video is its profile's times a log-normal factor
+# of its own (PER_VIDEO_SPREAD) and one the method shares on both videos of a pair (PER_PAIR_SPREAD: the
+# same tool works better on some pairs than on others), capped at 1. Before, only the first, at 0.2: the
+# dream plan's within-method SD of realism was 0.24 (8.6% of the fakes' realism variance), now 0.51 (29%).
+PER_VIDEO_SPREAD = 0.45
+PER_PAIR_SPREAD = 0.25
+_SPREAD_DRAWS = 512  # fixed draws of those factors over which a profile's mean realism is computed
 
 
 @dataclass(frozen=True)
 class Method:
-    """A face-swap method (or, with `is_real`, a source of real videos) and its artifact profile."""
+    """A face-swap method (or, with `is_real`, a source of real videos) and its artifact profile.
+
+    The profile is the median video's strengths; the method's mean realism over its videos
+    (`mean_realism`) is the realism it was drawn for.
+    """
 
     name: str
     is_real: bool = False
     profile: Mapping[str, float] = field(default_factory=dict)
 
-    def strengths_for_video(self, rng: np.random.Generator) -> dict[str, float]:
-        """The artifact strengths of one video of this method."""
+    def pair_factor(self, rng: np.random.Generator) -> float:
+        """The factor this method's strengths share on both videos of one identity pair."""
+        return math.exp(rng.normal(0.0, PER_PAIR_SPREAD)) if self.profile else 1.0
+
+    def strengths_for_video(self, rng: np.random.Generator, pair_factor: float = 1.0) -> dict[str, float]:
+        """The artifact strengths of one video of this method (on a pair with this `pair_factor`)."""
         return {
-            kind: round(float(np.clip(s * math.exp(rng.normal(0.0, PER_VIDEO_SPREAD)), 0.0, 1.0)), 4)
+            kind: round(float(np.clip(s * pair_factor * math.exp(rng.normal(0.0, PER_VIDEO_SPREAD)), 0.0, 1.0)), 4)
             for kind, s in self.profile.items()
         }
 
 
-def _profile_for(realism: float, rng: np.random.Generator) -> dict[str, float]:
-    """Random artifact kinds whose strengths together give about `realism` (see realism.py)."""
-    target = load_for_realism(realism)
+@functools.lru_cache(maxsize=16)
+def _spread_factors(kinds: int) -> np.ndarray:
+    """Fixed draws (_SPREAD_DRAWS x kinds) of a video's strength factors: pair factor times own factor."""
+    rng = np.random.default_rng([kinds, 1520])
+    pair = rng.normal(0.0, PER_PAIR_SPREAD, size=(_SPREAD_DRAWS, 1))
+    own = rng.normal(0.0, PER_VIDEO_SPREAD, size=(_SPREAD_DRAWS, kinds))
+    factors = np.exp(pair + own)
+    factors.flags.writeable = False
+    return factors
+
+
+def mean_realism(profile: Mapping[str, float]) -> float:
+    """The mean latent realism of a method's videos, over the per-pair and per-video spread of its strengths."""
+    if not profile:
+        return R_MAX
+    kinds = sorted(profile)
+    strengths = np.minimum(np.array([profile[k] for k in kinds]) * _spread_factors(len(kinds)), 1.0)
+    load = (strengths ** EXPONENT) @ np.array([WEIGHTS[k] for k in kinds])
+    return float(np.mean(1.0 + (R_MAX - 1.0) * np.exp(-load)))
+
+
+def profile_distance(a: Mapping[str, float], b: Mapping[str, float]) -> float:
+    """Euclidean distance between two profiles as strength vectors over every kind (absent: 0)."""
+    return math.sqrt(sum((a.get(k, 0.0) - b.get(k, 0.0)) ** 2 for k in set(a) | set(b)))
+
+
+def kind_quota(fake: int) -> int:
+    """How many fake methods each kind needs: MIN_METHODS_PER_KIND, or fewer for a small catalog.
+
+    The quota takes at most two kinds per method on average (profiles start with 2.2), so that it
+    shapes the draw instead of replacing it: the small study's 8 methods give every kind once.
+    """
+    return min(MIN_METHODS_PER_KIND, 2 * fake // len(ARTIFACT_KINDS))
+
+
+def _profile_for(realism: float, rng: np.random.Generator, *, weights: Mapping[str, float] = KIND_FREQUENCY,
+                 include: Sequence[str] = ()) -> dict[str, float]:
+    """Random artifact kinds (with `include` among them) whose strengths give a mean realism of about `realism`.
+
+    Kinds are drawn with probabilities proportional to `weights`; the strengths are random in ratio,
+    scaled together so that `mean_realism` is `realism`. When even full strength is not enough,
+    the method gets one more kind.
+    """
     kinds = list(ARTIFACT_KINDS)
-    p = np.array([KIND_FREQUENCY[k] for k in kinds])
-    n = int(rng.choice([1, 2, 3, 4], p=[0.25, 0.4, 0.25, 0.1]))
+    n = max(int(rng.choice(list(KINDS_PER_METHOD), p=list(KINDS_PER_METHOD.values()))), len(include))
     while True:
-        chosen = rng.choice(kinds, size=n, replace=False, p=p / p.sum())
-        raw = {str(k): float(rng.uniform(0.35, 1.0)) for k in chosen}
-        # One factor c for all strengths, so that the load of (c s) is the target (before the cap at 1).
-        c = (target / artifact_load(raw)) ** (1 / EXPONENT)
-        profile = {k: min(1.0, s * c) for k, s in raw.items()}
-        if artifact_load(profile) >= 0.9 * target or n == len(kinds):
-            return {k: round(s, 3) for k, s in sorted(profile.items())}
+        others = [k for k in kinds if k not in include]
+        p = np.array([weights[k] for k in others])
+        chosen = list(include) + [str(k) for k in rng.choice(others, size=n - len(include), replace=False, p=p / p.sum())]
+        raw = {k: float(rng.uniform(0.35, 1.0)) for k in chosen}
+        top = 1.0 / min(raw.values())  # the factor that puts every strength at 1
+
+        def scaled(c: float) -> dict[str, float]:
+            return {k: min(1.0, s * c) for k, s in raw.items()}
+
+        if mean_realism(scaled(top)) <= realism + 0.05 or n == len(kinds):
+            low, high = 0.0, top
+            for _ in range(50):  # mean_realism falls as c grows
+                mid = (low + high) / 2
+                low, high = (mid, high) if mean_realism(scaled(mid)) > realism else (low, mid)
+            return {k: round(s, 3) for k, s in sorted(scaled(high).items())}
         n += 1  # capped at full strength: this method needs one more kind of artifact
 
 
 def method_catalog(*, fake: int = 35, real: int = 3, very_poor: int = 2, seed: int = 0) -> list[Method]:
     """`fake` face-swap methods (of which `very_poor` are gold-1 checker candidates) and `real` real sources.
 
-    The realism of the other fake methods follows the paper's MOS histogram in shape: most methods
-    moderate to relatively high, a tail down to about 1.6. Method names are neutral (fs01, ...) and in
-    random order, so a name says nothing about quality.
+    The mean realism of the other fake methods follows the paper's MOS histogram in shape: most
+    methods moderate to relatively high, a tail down to about 1.6. Profiles are drawn one after the
+    other: kinds that have not reached `kind_quota` yet are three times as likely, and a kind is
+    forced in when every remaining method is needed for it; a profile closer than
+    MIN_PROFILE_DISTANCE to an earlier one is drawn again. Method names are neutral (fs01, ...) and
+    in random order, so a name says nothing about quality.
     """
     if not 0 <= very_poor <= fake:
         raise ValueError("very_poor must be between 0 and the number of fake methods")
@@ -80,7 +161,25 @@ def method_catalog(*, fake: int = 35, real: int = 3, very_poor: int = 2, seed: i
     targets = list(1.6 + (R_MAX - 0.25 - 1.6) * beta.ppf(quantiles, 1.8, 1.3))
     targets += list(rng.uniform(1.12, 1.3, size=very_poor))
     order = rng.permutation(len(targets))
-    methods = [Method(f"fs{i + 1:02d}", profile=_profile_for(targets[j], rng)) for i, j in enumerate(order)]
+    quota = kind_quota(fake)
+    counts = dict.fromkeys(ARTIFACT_KINDS, 0)
+    profiles: list[dict[str, float]] = []
+    for i, j in enumerate(order):
+        left = len(order) - i
+        include = [k for k in ARTIFACT_KINDS if quota - counts[k] >= left]
+        weights = {k: f * (3.0 if counts[k] < quota else 1.0) for k, f in KIND_FREQUENCY.items()}
+        best, best_distance = None, -1.0
+        for _ in range(PROFILE_TRIES):
+            profile = _profile_for(targets[j], rng, weights=weights, include=include)
+            distance = min((profile_distance(profile, other) for other in profiles), default=math.inf)
+            if distance > best_distance:
+                best, best_distance = profile, distance
+            if distance >= MIN_PROFILE_DISTANCE:
+                break
+        profiles.append(best)
+        for k in best:
+            counts[k] += 1
+    methods = [Method(f"fs{i + 1:02d}", profile=profile) for i, profile in enumerate(profiles)]
     methods += [Method(f"real{i + 1}", is_real=True) for i in range(real)]
     return methods
 
