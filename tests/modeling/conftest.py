@@ -62,3 +62,14 @@ def face_clips() -> list[Path]:
             encode(list(render_clip(spec)), path)
         clips.append(path)
     return clips
+
+
+@pytest.fixture(scope="session")
+def offline_weights() -> Path:
+    """The Lite0 and MobileNetV2 files converted by modeling.weights, kept under the test folder
+    (a rerun finds them and skips the conversion)."""
+    from modeling.weights import weights_fetch
+
+    folder = TEST_VAR / "weights"
+    weights_fetch(["tf_efficientnet_lite0", "mobilenetv2_100"], folder)
+    return folder
