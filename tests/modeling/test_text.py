@@ -8,7 +8,6 @@ import pytest
 import torch
 
 from annotation.errors import ApplicationError
-from modeling.archs import text
 from modeling.archs.text import text_embeddings_cached, text_encoder_build
 
 pytestmark = pytest.mark.filterwarnings("ignore::UserWarning", "ignore::FutureWarning")
