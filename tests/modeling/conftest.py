@@ -62,3 +62,37 @@ def face_clips() -> list[Path]:
             encode(list(render_clip(spec)), path)
         clips.append(path)
     return clips
+
+
+@pytest.fixture(scope="session")
+def offline_weights() -> Path:
+    """The Lite0 and MobileNetV2 files converted by modeling.weights, kept under the test folder
+    (a rerun finds them and skips the conversion)."""
+    from modeling.weights import weights_fetch
+
+    folder = TEST_VAR / "weights"
+    weights_fetch(["tf_efficientnet_lite0", "mobilenetv2_100"], folder)
+    return folder
+
+
+@pytest.fixture
+def tiny_crops(tmp_path) -> dict[str, list[Path]]:
+    """Three videos of small face-crop-like PNGs (40 px; 12, 7 and 3 crops of smooth colour fields with
+    a little noise), laid out as an export's frames/<video>/<frame index>.png."""
+    import cv2
+
+    rng = np.random.default_rng(5)
+    videos = {}
+    yy, xx = np.mgrid[0:40, 0:40] / 40
+    for v, (name, count) in enumerate((("vid_a", 12), ("vid_b", 7), ("vid_c", 3))):
+        folder = tmp_path / "frames" / name
+        folder.mkdir(parents=True)
+        paths = []
+        for i in range(count):
+            base = np.stack([np.sin(3 * xx + i / 3 + v), np.cos(4 * yy - i / 5), xx * yy], -1) * 100 + 120
+            image = np.clip(base + rng.normal(0, 8, base.shape), 0, 255).astype(np.uint8)
+            path = folder / f"{i * 6:06d}.png"
+            cv2.imwrite(str(path), image)
+            paths.append(path)
+        videos[name] = paths
+    return videos

@@ -1,0 +1,1 @@
+"""Networks: image backbones, text encoders, DA-CLIP and heads (nn.Modules, no training loop)."""

@@ -1,0 +1,153 @@
+"""Frame features of a frozen backbone, computed once and kept on disk, so that ten splits and every rerun reuse them.
+
+    cache_root/<model key>/key.json                                  what the key hashes, readable
+    cache_root/<model key>/<video>-<frame-set digest>.npy            frames x D float32, one row per
+                                                                      selected frame (clips flattened)
+
+The model key is the SHA-256 of the backbone's timm name, its weights' SHA-256 (for random
+initialisation, the SHA-256 of the module's own tensors, since two random builds differ), the input
+size, mean and std, and the sampling policy. The frame-set digest is the SHA-256 of the video id and
+its crops' file names and byte sizes (sorted): re-extracted crops, another detector or step, give
+another file, while copying the export to another machine (new paths, new times) keeps it. Which
+videos a split asks for is not part of any key, so every split reads the same files. Files are
+written to a temporary name and renamed, so an interrupted run leaves no partial entry.
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import re
+from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from modeling.archs.backbones import BackboneSpec, images_to_tensor
+from modeling.methods.base import FrameSource, Progress
+
+from .sampling import SamplingPolicy, crops_load, frames_select, policy_parse
+
+KEY_VERSION = 1  # raise when the computation changes (resizing, pooling): old entries are then not read
+
+
+def module_sha256(module: torch.nn.Module) -> str:
+    """The SHA-256 of a module's state dict (names, shapes and values): the identity of random weights."""
+    digest = hashlib.sha256()
+    for name, tensor in module.state_dict().items():
+        t = tensor.detach().cpu().contiguous().reshape(-1)
+        digest.update(f"{name}:{tuple(tensor.shape)}:{t.dtype}".encode())
+        digest.update(t.view(torch.uint8).numpy().tobytes() if t.numel() else b"")
+    return digest.hexdigest()
+
+
+def model_key(spec: BackboneSpec, policy: str | SamplingPolicy, weights_sha256: str | None = None) -> tuple[str, dict]:
+    """(the SHA-256 naming a backbone + policy's folder, the fields it hashes)."""
+    fields = {
+        "version": KEY_VERSION,
+        "backbone": spec.name,
+        "weights_sha256": weights_sha256 or spec.weights_sha256,
+        "input_size": spec.input_size,
+        "mean": list(spec.mean),
+        "std": list(spec.std),
+        "policy": policy_parse(policy).text,
+    }
+    if fields["weights_sha256"] is None:
+        raise ValueError("a random-initialised backbone needs the SHA-256 of its tensors (module_sha256)")
+    return hashlib.sha256(json.dumps(fields, sort_keys=True).encode()).hexdigest(), fields
+
+
+def frameset_digest(video: str, paths: Sequence[Path]) -> str:
+    """The SHA-256 of a video id and its crops' file names and byte sizes (sorted by name)."""
+    listing = sorted((Path(p).name, Path(p).stat().st_size) for p in paths)
+    return hashlib.sha256(json.dumps([video, listing]).encode()).hexdigest()
+
+
+def entry_path(cache_root: str | os.PathLike[str], key: str, video: str, paths: Sequence[Path]) -> Path:
+    """Where a video's features live for a model key and its crops."""
+    safe = re.sub(r"[^A-Za-z0-9._-]", "_", video)[:80]
+    return Path(cache_root) / key / f"{safe}-{frameset_digest(video, paths)[:20]}.npy"
+
+
+def _save(path: Path, array: np.ndarray) -> None:
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    try:
+        with open(tmp, "wb") as f:
+            np.save(f, array)
+        os.replace(tmp, path)
+    finally:
+        tmp.unlink(missing_ok=True)
+
+
+def features_cached(backbone: torch.nn.Module, spec: BackboneSpec, frames: FrameSource, ids: Sequence[str], *,
+                    policy: str | SamplingPolicy, cache_root: str | os.PathLike[str], device: str | torch.device = "cpu",
+                    progress: Progress | None = None, batch_size: int = 64) -> dict[str, np.ndarray]:
+    """Per video id, the backbone's features of its policy's frames (frames x D float32, clips flattened in order).
+
+    Entries already on disk are read; the others are computed with the backbone frozen (eval mode,
+    no grad; its train/eval mode is restored after) in batches of `batch_size` frames across videos,
+    each distinct crop once, the next batch read from disk while the current one runs. The backbone
+    is moved to `device`. progress("features", videos done, videos) reports along the way.
+    """
+    policy = policy_parse(policy)
+    ids = list(dict.fromkeys(ids))
+    weights_sha256 = spec.weights_sha256 or module_sha256(backbone)
+    key, fields = model_key(spec, policy, weights_sha256)
+    folder = Path(cache_root) / key
+    folder.mkdir(parents=True, exist_ok=True)
+    if not (folder / "key.json").is_file():
+        (folder / "key.json").write_text(json.dumps({**fields, "weights": spec.weights}, indent=2) + "\n", encoding="utf-8")
+
+    out: dict[str, np.ndarray] = {}
+    pending: list[tuple[str, Path, list[Path]]] = []  # (video, entry, selected crops in order)
+    for video in ids:
+        paths = list(frames(video))
+        entry = entry_path(cache_root, key, video, paths)
+        if entry.is_file():
+            out[video] = np.load(entry)
+        else:
+            pending.append((video, entry, [p for clip in frames_select(paths, policy) for p in clip]))
+    total = len(ids)
+    if progress:
+        progress("features", total - len(pending), total)
+    if not pending:
+        return out
+
+    # Each distinct crop once, in a queue across videos; a video is written when its last crop is done.
+    queue: list[Path] = list(dict.fromkeys(p for _, _, selected in pending for p in selected))
+    last_use = {}
+    for n, (_, _, selected) in enumerate(pending):
+        for p in selected:
+            last_use[p] = n
+    computed: dict[Path, np.ndarray] = {}
+    written = 0
+    was_training = backbone.training
+    backbone.eval().to(device)
+    try:
+        batches = [queue[i:i + batch_size] for i in range(0, len(queue), batch_size)]
+        with ThreadPoolExecutor(max_workers=1) as reader, torch.inference_mode():
+            upcoming = reader.submit(crops_load, batches[0])
+            for b, batch in enumerate(batches):
+                images = upcoming.result()
+                if b + 1 < len(batches):
+                    upcoming = reader.submit(crops_load, batches[b + 1])
+                x = images_to_tensor(images, spec, device=device)
+                features = backbone(x).float().cpu().numpy()
+                computed.update(zip(batch, features))
+                # write every pending video whose crops are all computed now
+                while written < len(pending) and all(p in computed for p in pending[written][2]):
+                    video, entry, selected = pending[written]
+                    array = np.stack([computed[p] for p in selected]).astype(np.float32)
+                    _save(entry, array)
+                    out[video] = array
+                    written += 1
+                    for p in selected:
+                        if last_use.get(p) == written - 1:
+                            computed.pop(p, None)
+                    if progress:
+                        progress("features", total - len(pending) + written, total)
+    finally:
+        backbone.train(was_training)
+    return {video: out[video] for video in ids}
