@@ -1,0 +1,1 @@
+"""The networks (nn.Modules): image backbones, text encoders, DA-CLIP, regression heads."""
