@@ -90,6 +90,9 @@ class DAClipConfig:
         if unknown:
             raise ApplicationError("bad_config", f"DA-CLIP configs have no setting {', '.join(sorted(unknown))}; "
                                                  f"the settings are {', '.join(sorted(names))}.")
+        for f in dataclasses.fields(cls):
+            if f.name in mapping and not _type_fits(mapping[f.name], f.default):
+                raise ApplicationError("bad_config", f"DA-CLIP's {f.name} must be like {f.default!r}, not {mapping[f.name]!r}.")
         config = cls(**{k: v for k, v in mapping.items() if k in names})
         for name, allowed in (("texts", TEXT_SOURCES), ("alignment", ALIGNMENTS), ("predict_from", PREDICT_FROM)):
             if getattr(config, name) not in allowed:
@@ -103,6 +106,17 @@ class DAClipConfig:
         """The settings a checkpoint depends on: all but the epoch count (a longer run continues a shorter
         one) and what happens after training (predict_from, batch sizes of inference)."""
         return {k: v for k, v in dataclasses.asdict(self).items() if k not in ("epochs", "predict_from", "feature_batch_size", "num_workers")}
+
+
+def _type_fits(value, default) -> bool:
+    """A setting's value has its default's type (an int for a float; a str or None for a default that is either)."""
+    if isinstance(default, bool):
+        return isinstance(value, bool)
+    if isinstance(default, int):
+        return isinstance(value, int) and not isinstance(value, bool)
+    if isinstance(default, float):
+        return isinstance(value, (int, float)) and not isinstance(value, bool)
+    return value is None or isinstance(value, str)
 
 
 # --- texts: what the text branch is trained on ---------------------------------------------------
@@ -397,11 +411,15 @@ def linear_calibration(scores: np.ndarray, truth: np.ndarray) -> tuple[float, fl
     return float(a), float(b)
 
 
-def fingerprint_of(settings: DAClipConfig, seed: int, ids: Sequence[str], mos: np.ndarray, texts: Sequence[Sequence[str]]) -> str:
+def fingerprint_of(settings: DAClipConfig, seed: int, ids: Sequence[str], mos: np.ndarray, texts: Sequence[Sequence[str]],
+                   frames: FrameSource) -> str:
+    """What a checkpoint belongs to: the training settings, the seed, and per video its id, label, texts and
+    crops (file names and sizes, as the feature cache keys them), so a changed input starts a new run."""
     digest = hashlib.sha256()
     digest.update(json.dumps({"settings": settings.training_fingerprint(), "seed": seed}, sort_keys=True).encode())
     for video, label, its_texts in zip(ids, np.asarray(mos, np.float64).tolist(), texts):
-        digest.update(json.dumps([video, label, list(its_texts)]).encode())
+        crops = [[Path(p).name, Path(p).stat().st_size] for p in frames(video)]
+        digest.update(json.dumps([video, label, list(its_texts), crops]).encode())
     return digest.hexdigest()
 
 
@@ -486,7 +504,9 @@ class DAClipMethod(Method):
         text = TextTargets.from_embeddings(embedded, encoder.dim)
 
         module, self.spec = self.backbone()
-        train_data = self.visual_data(ctx.frames, ids, train=True, device=ctx.device, cache_root=cache_root / "features",
+        # Features straight under the cache root: its key (backbone, weights, policy, frames) lets other
+        # methods with the same backbone (svr_deep) and every split share them.
+        train_data = self.visual_data(ctx.frames, ids, train=True, device=ctx.device, cache_root=cache_root,
                                       progress=ctx.progress)
         val_data = train_data if settings.frozen else self.visual_data(ctx.frames, ids, train=False, device=ctx.device,
                                                                        cache_root=None)
@@ -499,7 +519,7 @@ class DAClipMethod(Method):
             frames_of_train = torch.cat([train_data.features[r] for r in train_rows])
             self.model.feature_shift.copy_(frames_of_train.mean(0))
             self.model.feature_scale.copy_(frames_of_train.std(0).clamp_min(1e-6))
-        checkpoint = Checkpoint(Path(ctx.work) / CHECKPOINT_DIR, fingerprint_of(settings, ctx.seed, ids, mos, texts))
+        checkpoint = Checkpoint(Path(ctx.work) / CHECKPOINT_DIR, fingerprint_of(settings, ctx.seed, ids, mos, texts, ctx.frames))
         result = daclip_train(self.model, train_data, val_data, mos, text, settings=settings, train_rows=train_rows,
                               val_rows=val_rows, seed=ctx.seed, device=ctx.device, checkpoint=checkpoint, progress=ctx.progress)
 
@@ -551,7 +571,7 @@ class DAClipMethod(Method):
     def _visual(self, frames, ids, *, device, cache_root) -> tuple[np.ndarray, np.ndarray]:
         self._require_model()
         data = self.visual_data(frames, list(ids), train=False, device=device,
-                                cache_root=Path(cache_root) / "features" if cache_root is not None else None)
+                                cache_root=cache_root)
         self.model.to(device)
         out = visual_outputs(self.model, data, range(len(ids)), batch_size=self.settings.feature_batch_size, device=device,
                              num_workers=self.settings.num_workers)

@@ -199,6 +199,10 @@ def test_controls_differ_from_daclip_only_in_what_they_control():
     with pytest.raises(ApplicationError) as refused:
         method_make("daclip", {"alignmnet_weight": 0.1})
     assert refused.value.code == "bad_config" and "alignmnet_weight" in refused.value.message
+    for wrong in ({"frozen": "yes"}, {"epochs": 2.5}, {"texts": "captions"}, {"batch_size": 1}):
+        with pytest.raises(ApplicationError, match="DA-CLIP"):
+            method_make("daclip", wrong)
+    assert method_make("daclip", {"lr": 1}).settings.lr == 1  # an int where a float is expected is fine
 
 
 # --- the method, end to end (reps' modules, or their stand-ins until they are merged) ------------
@@ -246,8 +250,11 @@ def test_a_rerun_continues_from_the_checkpoint(study):
     assert again["resumed_from_epoch"] == 3 and again["history"] == first["history"]
     longer = method_make("daclip", {**TINY, "epochs": 5}).fit(ctx, ids[:12])
     assert longer["resumed_from_epoch"] == 3 and longer["history"][:3] == first["history"] and len(longer["history"]) == 5
-    # Other training texts are another run: it starts from epoch 0.
+    # Other training texts, or other crops, are another run: it starts from epoch 0.
     assert method_make("daclip_shuffled", TINY).fit(ctx, ids[:12])["resumed_from_epoch"] == 0
+    with open(ctx.frames(ids[0])[0], "ab") as crop:
+        crop.write(b"\0")  # a re-extracted crop (PNG ignores trailing bytes)
+    assert method_make("daclip", {**TINY, "epochs": 5}).fit(ctx, ids[:12])["resumed_from_epoch"] == 0
 
 
 def test_daclip_text_reads_only_the_reasons_it_is_given(study):
@@ -282,3 +289,14 @@ def test_siglip_control_learns_its_temperature(study):
     summary = method.fit(ctx, ids[:12])
     assert all(row["alignment"] > 0 for row in summary["history"])
     assert method.model.sigmoid.log_scale.item() != pytest.approx(np.log(10.0), abs=1e-4)
+
+
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="no CUDA device here")
+def test_training_and_prediction_run_on_cuda(study):
+    ctx, ids = study
+    for k, change in enumerate(({}, {"alignment": "sigmoid"}, {"frozen": False})):
+        gpu_ctx = TrainContext(frames=ctx.frames, mos=ctx.mos, reasons=ctx.reasons, work=ctx.work / f"cuda{k}", device="cuda")
+        method = method_make("daclip", {**TINY, **change})
+        method.fit(gpu_ctx, ids[:12])
+        on_gpu = method.predict(ctx.frames, ids[12:], device="cuda")
+        assert np.allclose(on_gpu, method.predict(ctx.frames, ids[12:]), atol=1e-4)
