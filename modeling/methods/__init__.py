@@ -5,5 +5,6 @@ from its config file with any overrides applied. Importing this package imports 
 module, so the registry is complete wherever it is used.
 """
 from .base import METHODS, FrameSource, Method, MethodUnavailable, TrainContext, config_load, method_make, register
+from . import daclip  # noqa: E402,F401  (registers "daclip")
 
 __all__ = ["METHODS", "FrameSource", "Method", "MethodUnavailable", "TrainContext", "config_load", "method_make", "register"]
