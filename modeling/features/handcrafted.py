@@ -20,9 +20,12 @@ measure how far a picture's local statistics are from those of undistorted natur
   difference, and the BRISQUE statistics (GGD of the MSCN map, AGGD of its four products) of the
   signed difference map at full size. Frame drops, flicker and jitter show up here.
 
-`video_features` pools the 76 per-frame features by mean and std over the frames (DOMAIN.md: the
-paper's video features) and appends the mean and std over the pairs of the 20 temporal ones:
-2 x 76 + 2 x 20 = 192 columns, named by FEATURE_NAMES. A video of one crop, or a static one, has
+`frame_features(crop)` gives the 76 per-frame features (FRAME_NAMES) of one crop, grey or RGB
+uint8; `video_features(crops)` pools them by mean and std over the frames (DOMAIN.md: the paper's
+video features) and appends the mean and std over the pairs of the 20 temporal ones:
+2 x 76 + 2 x 20 = 192 columns, named by FEATURE_NAMES. Inside, the maps are stacks (frames x H x W)
+and the fits are vectorised over frames and neighbour products; about 5.6 ms of CPU per 224-px crop,
+temporal pair included. A video of one crop, or a static one, has
 all temporal features 0. A constant map has no distribution to fit: its fitted parameters are 0.
 
 Bump FEATURES_VERSION whenever a number any of these functions returns changes: it keys the cache.
@@ -139,7 +142,19 @@ def aggd_fit(x: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndar
     return (np.where(degenerate, 0.0, shape), np.where(degenerate, 0.0, mean), lvar, rvar)
 
 
-# ---- per-frame features ----
+# ---- per-frame features, computed on stacks (frames x H x W) ----
+# OpenCV filters every channel of an H x W x C array in one call, so a stack of crops goes through each
+# filter at once as channels (4x faster for the MSCN blur alone: 0.10 against 0.41 ms per 224-px crop).
+# But a whole video's maps leave the CPU cache: video_features on 21 crops of 224 px took 5.7 / 5.6 /
+# 7.0 / 7.2 / 9.4 ms per crop (CPU time, best of 9) in stacks of 1 / 2 / 4 / 8 / all 21 crops. Two it is.
+CHUNK = 2
+
+
+def _channels(stack: np.ndarray, op) -> np.ndarray:
+    """op applied to the frames of `stack` (frames x H x W) as the channels of one image; back as frames x h x w."""
+    out = op(np.ascontiguousarray(stack.transpose(1, 2, 0)))
+    return out.reshape(out.shape[0], out.shape[1], len(stack)).transpose(2, 0, 1)
+
 
 def gray(image: np.ndarray) -> np.ndarray:
     """Grey levels 0-255 (float64) of an RGB uint8 image (ITU-R 601 luma, rounded to uint8 as MATLAB's
@@ -154,28 +169,40 @@ def gray(image: np.ndarray) -> np.ndarray:
     return image.astype(np.float64)
 
 
+def _mscn_blur(stack: np.ndarray) -> np.ndarray:
+    return _channels(stack, lambda a: cv2.GaussianBlur(a, (MSCN_WINDOW, MSCN_WINDOW), MSCN_SIGMA,
+                                                       borderType=cv2.BORDER_REPLICATE))
+
+
 def mscn(image: np.ndarray) -> np.ndarray:
-    """Mean subtracted contrast normalised coefficients of a 2-D float image (replicated borders, as imfilter's)."""
-    mu = cv2.GaussianBlur(image, (MSCN_WINDOW, MSCN_WINDOW), MSCN_SIGMA, borderType=cv2.BORDER_REPLICATE)
-    second = cv2.GaussianBlur(image * image, (MSCN_WINDOW, MSCN_WINDOW), MSCN_SIGMA, borderType=cv2.BORDER_REPLICATE)
-    sigma = np.sqrt(np.abs(second - mu * mu))
-    return (image - mu) / (sigma + MSCN_C)
+    """Mean subtracted contrast normalised coefficients of a float image (H x W) or stack (frames x H x W),
+    with replicated borders as the reference's imfilter."""
+    stack = image[None] if image.ndim == 2 else image
+    mu = _mscn_blur(stack)
+    sigma = np.sqrt(np.abs(_mscn_blur(stack * stack) - mu * mu))
+    out = (stack - mu) / (sigma + MSCN_C)
+    return out[0] if image.ndim == 2 else out
 
 
-def _brisque_scale(image: np.ndarray) -> np.ndarray:
-    """The 18 BRISQUE features of one scale: GGD of the MSCN map, AGGD of each neighbour product."""
-    m = mscn(image)
-    products = np.stack([m * np.roll(m, shift, axis=(0, 1)) for shift in PAIR_SHIFTS.values()])
-    shape, var = ggd_fit(m.ravel())
-    fits = np.stack(aggd_fit(products.reshape(len(PAIR_SHIFTS), -1)), axis=1)  # pairs x (shape, mean, lvar, rvar)
-    return np.concatenate([[shape, var], fits.ravel()])
+def _brisque_scale(stack: np.ndarray) -> np.ndarray:
+    """The 18 BRISQUE features of one scale for each frame (frames x 18): GGD of the MSCN map, AGGD of each
+    neighbour product."""
+    m = mscn(stack)
+    n = len(stack)
+    products = np.empty((n, len(PAIR_SHIFTS)) + stack.shape[1:])
+    for k, shift in enumerate(PAIR_SHIFTS.values()):
+        np.multiply(m, np.roll(m, shift, axis=(1, 2)), out=products[:, k])
+    shape, var = ggd_fit(m.reshape(n, -1))
+    fits = np.stack(aggd_fit(products.reshape(n, len(PAIR_SHIFTS), -1)), axis=2)  # frames x pairs x 4
+    return np.concatenate([shape[:, None], var[:, None], fits.reshape(n, -1)], axis=1)
 
 
-def brisque_features(image: np.ndarray) -> np.ndarray:
-    """BRISQUE's 36 features of a 2-D float image (0-255): 18 at full size, 18 at half size."""
-    height, width = image.shape
-    half = cv2.resize(image, ((width + 1) // 2, (height + 1) // 2), interpolation=cv2.INTER_AREA)
-    return np.concatenate([_brisque_scale(image), _brisque_scale(half)])
+def brisque_features(stack: np.ndarray) -> np.ndarray:
+    """BRISQUE's 36 features of each frame of a float stack (frames x H x W, 0-255): 18 at full, 18 at half size."""
+    height, width = stack.shape[1:]
+    size = ((width + 1) // 2, (height + 1) // 2)
+    half = _channels(stack, lambda a: cv2.resize(a, size, interpolation=cv2.INTER_AREA))
+    return np.concatenate([_brisque_scale(stack), _brisque_scale(half)], axis=1)
 
 
 def _gaussian_2d(size: int, sigma: float) -> np.ndarray:
@@ -204,55 +231,82 @@ _NORM_SIGMA = 2 * GMLOG_SIGMA
 _NORM_WINDOW = 2 * int(np.ceil(3 * _NORM_SIGMA)) + 1
 
 
-def gmlog_features(image: np.ndarray) -> np.ndarray:
-    """GM-LOG's 40 features of a 2-D float image (0-255): marginals of the normalised gradient magnitude
-    and |LOG| (10 levels each), then the dependency profiles GM-given-LOG and LOG-given-GM."""
-    gx = cv2.filter2D(image, cv2.CV_64F, _DX, borderType=cv2.BORDER_REFLECT_101)
-    gy = cv2.filter2D(image, cv2.CV_64F, _DY, borderType=cv2.BORDER_REFLECT_101)
+def _filter(stack: np.ndarray, kernel: np.ndarray) -> np.ndarray:
+    return _channels(stack, lambda a: cv2.filter2D(a, cv2.CV_64F, kernel, borderType=cv2.BORDER_REFLECT_101))
+
+
+def gmlog_features(stack: np.ndarray) -> np.ndarray:
+    """GM-LOG's 40 features of each frame of a float stack (frames x H x W, 0-255): marginals of the normalised
+    gradient magnitude and |LOG| (10 levels each), then the dependency profiles GM-given-LOG and LOG-given-GM."""
+    n = len(stack)
+    gx, gy = _filter(stack, _DX), _filter(stack, _DY)
     gm = np.sqrt(gx * gx + gy * gy) / GMLOG_RATIO
-    lg = np.abs(cv2.filter2D(image, cv2.CV_64F, _LOG, borderType=cv2.BORDER_REFLECT_101))
-    energy = cv2.GaussianBlur((gm * gm + lg * lg) / 2, (_NORM_WINDOW, _NORM_WINDOW), _NORM_SIGMA,
-                              borderType=cv2.BORDER_REFLECT_101)
+    lg = np.abs(_filter(stack, _LOG))
+    energy = _channels((gm * gm + lg * lg) / 2, lambda a: cv2.GaussianBlur(
+        a, (_NORM_WINDOW, _NORM_WINDOW), _NORM_SIGMA, borderType=cv2.BORDER_REFLECT_101))
     norm = np.sqrt(energy) + GMLOG_C0
-    b = GMLOG_BORDER
-    inner = (slice(b, -b), slice(b, -b)) if min(image.shape) > 2 * b + 1 else (slice(None), slice(None))
+    b = GMLOG_BORDER if min(stack.shape[1:]) > 2 * GMLOG_BORDER + 1 else 0
+    inner = (slice(None), slice(b, stack.shape[1] - b), slice(b, stack.shape[2] - b))
     # Level k (1..10) holds values in ((k - 1) 0.2, k 0.2]; 0 joins level 1 and anything above 2 level 10.
     qg = np.clip(np.ceil(gm[inner] / norm[inner] / GMLOG_STEP), 1, GMLOG_LEVELS).astype(np.intp) - 1
     ql = np.clip(np.ceil(lg[inner] / norm[inner] / GMLOG_STEP), 1, GMLOG_LEVELS).astype(np.intp) - 1
-    joint = np.bincount((qg * GMLOG_LEVELS + ql).ravel(), minlength=GMLOG_LEVELS**2).reshape(GMLOG_LEVELS, GMLOG_LEVELS)
-    joint = joint / joint.sum()  # rows: GM level, columns: LOG level
-    p_gm, p_log = joint.sum(axis=1), joint.sum(axis=0)
-    gm_given_log = (joint / (p_log[None, :] + GMLOG_ALPHA)).sum(axis=1)
-    log_given_gm = (joint / (p_gm[:, None] + GMLOG_ALPHA)).sum(axis=0)
-    return np.concatenate([p_gm, p_log, gm_given_log / gm_given_log.sum(), log_given_gm / log_given_gm.sum()])
+    cells = GMLOG_LEVELS * GMLOG_LEVELS
+    index = (qg * GMLOG_LEVELS + ql).reshape(n, -1) + cells * np.arange(n)[:, None]
+    joint = np.bincount(index.ravel(), minlength=n * cells).reshape(n, GMLOG_LEVELS, GMLOG_LEVELS).astype(np.float64)
+    joint /= joint.sum(axis=(1, 2), keepdims=True)  # per frame; rows: GM level, columns: LOG level
+    p_gm, p_log = joint.sum(axis=2), joint.sum(axis=1)
+    gm_given_log = (joint / (p_log[:, None, :] + GMLOG_ALPHA)).sum(axis=2)
+    log_given_gm = (joint / (p_gm[:, :, None] + GMLOG_ALPHA)).sum(axis=1)
+    return np.concatenate([p_gm, p_log, gm_given_log / gm_given_log.sum(axis=1, keepdims=True),
+                           log_given_gm / log_given_gm.sum(axis=1, keepdims=True)], axis=1)
+
+
+def _stack(crops: Sequence[np.ndarray] | np.ndarray) -> np.ndarray:
+    """Grey float stack (frames x H x W) of crops (grey or RGB uint8), refused when their sizes differ."""
+    grays = [gray(c) for c in crops]
+    if not grays:
+        raise ValueError("a video needs at least one crop")
+    sizes = {g.shape for g in grays}
+    if len(sizes) > 1:
+        raise ValueError(f"a video's crops differ in size: {sorted(sizes)}")
+    return np.stack(grays)
+
+
+def frames_features(crops: Sequence[np.ndarray] | np.ndarray) -> np.ndarray:
+    """The 76 per-frame features (FRAME_NAMES) of each crop (frames x 76); crops grey or RGB uint8, one size."""
+    return _stack_features(_stack(crops))
+
+
+def _stack_features(stack: np.ndarray) -> np.ndarray:
+    return np.concatenate([np.concatenate([brisque_features(part), gmlog_features(part)], axis=1)
+                           for part in np.split(stack, range(CHUNK, len(stack), CHUNK))])
 
 
 def frame_features(image: np.ndarray) -> np.ndarray:
-    """The 76 per-frame features (FRAME_NAMES) of a crop: grey (H x W) or RGB uint8 (H x W x 3)."""
-    g = gray(image)
-    return np.concatenate([brisque_features(g), gmlog_features(g)])
+    """The 76 per-frame features (FRAME_NAMES) of one crop: grey (H x W) or RGB uint8 (H x W x 3)."""
+    return frames_features([image])[0]
 
 
 # ---- temporal features and the video vector ----
 
-def pair_features(previous: np.ndarray, current: np.ndarray) -> np.ndarray:
-    """The 20 temporal features (TEMPORAL_PAIR_NAMES) of two consecutive grey crops of one size."""
-    if previous.shape != current.shape:
-        raise ValueError(f"consecutive crops differ in size: {previous.shape} and {current.shape}")
-    diff = current - previous
-    magnitude = np.abs(diff)
-    return np.concatenate([[magnitude.mean(), magnitude.std()], _brisque_scale(diff)])
+def pairs_features(stack: np.ndarray) -> np.ndarray:
+    """The 20 temporal features (TEMPORAL_PAIR_NAMES) of each pair of consecutive frames of a grey float stack
+    ((frames - 1) x 20): mean and std of the absolute difference, BRISQUE's full-size statistics of the difference."""
+    rows = []
+    for start in range(0, len(stack) - 1, CHUNK):
+        part = stack[start:start + CHUNK + 1]
+        diff = part[1:] - part[:-1]
+        magnitude = np.abs(diff).reshape(len(diff), -1)
+        rows.append(np.concatenate([magnitude.mean(axis=1)[:, None], magnitude.std(axis=1)[:, None],
+                                    _brisque_scale(diff)], axis=1))
+    return np.concatenate(rows) if rows else np.zeros((0, len(TEMPORAL_PAIR_NAMES)))
 
 
 def video_features(crops: Sequence[np.ndarray] | np.ndarray) -> np.ndarray:
     """One video's feature vector (FEATURE_NAMES) from its crops in frame order (grey or RGB uint8, one size):
-    mean and std over frames of frame_features, then mean and std over consecutive pairs of pair_features."""
-    grays = [gray(c) for c in crops]
-    if not grays:
-        raise ValueError("a video needs at least one crop")
-    frames = np.stack([np.concatenate([brisque_features(g), gmlog_features(g)]) for g in grays])
-    if len(grays) > 1:
-        pairs = np.stack([pair_features(a, b) for a, b in zip(grays[:-1], grays[1:])])
-    else:
-        pairs = np.zeros((1, len(TEMPORAL_PAIR_NAMES)))
+    mean and std over frames of the per-frame features, then mean and std over consecutive pairs of the
+    temporal ones (all 0 for a single crop)."""
+    stack = _stack(crops)
+    frames = _stack_features(stack)
+    pairs = pairs_features(stack) if len(stack) > 1 else np.zeros((1, len(TEMPORAL_PAIR_NAMES)))
     return np.concatenate([frames.mean(axis=0), frames.std(axis=0), pairs.mean(axis=0), pairs.std(axis=0)])

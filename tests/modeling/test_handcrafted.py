@@ -74,7 +74,7 @@ def test_gmlog_matches_an_independent_histogram_computation():
     qg = (joint / (pl + 1e-4)).sum(1)
     ql = (joint / (pg[:, None] + 1e-4)).sum(0)
     expected = np.concatenate([pg, pl, qg / qg.sum(), ql / ql.sum()])
-    np.testing.assert_allclose(hc.gmlog_features(image), expected, atol=1e-9)
+    np.testing.assert_allclose(hc.gmlog_features(image[None])[0], expected, atol=1e-9)
 
 
 def test_gmlog_kernels_are_the_references():
@@ -132,3 +132,12 @@ def test_a_static_video_has_zero_temporal_features_and_a_moving_one_does_not():
 def test_crops_of_different_sizes_are_refused():
     with pytest.raises(ValueError, match="differ in size"):
         hc.video_features([np.zeros((32, 32), np.uint8), np.zeros((30, 30), np.uint8)])
+
+
+def test_stacks_and_chunks_give_each_crops_own_numbers():
+    crops = [degrade(pink_image(40, seed=20 + k), noise=k) for k in range(5)]  # 5 crops: chunks of CHUNK and a rest
+    singles = np.stack([hc.frame_features(c) for c in crops])
+    np.testing.assert_allclose(hc.frames_features(crops), singles, rtol=1e-12, atol=1e-12)
+    stack = np.stack([hc.gray(c) for c in crops])
+    pairs = np.stack([hc.pairs_features(stack[k:k + 2])[0] for k in range(4)])
+    np.testing.assert_allclose(hc.pairs_features(stack), pairs, rtol=1e-12, atol=1e-12)
