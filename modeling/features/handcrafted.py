@@ -88,6 +88,17 @@ FEATURE_NAMES = (
     [f"{n}_mean" for n in FRAME_NAMES] + [f"{n}_std" for n in FRAME_NAMES]
     + [f"{n}_mean" for n in TEMPORAL_PAIR_NAMES] + [f"{n}_std" for n in TEMPORAL_PAIR_NAMES]
 )
+# The families a configuration can pick (the paper's BRISQUE row is "brisque" alone), by name prefix.
+FEATURE_GROUPS = {"brisque": "brisque_", "gmlog": "gmlog_", "temporal": "diff_"}
+
+
+def feature_columns(groups) -> np.ndarray:
+    """Indices into FEATURE_NAMES of the columns of these groups (names of FEATURE_GROUPS), in FEATURE_NAMES order."""
+    unknown = set(groups) - set(FEATURE_GROUPS)
+    if unknown or not groups:
+        raise ValueError(f"feature groups must be some of {', '.join(FEATURE_GROUPS)}, got {sorted(groups)}")
+    prefixes = tuple(FEATURE_GROUPS[g] for g in groups)
+    return np.array([i for i, name in enumerate(FEATURE_NAMES) if name.startswith(prefixes)])
 
 
 # ---- distribution fits (vectorised over leading axes; the last axis holds the samples) ----

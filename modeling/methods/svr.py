@@ -33,7 +33,7 @@ from sklearn.svm import SVR
 
 from annotation.errors import ApplicationError
 from modeling.features.cache import handcrafted_cached
-from modeling.features.handcrafted import FEATURE_NAMES, FEATURES_VERSION
+from modeling.features.handcrafted import FEATURE_GROUPS, FEATURE_NAMES, FEATURES_VERSION, feature_columns
 from modeling.metrics import plcc, srcc
 
 from .base import FrameSource, Method, Progress, TrainContext, register
@@ -45,8 +45,8 @@ VALIDATION_FRACTION = 0.2
 # first (smallest C and gamma, a nearly constant model) would win. With fewer than three (fewer than
 # 13 training videos at 20%) the grid's middle pair is used instead, and the report says so.
 MIN_VALIDATION_VIDEOS = 3
-CONFIG_KEYS = {"method", "config", "description", "features", "frames", "backbone", "C", "gamma_scale", "epsilon",
-               "val_fraction", "batch_size"}
+CONFIG_KEYS = {"method", "config", "description", "features", "groups", "frames", "backbone", "C", "gamma_scale",
+               "epsilon", "val_fraction", "batch_size"}
 STATE_JSON = "svr.json"
 STATE_ARRAYS = "svr.npz"
 
@@ -58,6 +58,7 @@ class SVRSettings:
     features: str
     c_grid: tuple[float, ...]  # the config's "C"
     gamma_scale_grid: tuple[float, ...]  # the config's "gamma_scale": gamma = gamma_scale / number of features
+    groups: tuple[str, ...] = tuple(FEATURE_GROUPS)  # hand-crafted families ("nss" only)
     frames: str = "all"
     backbone: str | None = None
     epsilon: float = EPSILON
@@ -78,8 +79,14 @@ class SVRSettings:
             raise ApplicationError("bad_config", f"An SVR configuration needs the grids {', '.join(sorted(missing))}: lists of positive numbers.")
         if features == "deep" and not config.get("backbone"):
             raise ApplicationError("bad_config", "Deep-feature SVR needs \"backbone\": a timm model name.")
+        groups = tuple(config.get("groups", FEATURE_GROUPS))
+        if features == "deep" and "groups" in config:
+            raise ApplicationError("bad_config", "\"groups\" picks hand-crafted feature families; a deep-feature SVR has none.")
+        if not groups or set(groups) - set(FEATURE_GROUPS):
+            raise ApplicationError("bad_config", f"\"groups\" must be a non-empty list of {', '.join(FEATURE_GROUPS)}.")
         settings = cls(
             features=features,
+            groups=groups,
             frames=str(config.get("frames", "all")),
             backbone=config.get("backbone") if features == "deep" else None,
             c_grid=tuple(float(c) for c in config["C"]),
@@ -210,7 +217,8 @@ class SVRMethod(Method):
                  progress: Progress | None = None) -> np.ndarray:
         """The video feature matrix (ids x features) this method's SVR reads."""
         if self.settings.features == "nss":
-            return handcrafted_cached(frames, ids, policy=self.settings.frames, cache_root=cache_root, progress=progress)
+            table = handcrafted_cached(frames, ids, policy=self.settings.frames, cache_root=cache_root, progress=progress)
+            return table[:, feature_columns(self.settings.groups)]
         return self._deep_features(frames, ids, device=device, cache_root=cache_root, progress=progress)
 
     def _deep_features(self, frames: FrameSource, ids: Sequence[str], *, device: str, cache_root: Path | None,
@@ -233,6 +241,9 @@ class SVRMethod(Method):
                                         cache_root=Path(cache_root) if cache_root is not None else Path(scratch),
                                         device=device, progress=progress, batch_size=self.settings.batch_size)
         return np.stack([np.concatenate([per_video[v].mean(axis=0), per_video[v].std(axis=0)]) for v in ids]).astype(np.float64)
+
+    def _nss_names(self) -> list[str]:
+        return [FEATURE_NAMES[i] for i in feature_columns(self.settings.groups)]
 
     # ---- Method ----
 
@@ -266,7 +277,7 @@ class SVRMethod(Method):
         folder.mkdir(parents=True, exist_ok=True)
         feature_info: dict[str, Any] = {"kind": self.settings.features, "count": int(self.model.mean.shape[0])}
         if self.settings.features == "nss":
-            feature_info.update(version=FEATURES_VERSION, names=FEATURE_NAMES)
+            feature_info.update(version=FEATURES_VERSION, names=self._nss_names())
         else:
             feature_info.update(backbone=self.settings.backbone, weights_sha256=self.report.get("weights_sha256"))
         state = {"method": self.name, "config": self.config, "features": feature_info,
@@ -284,7 +295,7 @@ class SVRMethod(Method):
             raise ApplicationError("bad_model", f"{folder} holds a {state.get('method')!r} model, not an SVR.")
         method = cls(state["config"])
         info = state["features"]
-        if info["kind"] == "nss" and (info.get("version") != FEATURES_VERSION or info.get("names") != FEATURE_NAMES):
+        if info["kind"] == "nss" and (info.get("version") != FEATURES_VERSION or info.get("names") != method._nss_names()):
             raise ApplicationError("model_outdated", f"This SVR was trained on hand-crafted features version "
                                    f"{info.get('version')}; this code computes version {FEATURES_VERSION}: retrain it.")
         with np.load(folder / STATE_ARRAYS, allow_pickle=False) as arrays:

@@ -16,10 +16,16 @@ from annotation.errors import ApplicationError
 try:
     import modeling.data.sampling  # noqa: F401  (the reps branch's; merged by the integrator)
 except ImportError:  # Stand-in for the "all" policy until modeling/data/sampling.py is merged (integrator: remove).
+    def _frames_select(paths, policy):
+        if policy != "all":
+            raise NotImplementedError(policy)
+        return [[Path(p)] for p in paths]
+
+    def _crops_load(paths, size=None):
+        return np.stack([cv2.cvtColor(cv2.imread(str(p), cv2.IMREAD_COLOR), cv2.COLOR_BGR2RGB) for p in paths])
+
     _standin = types.ModuleType("modeling.data.sampling")
-    _standin.frames_select = lambda paths, policy: [[Path(p)] for p in paths] if policy == "all" else 1 / 0
-    _standin.crops_load = lambda paths, size=None: np.stack(
-        [cv2.cvtColor(cv2.imread(str(p), cv2.IMREAD_COLOR), cv2.COLOR_BGR2RGB) for p in paths])
+    _standin.frames_select, _standin.crops_load = _frames_select, _crops_load
     sys.modules["modeling.data.sampling"] = _standin
 
 from modeling.features import cache as feature_cache  # noqa: E402
@@ -75,9 +81,10 @@ def trained(videos, tmp_path_factory) -> SVRMethod:
     return method
 
 
-def test_svr_is_registered_with_both_configs():
+def test_svr_is_registered_with_its_configs():
     assert METHODS["svr"] is SVRMethod
-    assert method_make("svr_nss").settings.features == "nss"
+    assert method_make("svr_nss").settings.groups == ("brisque", "gmlog", "temporal")
+    assert method_make("svr_brisque").settings.groups == ("brisque",)
     deep = method_make("svr_deep").settings
     assert (deep.features, deep.backbone, deep.frames) == ("deep", "tf_efficientnet_lite2", "all")
 
@@ -99,6 +106,17 @@ def test_the_grid_search_keeps_the_best_validation_pair(trained):
     best = max(search["grid"], key=lambda row: row["plcc"] + row["srcc"])
     assert (trained.report["C"], trained.report["gamma_scale"]) == (best["C"], best["gamma_scale"])
     assert trained.report["gamma"] == pytest.approx(best["gamma_scale"] / len(FEATURE_NAMES))
+
+
+def test_the_brisque_config_reads_brisques_columns_only(videos, tmp_path):
+    method = method_make("svr_brisque")
+    report = method.fit(context(videos, tmp_path), videos["train"])
+    assert report["features"] == 2 * 36
+    method.save(tmp_path / "model")
+    names = json.loads((tmp_path / "model" / "svr.json").read_text())["features"]["names"]
+    assert len(names) == 72 and all(n.startswith("brisque_s") for n in names)
+    np.testing.assert_array_equal(SVRMethod.load(tmp_path / "model").predict(videos["frames"], videos["test"]),
+                                  method.predict(videos["frames"], videos["test"]))
 
 
 def test_save_and_load_reproduce_predictions_exactly(videos, trained, tmp_path):
@@ -168,6 +186,8 @@ def test_bad_configs_and_models_are_refused(tmp_path, trained):
         method_make("svr_nss", {"C": []})
     with pytest.raises(ApplicationError):
         method_make("svr_deep", {"backbone": None})
+    with pytest.raises(ApplicationError):
+        method_make("svr_nss", {"groups": ["brisque", "niqe"]})
     trained.save(tmp_path / "model")
     state = json.loads((tmp_path / "model" / "svr.json").read_text())
     state["features"]["version"] = -1
