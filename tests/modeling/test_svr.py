@@ -195,3 +195,32 @@ def test_bad_configs_and_models_are_refused(tmp_path, trained):
     with pytest.raises(ApplicationError) as caught:
         SVRMethod.load(tmp_path / "model")
     assert caught.value.code == "model_outdated"
+
+
+def test_deep_features_come_from_the_frozen_backbone_cache(videos, tmp_path):
+    """The svr_deep path, once reps' modeling.data.cache and archs.backbones are merged and the
+    EfficientNet-Lite2 weights fetched (`manage.py fetch_weights`): fit, cache, predict, save and load."""
+    pytest.importorskip("modeling.data.cache")
+    pytest.importorskip("modeling.archs.backbones")
+    from modeling.weights import weights_file
+
+    if weights_file("tf_efficientnet_lite2") is None:
+        pytest.skip("tf_efficientnet_lite2 weights not fetched (manage.py fetch_weights)")
+    import torch
+
+    torch.set_num_threads(1)
+    ids = videos["train"][:6]
+    ctx = TrainContext(frames=videos["frames"], mos={v: videos["mos"][v] for v in ids}, reasons={}, work=tmp_path / "work",
+                       seed=0, cache_root=tmp_path / "cache")
+    method = method_make("svr_deep")
+    assert method.unavailable() is None
+    report = method.fit(ctx, ids)
+    assert report["features"] == 2 * method._backbone[1].dim  # mean + std pooled
+    assert any(p.is_file() for p in (tmp_path / "cache").rglob("*"))
+    assert [w["sha256"] for w in method.weights_used()] == [report["weights_sha256"]] and report["weights_sha256"]
+    test = videos["test"][:2]
+    predictions = method.predict(videos["frames"], test, cache_root=tmp_path / "cache")
+    method.save(tmp_path / "model")
+    loaded = SVRMethod.load(tmp_path / "model")
+    np.testing.assert_array_equal(loaded.predict(videos["frames"], test, cache_root=tmp_path / "cache"), predictions)
+    assert loaded.weights_used() == method.weights_used()
