@@ -6,7 +6,9 @@ C and gamma are chosen on a random 20% of the training videos (fit on the other 
 PLCC + SRCC), then refit on all of them with the best pair. The validation draw uses the run's seed;
 libsvm itself has no randomness, so a seed gives one model.
 
-Two choices the paper leaves open: gamma is searched as a multiple of 1 / (number of features)
+The configs search C over 2^-3 .. 2^7 and gamma over 2^-6 .. 2^2 times 1 / (number of features),
+every second power of 2 as libsvm's grid.py steps: search and refit take 1.8 s of CPU for 750
+training videos of 192 features, 11 s for 2,560 (random data). Two choices the paper leaves open: gamma is searched as a multiple of 1 / (number of features)
 (1 is scikit-learn's "scale" on standardised features), so one grid suits 192 hand-crafted and 2,560
 deep features; and the MOS is standardised before the fit (and the prediction mapped back), so
 epsilon (0.1) means a tenth of the training MOS's spread whatever the rating scale.
