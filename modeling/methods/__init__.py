@@ -6,6 +6,6 @@ module, so the registry is complete wherever it is used.
 """
 from .base import METHODS, FrameSource, Method, MethodUnavailable, TrainContext, config_load, method_make, register
 
-from . import finetune  # noqa: E402,F401  (registers "opdai", "hust", "unilj")
+from . import clipiqa, finetune  # noqa: E402,F401  (registers "clipiqa", "opdai", "hust", "unilj")
 
 __all__ = ["METHODS", "FrameSource", "Method", "MethodUnavailable", "TrainContext", "config_load", "method_make", "register"]
