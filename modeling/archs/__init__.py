@@ -1,1 +1,1 @@
-"""The networks: backbones built by timm name, text encoders, DA-CLIP and the regression heads."""
+"""Networks: image backbones, text encoders, DA-CLIP and heads (nn.Modules, no training loop)."""

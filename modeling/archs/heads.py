@@ -51,11 +51,31 @@ class MLPHead(nn.Module):
         return self.out(self.body(x)).squeeze(-1)
 
 
+class FeatureNorm(nn.Module):
+    """A fixed affine map of frame features, (x - mean) / std, with mean and std taken from the training
+    features (buffers, not learnt; identity until set). Frozen features of a pretrained network differ
+    in scale by orders of magnitude between channels; standardised, one learning rate suits every weight."""
+
+    def __init__(self, dim: int):
+        super().__init__()
+        self.register_buffer("mean", torch.zeros(dim))
+        self.register_buffer("std", torch.ones(dim))
+
+    def fit(self, features: torch.Tensor) -> None:
+        """Set mean and std from rows of features (N x dim); a constant channel keeps std 1e-6 (no division by 0)."""
+        features = features.double()
+        self.mean.copy_(features.mean(dim=0))
+        self.std.copy_(features.std(dim=0, correction=0).clamp_min(1e-6))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return (x - self.mean) / self.std
+
+
 class ViewRegressor(nn.Module):
     """Backbone (or none: the input is already frame features) -> frames pooled per view -> head -> mean over views.
 
     forward(x): x is B x V x F x 3 x S x S images, or B x V x F x D features when `backbone` is None;
-    returns B scores. `bn_frozen` keeps the backbone's BatchNorm statistics as pretrained while the
+    returns B scores. `norm` standardises the frame features (identity unless fitted). `bn_frozen` keeps the backbone's BatchNorm statistics as pretrained while the
     rest trains: with the small batches of fine-tuning (UNILJ trains with 2 videos) batch
     statistics are noise, and frozen ones make a DDP run equal to one process.
     """
@@ -68,6 +88,7 @@ class ViewRegressor(nn.Module):
         self.backbone = backbone
         self.pooling = pooling
         self.bn_frozen = bn_frozen
+        self.norm = FeatureNorm(dim)
         self.head = MLPHead(dim * (2 if pooling == "mean_std" else 1), hidden, dropout)
 
     def train(self, mode: bool = True) -> ViewRegressor:
@@ -82,5 +103,5 @@ class ViewRegressor(nn.Module):
         batch, views, frames = x.shape[:3]
         if self.backbone is not None:
             x = self.backbone(x.flatten(0, 2)).reshape(batch, views, frames, -1)
-        pooled = frames_pool(x, self.pooling, dim=2)  # B x V x D'
+        pooled = frames_pool(self.norm(x), self.pooling, dim=2)  # B x V x D'
         return self.head(pooled).mean(dim=1)

@@ -73,6 +73,7 @@ class FinetuneConfig:
     weights: str | None = "auto"  # "auto" (the fetched pretrained file), a local file, or None (random init)
     input_size: int | None = None  # override the backbone's input size (None: its pretrained size)
     freeze_backbone: bool = False  # True: train the head on cached frozen features
+    standardise: bool = True  # frozen features centred and scaled on the training frames (FeatureNorm)
     bn_frozen: bool = True  # keep the backbone's BatchNorm statistics while fine-tuning
     epochs: int = 30
     batch_size: int = 16  # global batch (videos), split over the processes under torchrun
@@ -91,10 +92,16 @@ class FinetuneConfig:
         if unknown:
             raise ApplicationError("bad_config", f"Unknown setting(s) {', '.join(unknown)} for a fine-tuning method; known: {', '.join(sorted(known))}.")
         values = {k: v for k, v in config.items() if k in known}
-        if "hidden" in values:
-            values["hidden"] = tuple(int(h) for h in values["hidden"])
+        for f in dataclasses.fields(cls):
+            if f.name in values and not _type_fits(values[f.name], f.default):
+                raise ApplicationError("bad_config", f"The setting {f.name} must be like {f.default!r}, not {values[f.name]!r}.")
+        if not isinstance(values.get("policy"), str) or not isinstance(values.get("loss"), Mapping):
+            raise ApplicationError("bad_config", "A fine-tuning method needs a frame policy (\"policy\": \"even:20\") and a loss ({name: weight}).")
+        if not all(isinstance(h, int) and not isinstance(h, bool) for h in values.get("hidden", ())):
+            raise ApplicationError("bad_config", f"hidden lists the head's layer widths (integers), not {values['hidden']!r}.")
+        values["hidden"] = tuple(values.get("hidden", ()))
         cfg = cls(**values)
-        bad = sorted(set(cfg.loss) - set(LOSSES))
+        bad = sorted(set(cfg.loss) - set(LOSSES)) + [f"{k}={w!r}" for k, w in cfg.loss.items() if not _type_fits(w, 1.0)]
         if bad or not cfg.loss:
             raise ApplicationError("bad_config", f"Unknown loss(es) {', '.join(bad) or '(none given)'}; known: {', '.join(LOSSES)}.")
         if cfg.pooling not in POOLINGS:
@@ -102,6 +109,23 @@ class FinetuneConfig:
         if not 0 < cfg.val_fraction < 1 or cfg.epochs < 1 or cfg.batch_size < 2 or cfg.train_views < 1:
             raise ApplicationError("bad_config", "val_fraction must lie in (0, 1), epochs >= 1, batch_size >= 2 and train_views >= 1.")
         return cfg
+
+
+def _type_fits(value: Any, default: Any) -> bool:
+    """A setting's value has its default's type (an int where a float goes; str or None where either goes)."""
+    if isinstance(default, bool):
+        return isinstance(value, bool)
+    if isinstance(default, int):
+        return isinstance(value, int) and not isinstance(value, bool)
+    if isinstance(default, float):
+        return isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
+    if isinstance(default, tuple):
+        return isinstance(value, (list, tuple))
+    if isinstance(default, str):
+        return value is None or isinstance(value, str)
+    if default is None:  # input_size
+        return value is None or (isinstance(value, int) and not isinstance(value, bool))
+    return True
 
 
 def loss_combined(weights: Mapping[str, float]) -> Callable[[torch.Tensor, torch.Tensor], torch.Tensor]:
@@ -212,10 +236,7 @@ class Finetune(Method):
 
     # -- building -------------------------------------------------------------------------------
     def _backbone(self, weights: str | None) -> tuple[nn.Module, BackboneSpec]:
-        backbone, spec = backbone_build(self.cfg.backbone, weights=weights)
-        if self.cfg.input_size:
-            spec = dataclasses.replace(spec, input_size=int(self.cfg.input_size))
-        return backbone, spec
+        return backbone_build(self.cfg.backbone, weights=weights, input_size=self.cfg.input_size)
 
     def _build(self, weights: str | None, mos_mean: float) -> None:
         backbone, self.spec = self._backbone(weights)
@@ -307,6 +328,10 @@ class Finetune(Method):
         train_set = self._dataset(ctx.frames, fit_ids, fit_mos, train=True, seed=ctx.seed, device=device, cache_root=cache_root, progress=ctx.progress)
         val_set = self._dataset(ctx.frames, val_ids, val_mos, train=False, seed=ctx.seed, device=device, cache_root=cache_root, progress=ctx.progress)
 
+        if cfg.freeze_backbone and cfg.standardise:
+            rows = np.concatenate([views.reshape(-1, views.shape[-1]) for views in train_set.load.plain])
+            self.model.norm.fit(torch.from_numpy(rows))
+
         local_batch = max(1, cfg.batch_size // env.world_size)
         train_sampler = dist_sampler(train_set, env, shuffle=True, seed=ctx.seed)
         # Drop a last partial batch: a batch loss over one video is undefined (Norm-in-Norm divides by its spread).
@@ -319,7 +344,7 @@ class Finetune(Method):
         optimizer = self._optimizer()
         loss_fn = loss_combined(cfg.loss)
         folder = ctx.work / "checkpoints"
-        key = self._resume_key(train_ids, ctx.seed)
+        key = self._resume_key(ctx, train_ids)
         state = self._resume(folder, key, optimizer)
         for epoch in range(state.epoch + 1, cfg.epochs + 1):
             # Dropout masks: one stream per (seed, epoch, rank), so a resumed run draws what an uninterrupted one drew.
@@ -328,7 +353,7 @@ class Finetune(Method):
             train_sampler.set_epoch(epoch)
             trainable.train()
             total, steps = 0.0, 0
-            for x, mos, _ in train_loader:
+            for step, (x, mos, _) in enumerate(train_loader, 1):
                 with self._autocast(device):
                     pred = trainable(x.to(device)).float()
                 loss = loss_fn(gather_with_grad(pred, env), gather(mos.to(device), env))
@@ -336,6 +361,7 @@ class Finetune(Method):
                 loss.backward()
                 optimizer.step()
                 total, steps = total + float(loss.detach()), steps + 1
+                ctx.progress(f"epoch {epoch}", step, len(train_loader))
             val_pred = self._predict_loader(val_loader, device, env, len(val_set))
             score = (plcc(val_pred, val_mos) + srcc(val_pred, val_mos)) / 2
             score = score if math.isfinite(score) else -1.0  # diverged (NaN predictions): the worst score, not a crash
@@ -373,26 +399,32 @@ class Finetune(Method):
 
     # -- checkpoints ----------------------------------------------------------------------------
     def _state_dict(self) -> dict[str, torch.Tensor]:
-        """What defines the trained model: the head, and the backbone unless it is a frozen pretrained file."""
+        """What defines the trained model: head, feature norm, and the backbone unless it is a frozen pretrained file."""
         model = unwrap(self.model)
-        state = {f"head.{k}": v for k, v in model.head.state_dict().items()}
-        backbone = model.backbone if model.backbone is not None else self.backbone
-        if model.backbone is not None or not (self.spec and self.spec.weights):
-            state.update({f"backbone.{k}": v for k, v in backbone.state_dict().items()})
+        state = dict(model.state_dict())
+        if model.backbone is None and not self.spec.weights:  # a frozen randomly initialised backbone: keep it
+            state.update(_prefixed(self.backbone.state_dict(), "backbone."))
         return {k: v.detach().cpu().contiguous().clone() for k, v in state.items()}
 
     def _load_state_dict(self, state: Mapping[str, torch.Tensor]) -> None:
         model = unwrap(self.model)
-        model.head.load_state_dict(_unprefixed(state, "head."))
-        backbone_state = _unprefixed(state, "backbone.")
-        if backbone_state:
-            (model.backbone if model.backbone is not None else self.backbone).load_state_dict(backbone_state)
+        if model.backbone is None:
+            frozen = _unprefixed(state, "backbone.")
+            if frozen:
+                self.backbone.load_state_dict(frozen)
+            state = {k: v for k, v in state.items() if not k.startswith("backbone.")}
+        model.load_state_dict(state)
 
-    def _resume_key(self, train_ids: Sequence[str], seed: int) -> str:
-        """What a checkpoint must match to be continued: the config (except the epoch count), the videos and the seed."""
-        config = {k: v for k, v in dataclasses.asdict(self.cfg).items() if k not in ("epochs", "workers")}
-        blob = json.dumps([config, sorted(train_ids), seed, self.spec.weights_sha256], sort_keys=True, default=str)
-        return hashlib.sha256(blob.encode()).hexdigest()
+    def _resume_key(self, ctx: TrainContext, train_ids: Sequence[str]) -> str:
+        """What a checkpoint must match to be continued: the config (except the epoch count and loader processes),
+        the backbone's weights, the seed, and per training video its MOS and crops (names and sizes), so
+        relabelled videos or re-extracted frames start a new run."""
+        config = {k: v for k, v in dataclasses.asdict(self.cfg).items() if k not in ("epochs", "workers", "feature_batch")}
+        digest = hashlib.sha256(json.dumps([config, ctx.seed, self.spec.weights_sha256], sort_keys=True, default=str).encode())
+        for video in sorted(train_ids):
+            crops = [(p.name, p.stat().st_size) for p in map(Path, ctx.frames(video))]
+            digest.update(json.dumps([video, float(ctx.mos[video]), crops]).encode())
+        return digest.hexdigest()
 
     def _checkpoint(self, folder: Path, key: str, optimizer: torch.optim.Optimizer, state: FitState) -> None:
         opt = optimizer.state_dict()

@@ -75,7 +75,7 @@ def _backbones() -> types.ModuleType:
         def forward(self, x):
             return F.adaptive_avg_pool2d(F.relu(self.bn(self.conv(x))), 1).flatten(1)
 
-    def backbone_build(name, *, weights="auto"):
+    def backbone_build(name, *, weights="auto", input_size=None, **timm_kwargs):
         model = Tiny()
         sha = None
         if weights not in (None, "auto"):
@@ -85,7 +85,7 @@ def _backbones() -> types.ModuleType:
             sha = hashlib.sha256(Path(weights).read_bytes()).hexdigest()
         else:
             weights = None
-        return model, BackboneSpec(name, None if weights is None else str(weights), sha, 32, (0.5,) * 3, (0.5,) * 3, 8)
+        return model, BackboneSpec(name, None if weights is None else str(weights), sha, input_size or 32, (0.5,) * 3, (0.5,) * 3, 8)
 
     def images_to_tensor(images, spec):
         x = torch.from_numpy(np.ascontiguousarray(images)).permute(0, 3, 1, 2).float() / 255

@@ -32,7 +32,7 @@ RUNS = {
     "hust_finetuned": ("hust", {"freeze_backbone": False, "lr": 1e-3, "head_lr": 1e-2}),
     "opdai_frozen": ("opdai", {"freeze_backbone": True, "head_lr": 3e-2}),
 }
-COMMON = {"input_size": 32, "epochs": 2, "batch_size": 4, "weights": None}
+COMMON = {"input_size": 32, "epochs": 2, "batch_size": 4, "weights": None, "backbone": "test_efficientnet"}
 
 
 def _free_port() -> int:
