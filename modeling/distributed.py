@@ -152,17 +152,6 @@ def gather(local: torch.Tensor, env: DistEnv) -> torch.Tensor:
     return torch.cat(parts)
 
 
-def all_mean(value: float, env: DistEnv) -> float:
-    """The mean of a number over the ranks (each rank's own value for one process)."""
-    if not env.distributed:
-        return float(value)
-    tensor = torch.tensor([float(value)], dtype=torch.float64)
-    if env.device.startswith("cuda"):
-        tensor = tensor.to(env.device)
-    dist.all_reduce(tensor, op=dist.ReduceOp.SUM)
-    return float(tensor.item()) / env.world_size
-
-
 def gather_indexed(indices: Sequence[int], values: np.ndarray, count: int, env: DistEnv) -> np.ndarray:
     """Assemble per-item values computed on the ranks' shards into one array of `count` items, on every rank.
 

@@ -81,7 +81,7 @@ class FinetuneConfig:
     head_lr: float = 1e-3
     weight_decay: float = 1e-2
     val_fraction: float = 0.2
-    workers: int = 0  # DataLoader processes loading crops (fine-tuning only)
+    workers: int | None = None  # DataLoader processes loading crops when fine-tuning (None: 0 on the CPU, up to 8 on CUDA)
     amp: bool = True  # bfloat16 autocast on CUDA (nothing on the CPU)
     feature_batch: int = 64
 
@@ -123,7 +123,7 @@ def _type_fits(value: Any, default: Any) -> bool:
         return isinstance(value, (list, tuple))
     if isinstance(default, str):
         return value is None or isinstance(value, str)
-    if default is None:  # input_size
+    if default is None:  # input_size, workers
         return value is None or (isinstance(value, int) and not isinstance(value, bool))
     return True
 
@@ -305,6 +305,15 @@ class Finetune(Method):
             groups.insert(0, {"params": list(self.model.backbone.parameters()), "lr": self.cfg.lr})
         return torch.optim.AdamW(groups, weight_decay=self.cfg.weight_decay)
 
+    def _loading(self, device: str) -> dict:
+        """DataLoader settings: crops decoded in worker processes when fine-tuning on CUDA; features need none."""
+        if self.cfg.freeze_backbone:
+            return {"num_workers": 0}
+        cuda = device.startswith("cuda")
+        workers = self.cfg.workers if self.cfg.workers is not None else (min(8, os.cpu_count() or 1) if cuda else 0)
+        # Not persistent: the workers' copy of the dataset must see the epoch set on it before each epoch.
+        return {"num_workers": workers, "pin_memory": cuda}
+
     def _autocast(self, device: str):
         enabled = self.cfg.amp and device.startswith("cuda")
         return torch.autocast(device_type="cuda" if enabled else "cpu", dtype=torch.bfloat16, enabled=enabled)
@@ -335,37 +344,28 @@ class Finetune(Method):
         local_batch = max(1, cfg.batch_size // env.world_size)
         train_sampler = dist_sampler(train_set, env, shuffle=True, seed=ctx.seed)
         # Drop a last partial batch: a batch loss over one video is undefined (Norm-in-Norm divides by its spread).
-        train_loader = DataLoader(train_set, batch_size=local_batch, sampler=train_sampler, num_workers=cfg.workers,
-                                  drop_last=len(train_sampler) >= local_batch)
+        train_loader = DataLoader(train_set, batch_size=local_batch, sampler=train_sampler, drop_last=len(train_sampler) >= local_batch,
+                                  **self._loading(device))
         val_sampler = dist_sampler(val_set, env, shuffle=False, seed=ctx.seed)
-        val_loader = DataLoader(val_set, batch_size=1, sampler=val_sampler, num_workers=cfg.workers)
+        val_loader = DataLoader(val_set, batch_size=1, sampler=val_sampler, **self._loading(device))
 
-        trainable = dist_wrap(self.model, env)
         optimizer = self._optimizer()
-        loss_fn = loss_combined(cfg.loss)
         folder = ctx.work / "checkpoints"
         key = self._resume_key(ctx, train_ids)
-        state = self._resume(folder, key, optimizer)
+        state = self._resume(folder, key, optimizer)  # before DDP wraps the model: every rank loads the same file
+        trainable = dist_wrap(self.model, env)
+        loss_fn = loss_combined(cfg.loss)
         for epoch in range(state.epoch + 1, cfg.epochs + 1):
             # Dropout masks: one stream per (seed, epoch, rank), so a resumed run draws what an uninterrupted one drew.
             torch.manual_seed(int(np.random.SeedSequence([ctx.seed, epoch, env.rank]).generate_state(1)[0]))
             train_set.epoch = epoch
             train_sampler.set_epoch(epoch)
-            trainable.train()
-            total, steps = 0.0, 0
-            for step, (x, mos, _) in enumerate(train_loader, 1):
-                with self._autocast(device):
-                    pred = trainable(x.to(device)).float()
-                loss = loss_fn(gather_with_grad(pred, env), gather(mos.to(device), env))
-                optimizer.zero_grad(set_to_none=True)
-                loss.backward()
-                optimizer.step()
-                total, steps = total + float(loss.detach()), steps + 1
-                ctx.progress(f"epoch {epoch}", step, len(train_loader))
+            loss = self._epoch(trainable, train_loader, optimizer, loss_fn, env,
+                               progress=lambda step, steps, e=epoch: ctx.progress(f"epoch {e}", step, steps))
             val_pred = self._predict_loader(val_loader, device, env, len(val_set))
             score = (plcc(val_pred, val_mos) + srcc(val_pred, val_mos)) / 2
             score = score if math.isfinite(score) else -1.0  # diverged (NaN predictions): the worst score, not a crash
-            state.history.append({"epoch": epoch, "loss": total / max(steps, 1), "val_plcc": plcc(val_pred, val_mos),
+            state.history.append({"epoch": epoch, "loss": loss, "val_plcc": plcc(val_pred, val_mos),
                                   "val_srcc": srcc(val_pred, val_mos), "val_score": score})
             if score > state.best_score or state.best_epoch == 0:
                 state.best_epoch, state.best_score = epoch, score
@@ -383,6 +383,22 @@ class Finetune(Method):
                 "history": state.history, "fit_videos": len(fit_ids), "val_videos": len(val_ids),
                 "world_size": env.world_size, "device": device, "frozen_backbone": cfg.freeze_backbone,
                 "weights": self.weights_used()}
+
+    def _epoch(self, trainable: nn.Module, loader: DataLoader, optimizer: torch.optim.Optimizer,
+               loss_fn: Callable[[torch.Tensor, torch.Tensor], torch.Tensor], env: DistEnv, progress) -> float:
+        """One pass over the training videos; the mean over steps of the global batch's loss (the same on every rank)."""
+        trainable.train()
+        total, steps = 0.0, 0
+        for step, (x, mos, _) in enumerate(loader, 1):
+            with self._autocast(env.device):
+                pred = trainable(x.to(env.device)).float()
+            loss = loss_fn(gather_with_grad(pred, env), gather(mos.to(env.device), env))
+            optimizer.zero_grad(set_to_none=True)
+            loss.backward()
+            optimizer.step()
+            total, steps = total + float(loss.detach()), steps + 1
+            progress(step, len(loader))
+        return total / max(steps, 1)
 
     def _predict_loader(self, loader: DataLoader, device: str, env: DistEnv, count: int) -> np.ndarray:
         model = self.model
@@ -462,7 +478,7 @@ class Finetune(Method):
         ids = list(ids)
         self.model.to(device)
         dataset = self._dataset(frames, ids, None, train=False, seed=0, device=device, cache_root=cache_root)
-        loader = DataLoader(dataset, batch_size=1, shuffle=False, num_workers=self.cfg.workers if not self.cfg.freeze_backbone else 0)
+        loader = DataLoader(dataset, batch_size=1, shuffle=False, **self._loading(device))
         return self._predict_loader(loader, device, DistEnv(device=device), len(ids))
 
     def save(self, folder: Path) -> None:
