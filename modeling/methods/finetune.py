@@ -235,11 +235,8 @@ class Finetune(Method):
         self.spec: BackboneSpec | None = None
 
     # -- building -------------------------------------------------------------------------------
-    def _backbone(self, weights: str | None) -> tuple[nn.Module, BackboneSpec]:
-        return backbone_build(self.cfg.backbone, weights=weights, input_size=self.cfg.input_size)
-
     def _build(self, weights: str | None, mos_mean: float) -> None:
-        backbone, self.spec = self._backbone(weights)
+        backbone, self.spec = backbone_build(self.cfg.backbone, weights=weights, input_size=self.cfg.input_size)
         if self.cfg.freeze_backbone:
             self.backbone = backbone.eval().requires_grad_(False)
             backbone = None
