@@ -43,7 +43,7 @@ from modeling.archs.backbones import BackboneSpec, backbone_build, images_to_ten
 from modeling.archs.heads import POOLINGS, ViewRegressor
 from modeling.data.cache import features_cached
 from modeling.data.sampling import crops_load, frames_select
-from modeling.distributed import (DistEnv, barrier, dist_sampler, dist_setup, dist_wrap, gather, gather_indexed,
+from modeling.distributed import (DistEnv, barrier, dist_env, dist_sampler, dist_setup, dist_wrap, gather, gather_indexed,
                                   gather_with_grad, is_main, unwrap)
 from modeling.metrics import plcc, srcc
 
@@ -362,7 +362,7 @@ class Finetune(Method):
             val_pred = self._predict_loader(val_loader, device, env, len(val_set))
             score = (plcc(val_pred, val_mos) + srcc(val_pred, val_mos)) / 2
             score = score if math.isfinite(score) else -1.0  # diverged (NaN predictions): the worst score, not a crash
-            state.history.append({"epoch": epoch, "loss": loss, "val_plcc": plcc(val_pred, val_mos),
+            state.history.append({"epoch": epoch, "loss": loss if math.isfinite(loss) else None, "val_plcc": plcc(val_pred, val_mos),
                                   "val_srcc": srcc(val_pred, val_mos), "val_score": score})
             if score > state.best_score or state.best_epoch == 0:
                 state.best_epoch, state.best_score = epoch, score
@@ -473,6 +473,7 @@ class Finetune(Method):
         if self.model is None:
             raise ApplicationError("not_trained", f"{self.name} has not been trained or loaded.")
         ids = list(ids)
+        device = dist_env(device).device  # under torchrun each process predicts on its own GPU
         self.model.to(device)
         dataset = self._dataset(frames, ids, None, train=False, seed=0, device=device, cache_root=cache_root)
         loader = DataLoader(dataset, batch_size=1, shuffle=False, **self._loading(device))
