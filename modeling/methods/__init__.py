@@ -8,4 +8,6 @@ from . import svr  # noqa: F401  (registers "svr")
 from .base import METHODS, FrameSource, Method, MethodUnavailable, TrainContext, config_load, method_make, register
 from . import daclip  # noqa: E402,F401  (registers "daclip")
 
+from . import clipiqa, finetune  # noqa: E402,F401  (registers "clipiqa", "opdai", "hust", "unilj")
+
 __all__ = ["METHODS", "FrameSource", "Method", "MethodUnavailable", "TrainContext", "config_load", "method_make", "register"]
