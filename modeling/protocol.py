@@ -14,6 +14,7 @@ manifest SHA-256, the split, the seed): run again, it computes only what is miss
 """
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import platform
@@ -108,7 +109,8 @@ def split_run(export: ExportData, config_name: str, k: int, *, overrides: Mappin
               frames: FrameSource | None = None, explain: bool = True) -> SplitRun:
     """Train configuration `config_name` on split k's training videos and score it on its three test sets.
 
-    `work` is the method's scratch folder (its resumable checkpoints); `cache_root` where frozen
+    The method's scratch folder (its resumable checkpoints) is work/<config>-split<k>-<run_key>:
+    a run with other inputs never resumes this one's checkpoint. `cache_root` is where frozen
     features are cached (default CACHE_DIR); `frames` the crops by video id (default: the export's
     frames/). Raises MethodUnavailable when the method cannot run here (e.g. CLIP-IQA without a
     checkpoint), ApplicationError for a missing split or crops. With `explain` and a method that
@@ -128,9 +130,10 @@ def split_run(export: ExportData, config_name: str, k: int, *, overrides: Mappin
         raise ApplicationError("bad_split", f"Split {k} has no training videos.")
     mos = dict(zip(train, export.mos(train).tolist()))
     reasons = export.reasons
+    key = run_key(method.config, export.manifest_sha256, k, seed)
     ctx = TrainContext(
         frames=frames_limited(frames, train, why="while training"), mos=mos, reasons={v: list(reasons[v]) for v in train},
-        work=Path(work), device=device, seed=seed, progress=progress, cache_root=cache_root,
+        work=Path(work) / f"{method.config['config']}-split{k}-{key}", device=device, seed=seed, progress=progress, cache_root=cache_root,
     )
     ctx.work.mkdir(parents=True, exist_ok=True)
     seeds_set(seed)
@@ -168,6 +171,12 @@ def split_run(export: ExportData, config_name: str, k: int, *, overrides: Mappin
         row["explanation"] = explanation_scores(method, export, frames, train, test_ids, device=device, cache_root=cache_root, seed=seed)
         row["seconds"]["explain"] = round(time.perf_counter() - started, 3)
     return SplitRun(method=method, row=row, predictions=predictions)
+
+
+def run_key(config_values: Mapping, export_sha256: str, k: int, seed: int) -> str:
+    """16 hex digits naming a run by its inputs: the configuration after overrides, the export, the split, the seed."""
+    text = json.dumps({"config": config_values, "export": export_sha256, "split": k, "seed": seed}, sort_keys=True, default=str)
+    return hashlib.sha256(text.encode()).hexdigest()[:16]
 
 
 def explanation_scores(method: Method, export: ExportData, frames: FrameSource, train: Sequence[str], ids: Sequence[str], *,
@@ -304,7 +313,7 @@ def benchmark(export: ExportData, configs: Sequence[str], splits: Sequence[int],
                 row = stored
             else:
                 try:
-                    run = split_run(export, config, k, overrides=overrides, device=device, work=out / "work" / name / str(k), seed=seed,
+                    run = split_run(export, config, k, overrides=overrides, device=device, work=out / "work", seed=seed,
                                     progress=progress, cache_root=cache_root, explain=explain)
                 except MethodUnavailable as exc:
                     unavailable[name] = exc.message

@@ -112,6 +112,19 @@ def tiny_method():
     METHODS.pop(NAME, None)
 
 
+@pytest.fixture
+def tiny_configs(tiny_method, tmp_path, monkeypatch) -> Path:
+    """The shipped configurations replaced by the tiny method's: tiny_ridge, and tiny_off (unavailable)."""
+    from modeling.methods import base
+
+    folder = tmp_path / "configs"
+    folder.mkdir()
+    tiny_config(folder)
+    tiny_config(folder, name="tiny_off", unavailable_because="no checkpoint given")
+    monkeypatch.setattr(base, "CONFIG_DIR", folder)
+    return folder
+
+
 def tiny_config(folder: Path, name: str = NAME, **values) -> str:
     """A configuration file of the tiny method in `folder`; returns its path (method_make takes it)."""
     path = folder / f"{name}.json"
@@ -161,3 +174,18 @@ def tiny_export(folder: Path, *, seed: int = 0) -> Path:
     (folder / "manifest.json").write_text(json.dumps({"format": "dream-export/1", "campaign": {"slug": "tiny"},
                                                       "export": {"version": 1}, "files": files}))
     return folder
+
+
+@pytest.fixture(scope="session")
+def pattern_clip() -> Path:
+    """A real 0.52-s, 160x96 H.264 clip (13 frames, no face: every crop is the frame's centre), made once."""
+    from annotation import media
+    from tests.conftest import TEST_VAR
+
+    path = TEST_VAR / "modeling-clips" / "pattern_160x96_13f.mp4"
+    if not path.exists():
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = path.with_suffix(".tmp.mp4")
+        media.make_test_pattern(tmp, seed=5, seconds=0.52, size=(160, 96), fps=25)
+        tmp.replace(path)
+    return path
