@@ -19,6 +19,7 @@ import json
 import os
 import platform
 import random
+import shutil
 import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -102,6 +103,7 @@ class SplitRun:
     method: Method
     row: dict
     predictions: dict[str, dict[str, float]] = field(default_factory=dict)  # test set -> video -> predicted MOS
+    work: Path | None = None  # the run's scratch folder: its checkpoints, of no use once the model is saved or the row stored
 
 
 def split_run(export: ExportData, config_name: str, k: int, *, overrides: Mapping[str, Any] | None = None, device: str = "auto",
@@ -170,7 +172,7 @@ def split_run(export: ExportData, config_name: str, k: int, *, overrides: Mappin
         test_ids = [v for name in TEST_SETS for v in split.sets[name]]
         row["explanation"] = explanation_scores(method, export, frames, train, test_ids, device=device, cache_root=cache_root, seed=seed)
         row["seconds"]["explain"] = round(time.perf_counter() - started, 3)
-    return SplitRun(method=method, row=row, predictions=predictions)
+    return SplitRun(method=method, row=row, predictions=predictions, work=ctx.work)
 
 
 def run_key(config_values: Mapping, export_sha256: str, k: int, seed: int) -> str:
@@ -320,6 +322,7 @@ def benchmark(export: ExportData, configs: Sequence[str], splits: Sequence[int],
                     break
                 row = {**run.row, "predictions": run.predictions}
                 row_write(path, row)
+                shutil.rmtree(run.work, ignore_errors=True)  # the row is what a rerun reuses
                 computed += 1
             rows.append(row)
             if on_row is not None:

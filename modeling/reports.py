@@ -182,11 +182,11 @@ def report_write(folder: Path, rows: Sequence[Mapping], meta: Mapping) -> dict[s
         figures.append(("table5", table5_figure(t5)))
         tables.append(table5_markdown(t5))
     html_write(files["table2.html"], "Benchmark", figures, tables)
-    summary = {**meta, "table2": _records(t2), "table5": _records(t5)}
+    summary = {**meta, "table2": records(t2), "table5": records(t5)}
     files["benchmark.json"].write_text(json.dumps(summary, indent=1, allow_nan=False), encoding="utf-8")
     return files
 
 
-def _records(table: pd.DataFrame) -> list[dict]:
+def records(table: pd.DataFrame) -> list[dict]:
     """A table as JSON records, NaN (the std of one split) as null."""
     return [{k: (None if isinstance(v, float) and not np.isfinite(v) else v) for k, v in r.items()} for r in table.to_dict("records")]

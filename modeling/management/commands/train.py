@@ -1,6 +1,7 @@
 """`manage.py train CONFIG --export DIR --split K`: train one configuration on one split, print its metrics, save (and register) the model."""
 from __future__ import annotations
 
+import shutil
 import time
 from pathlib import Path
 
@@ -45,6 +46,7 @@ class Command(BaseCommand):
         name = name or f"{run.row['config']}-split{split}-{time.strftime('%Y%m%d-%H%M%S')}"
         folder = Path(settings.MODELS_ROOT) / name
         model_save(folder, run, data, name=name)
+        shutil.rmtree(run.work, ignore_errors=True)  # its checkpoints: the model folder holds the result
         metrics = run.row["metrics"]
         self.stdout.write(f"{run.row['config']} on split {split} ({run.row['videos']['train']} training videos, {run.row['device']}, "
                           f"fit {run.row['seconds']['fit']:.1f} s):")
