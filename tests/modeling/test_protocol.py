@@ -123,6 +123,7 @@ def test_the_benchmark_resumes_and_reports(export, tmp_path):
     summary = json.loads((out / "benchmark.json").read_text())
     assert summary["export_sha256"] == export.manifest_sha256 and summary["seed"] == 3 and summary["torch"]
     assert (out / "table5.md").is_file() and "top-13" in (out / "table5.md").read_text()
+    assert not list((out / "work").iterdir())  # each run's scratch folder went once its row was stored
 
 
 def test_the_benchmark_table_has_mean_and_std_over_splits(export, tmp_path):
