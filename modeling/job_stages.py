@@ -244,7 +244,7 @@ def stage_benchmark(ctx: StageContext) -> None:
     table = reports.table2(result.rows)
     ctx.artifacts.json_write("table2", reports.records(table))
     ctx.summary_record({
-        "rows": len(result.rows), "computed": result.computed, "unavailable": result.unavailable,
+        "rows": len(result.rows), "computed": result.computed, "unavailable": result.unavailable, "failed": result.failed,
         "table2": [{"config": r["config"], "splits": r["splits"], "avr": r["avr_mean"], "avr_std": r["avr_std"]}
                    for r in reports.records(table)],
     })

@@ -151,6 +151,9 @@ def split_run(export: ExportData, config_name: str, k: int, *, overrides: Mappin
         pred = np.asarray(method.predict(frames, ids, device=device, cache_root=cache_root), dtype=np.float64) if ids else np.zeros(0)
         if pred.shape != (len(ids),):
             raise ApplicationError("bad_prediction", f"{method.name} predicted {pred.shape} values for {len(ids)} videos of {name}.")
+        if not np.isfinite(pred).all():
+            raise ApplicationError("bad_prediction", f"{method.name} predicted NaN or infinity for {int((~np.isfinite(pred)).sum())} "
+                                                     f"videos of {name} (did the training diverge? see its losses in the work folder).")
         predictions[name] = dict(zip(ids, pred.tolist()))
         scored[name] = (pred, export.mos(ids))
     progress("predict", len(TEST_SETS), len(TEST_SETS))
@@ -227,7 +230,11 @@ def _jsonable(value):
         return None
     if isinstance(value, Path):
         return str(value)
-    return value
+    if hasattr(value, "tolist"):  # a torch tensor
+        return _jsonable(value.tolist())
+    if value is None or isinstance(value, (str, int, float, bool)):
+        return value
+    return str(value)
 
 
 # --- every method x split ---------------------------------------------------------------------
@@ -277,6 +284,7 @@ def row_matches(row: dict | None, *, config_values: dict, export_sha256: str, k:
 class BenchmarkResult:
     rows: list[dict]  # one per finished (configuration, split), in the order asked for
     unavailable: dict[str, str]  # configuration -> why it cannot run here
+    failed: dict[str, str]  # "<configuration> split <k>" -> why that run stopped (the others went on)
     computed: int  # rows computed by this call (the others were stored)
     folder: Path
 
@@ -287,7 +295,9 @@ def benchmark(export: ExportData, configs: Sequence[str], splits: Sequence[int],
               on_row: Callable[[dict], None] | None = None) -> BenchmarkResult:
     """Every configuration x split, resumable, and the reports (reports.report_write) in `out`.
 
-    A configuration that cannot run here (MethodUnavailable) is reported as such, not scored.
+    A configuration that cannot run here (MethodUnavailable) is reported as such, not scored; a run
+    that stops with an ApplicationError (NaN predictions, missing crops) is listed in `failed` and
+    the others go on (run again, it is tried again). A split leak stops everything.
     `progress("benchmark", done, total)` counts (configuration, split) pairs; the inner stages of a
     run report under their own names. `on_row(row)` hears each finished row (a job's summary).
     """
@@ -298,9 +308,12 @@ def benchmark(export: ExportData, configs: Sequence[str], splits: Sequence[int],
     device = device_resolve(device)
     rows: list[dict] = []
     unavailable: dict[str, str] = {}
+    failed: dict[str, str] = {}
     computed = 0
     total = len(configs) * len(splits)
-    methods = [method_make(config, overrides) for config in configs]  # every name checked before any training
+    methods = [method_make(config, overrides) for config in configs]  # every name and split checked before any training
+    for k in splits:
+        export.split(k)
     for i, (config, method) in enumerate(zip(configs, methods)):
         name = method.config["config"]
         reason = method.unavailable()
@@ -320,6 +333,12 @@ def benchmark(export: ExportData, configs: Sequence[str], splits: Sequence[int],
                 except MethodUnavailable as exc:
                     unavailable[name] = exc.message
                     break
+                except ApplicationError as exc:
+                    if exc.code == "split_leak":
+                        raise  # a method that reads test videos is a bug to fix, not a run to skip
+                    failed[f"{name} split {k}"] = exc.message
+                    progress("benchmark", i * len(splits) + j + 1, total)
+                    continue
                 row = {**run.row, "predictions": run.predictions}
                 row_write(path, row)
                 shutil.rmtree(run.work, ignore_errors=True)  # the row is what a rerun reuses
@@ -330,6 +349,6 @@ def benchmark(export: ExportData, configs: Sequence[str], splits: Sequence[int],
             progress("benchmark", i * len(splits) + j + 1, total)
     meta = {"export_sha256": export.manifest_sha256, "export": _export_identity(export), "configs": list(configs),
             "splits": list(splits), "seed": seed, "device": device, "overrides": dict(overrides or {}),
-            "unavailable": unavailable, **environment()}
+            "unavailable": unavailable, "failed": failed, **environment()}
     reports.report_write(out, rows, meta)
-    return BenchmarkResult(rows=rows, unavailable=unavailable, computed=computed, folder=out)
+    return BenchmarkResult(rows=rows, unavailable=unavailable, failed=failed, computed=computed, folder=out)

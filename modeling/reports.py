@@ -86,8 +86,8 @@ def _markdown(header: list[str], body: list[list[str]]) -> str:
     return "\n".join(lines) + "\n"
 
 
-def table2_markdown(table: pd.DataFrame, unavailable: Mapping[str, str] | None = None) -> str:
-    """Table II as Markdown: mean ± std over splits (ddof 1; the mean alone for one split), avr last; unavailable methods named."""
+def table2_markdown(table: pd.DataFrame, unavailable: Mapping[str, str] | None = None, failed: Mapping[str, str] | None = None) -> str:
+    """Table II as Markdown: mean ± std over splits (ddof 1; the mean alone for one split), avr last; unavailable methods and failed runs named."""
     header = ["Method"] + [f"{SET_TITLES[s]} {m.upper()}" for s in TEST_SETS for m in ("plcc", "srcc")] + \
              ["PLCC avr", "SRCC avr", "avr", "splits", "fit s"]
     body = []
@@ -99,6 +99,8 @@ def table2_markdown(table: pd.DataFrame, unavailable: Mapping[str, str] | None =
     text = _markdown(header, body)
     if unavailable:
         text += "\n" + "\n".join(f"- {config}: {reason}" for config, reason in unavailable.items()) + "\n"
+    if failed:
+        text += "\nFailed runs (not in the table):\n" + "\n".join(f"- {run}: {reason}" for run, reason in failed.items()) + "\n"
     return text
 
 
@@ -171,7 +173,7 @@ def report_write(folder: Path, rows: Sequence[Mapping], meta: Mapping) -> dict[s
     files = {"table2.csv": folder / "table2.csv", "table2.md": folder / "table2.md", "table2.html": folder / "table2.html",
              "benchmark.json": folder / "benchmark.json"}
     csvsafe.frame(t2).to_csv(files["table2.csv"], index=False)
-    markdown = table2_markdown(t2, unavailable)
+    markdown = table2_markdown(t2, unavailable, meta.get("failed"))
     files["table2.md"].write_text(markdown, encoding="utf-8")
     figures = [("table2", table2_figure(t2))]
     tables = [markdown]

@@ -160,3 +160,13 @@ def test_splits_and_devices_are_read_strictly():
             protocol.device_resolve("cuda")
         assert refused.value.code == "no_cuda"
 
+
+
+def test_a_run_that_fails_is_listed_and_the_others_go_on(export, tmp_path):
+    out = tmp_path / "b"
+    result = protocol.benchmark(export, [tiny_config(tmp_path, name="tiny_nan", diverge=True), tiny_config(tmp_path)], [0, 1], out=out,
+                                device="cpu", explain=False)
+    assert [r["config"] for r in result.rows] == [NAME, NAME] and set(result.failed) == {"tiny_nan split 0", "tiny_nan split 1"}
+    assert "NaN" in result.failed["tiny_nan split 0"] and "Failed runs" in (out / "table2.md").read_text()
+    with pytest.raises(ApplicationError, match="split_leak|only the split's training videos"):
+        protocol.benchmark(export, [tiny_config(tmp_path, name="peek", peek=export.split(0).sets["test1"][0])], [0], out=out, device="cpu")

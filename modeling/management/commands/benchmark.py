@@ -45,3 +45,5 @@ class Command(BaseCommand):
         if (Path(out) / "table5.md").is_file():
             self.stdout.write((Path(out) / "table5.md").read_text(encoding="utf-8"))
         self.stdout.write(f"{result.computed} run(s) computed, {len(result.rows) - result.computed} reused. Reports in {out}")
+        if result.failed:
+            raise CommandError(f"{len(result.failed)} run(s) failed (listed in table2.md); run again to retry them.")
