@@ -6,6 +6,7 @@ from django import forms
 
 from annotation.models import AnnotationSession, Annotator, Attempt, Campaign, Rating, Video
 from jobs.models import Job
+from modeling.models import TrainedModel
 
 
 class IdFilter(filters.NumberFilter):
@@ -116,3 +117,12 @@ class JobFilter(filters.FilterSet):
 
         ids = list(Campaign.objects.filter(slug=value).values_list("pk", flat=True))
         return queryset.filter(subject__in=[campaign_subject(pk) for pk in ids])
+
+
+class TrainedModelFilter(filters.FilterSet):
+    campaign = filters.CharFilter(field_name="campaign__slug", help_text="The slug of the campaign of the model's export.")
+    split = IdFilter()
+
+    class Meta:
+        model = TrainedModel
+        fields = ["config", "method", "campaign", "split"]

@@ -19,6 +19,7 @@ from annotation.services.campaigns import EDITABLE_FIELDS
 from jobs.artifacts import ArtifactStore
 from jobs.models import Job
 from jobs.services import job_progress
+from modeling.models import TrainedModel
 
 # --- Campaigns --------------------------------------------------------------------------------
 
@@ -343,3 +344,76 @@ class WithdrawalSerializer(serializers.Serializer):
     ratings_deleted = serializers.IntegerField()
     attempts_deleted = serializers.IntegerField()
     sessions_deleted = serializers.IntegerField()
+
+
+# --- Trained models (modeling) ----------------------------------------------------------------
+
+
+class TrainedModelSerializer(serializers.ModelSerializer):
+    """A model of the registry: what it learned from (campaign, export, split), its configuration, its scores on the split's test sets."""
+
+    campaign = serializers.SlugRelatedField(slug_field="slug", read_only=True, allow_null=True,
+                                            help_text="The campaign of its export (null: an export from elsewhere).")
+    export_version = serializers.SerializerMethodField(help_text="The version of the campaign's export it trained on (null: trained from a folder).")
+    created_by = serializers.SlugRelatedField(slug_field="username", read_only=True, allow_null=True,
+                                              help_text="Who trained it (null: manage.py train, or a deleted user).")
+    metrics = serializers.JSONField(help_text="PLCC and SRCC per test set, plcc_avr, srcc_avr and avr (the paper's Table II, one split).")
+    config_values = serializers.JSONField(help_text="The configuration after overrides.")
+    weights_used = serializers.JSONField(help_text="The pretrained files it started from: name, file, sha256.")
+    seconds = serializers.JSONField(help_text="Seconds to fit and to predict the test sets.")
+
+    class Meta:
+        model = TrainedModel
+        fields = ["id", "name", "config", "method", "config_values", "campaign", "export_version", "export_sha256", "split", "seed",
+                  "metrics", "weights_used", "device", "torch_version", "seconds", "created_at", "created_by", "job"]
+        read_only_fields = fields
+
+    def get_export_version(self, model) -> int | None:
+        return model.export_job.version if model.export_job_id else None
+
+
+class _ModelJobSerializer(serializers.Serializer):
+    campaign = serializers.SlugField(help_text="The campaign whose export to use (you need the analyse action on it).")
+    export_version = serializers.IntegerField(required=False, min_value=1, max_value=2**31 - 1,
+                                              help_text="The export version (default: the latest completed one).")
+    overrides = serializers.DictField(required=False, default=dict, help_text="Configuration values to override (key: value).")
+    device = serializers.RegexField(r"^(auto|cpu|cuda(:\d{1,2})?)$", required=False, default="auto", help_text="auto, cpu, cuda or cuda:N.")
+    seed = serializers.IntegerField(required=False, default=0, min_value=0, max_value=2**32 - 1)
+
+
+class ModelTrainSerializer(_ModelJobSerializer):
+    """Train one configuration on one split of a campaign's export: a job of kind "train" on the training queue."""
+
+    config = serializers.RegexField(r"^[a-z0-9][a-z0-9_-]{0,79}$", help_text="A configuration name (modeling/configs/<name>.json).")
+    split = serializers.IntegerField(required=False, default=0, min_value=0, max_value=99)
+    name = serializers.RegexField(r"^[a-z0-9][a-z0-9_-]{0,79}$", required=False, default="", allow_blank=True,
+                                  help_text="The model's name (default <config>-split<k>-job<id>).")
+
+
+class ModelBenchmarkSerializer(_ModelJobSerializer):
+    """Every configuration x split of a campaign's export (Table II): a job of kind "benchmark" on the training queue."""
+
+    configs = serializers.ListField(child=serializers.RegexField(r"^[a-z0-9][a-z0-9_-]{0,79}$"), min_length=1, max_length=30)
+    splits = serializers.ListField(child=serializers.IntegerField(min_value=0, max_value=99), required=False, min_length=1, max_length=100,
+                                   help_text="Split numbers (default 0 to 9).")
+    explain = serializers.BooleanField(required=False, default=True, help_text="Score explanations (Table V) for methods that explain.")
+
+
+class ModelPredictSerializer(serializers.Serializer):
+    video = serializers.FileField(help_text="A video file (MP4, WebM, AVI, MOV...); probed and face-cropped as the export's videos were.")
+
+
+class ModelPredictionSerializer(serializers.Serializer):
+    """A model's score of one uploaded video, and its explanation when the method explains."""
+
+    video = serializers.CharField(help_text="The uploaded file's name.")
+    score = serializers.FloatField(help_text="The predicted MOS (1 = very low realism ... 5 = high realism).")
+    model = serializers.CharField()
+    frames = serializers.IntegerField(help_text="Face crops made (one of every `step` frames).")
+    faces_detected = serializers.IntegerField(help_text="Crops around a face found in that frame.")
+    detector = serializers.CharField()
+    duration_s = serializers.FloatField()
+    width = serializers.IntegerField()
+    height = serializers.IntegerField()
+    explanation = serializers.JSONField(required=False, help_text="neighbours (top-K training videos: video, similarity, reasons) and "
+                                                                 "categories (the 37-share category vector by name).")

@@ -3,7 +3,7 @@ from django.urls import path
 from drf_spectacular.views import SpectacularAPIView
 
 from .docs import RedocView, SwaggerView
-from .views import analyses, campaigns, exports, jobs, records, videos
+from .views import analyses, campaigns, exports, jobs, models, records, videos
 
 app_name = "api"
 
@@ -36,4 +36,9 @@ urlpatterns = [
     path("jobs/", jobs.JobListApi.as_view(), name="jobs"),
     path("jobs/<int:pk>/", jobs.JobDetailApi.as_view(), name="job"),
     path("jobs/<int:pk>/artifacts/<str:name>", jobs.JobArtifactApi.as_view(), name="job_artifact"),
+    path("models/", models.ModelListApi.as_view(), name="models"),
+    path("models/train", models.ModelTrainApi.as_view(), name="models_train"),
+    path("models/benchmark", models.ModelBenchmarkApi.as_view(), name="models_benchmark"),
+    path("models/<int:pk>/", models.ModelDetailApi.as_view(), name="model"),
+    path("models/<int:pk>/predict", models.ModelPredictApi.as_view(), name="model_predict"),
 ]

@@ -261,6 +261,16 @@ CELERY_BROKER_TRANSPORT_OPTIONS = {
 # Each job's files (jobs.artifacts: Parquet and JSON only): with workers on several hosts, a volume
 # they all mount at this path.
 JOBS_ARTIFACT_ROOT = Path(os.environ.get("JOBS_ARTIFACT_ROOT", VAR_DIR / "jobs"))
+# Training and benchmark jobs (modeling) run on a queue of their own: jobs.tasks.enqueue_job sends every
+# stage of a kind to its JobKind.queue, and modeling's kinds name TRAINING_QUEUE. A worker consumes the
+# default queue only unless told otherwise, so the web host's `celery -A config worker` never takes a
+# training; a GPU host runs `celery -A config worker -Q training --concurrency 1` (docker/compose.yml: trainer).
+CELERY_TASK_DEFAULT_QUEUE = "celery"
+TRAINING_QUEUE = os.environ.get("TRAINING_QUEUE", "training")
+# Trained models' folders (modeling.serving: model.json and the method's files), one per model.
+MODELS_ROOT = Path(os.environ.get("MODELS_ROOT", VAR_DIR / "models"))
+# A video sent to a model's predict endpoint: at most this many bytes (the answer names the limit).
+PREDICT_UPLOAD_MAX_BYTES = int(os.environ.get("PREDICT_UPLOAD_MAX_BYTES", str(200 * 1024 * 1024)))
 ANALYSIS_REFRESH_MINUTES = int(os.environ.get("ANALYSIS_REFRESH_MINUTES", "15"))
 CELERY_BEAT_SCHEDULE = {
     "release-abandoned-sessions": {

@@ -14,6 +14,7 @@ urlpatterns = [
     re_path(r"^media/(?P<path>.+)$", serve_media, name="media"),
     path("", include("annotation.urls")),
     path("", include("analysis.urls")),
+    path("", include("modeling.urls")),
     path("api/v1/", include("api.urls")),
 ]
 

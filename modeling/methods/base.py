@@ -94,20 +94,34 @@ def register(cls: type[Method]) -> type[Method]:
     return cls
 
 
+def config_path(name: str) -> Path:
+    """Where configuration `name` is: modeling/configs/<name>.json, or `name` itself when it is a .json file's path
+    (a configuration of one's own, or a test's, without adding it to the shipped ones)."""
+    return Path(name) if name.endswith(".json") else CONFIG_DIR / f"{name}.json"
+
+
+def config_name(name: str) -> str:
+    """The name a configuration is reported under: its file's stem."""
+    return config_path(name).stem
+
+
 def config_load(name: str) -> dict:
-    """The config file of a configuration name: modeling/configs/<name>.json; its "method" names the class."""
-    path = CONFIG_DIR / f"{name}.json"
+    """The config file of a configuration name (see config_path); its "method" names the class."""
+    path = config_path(name)
     if not path.is_file():
         known = ", ".join(sorted(p.stem for p in CONFIG_DIR.glob("*.json")))
         raise ApplicationError("unknown_method", f"No configuration named {name!r}. Known: {known}.", status=400)
-    return json.loads(path.read_text(encoding="utf-8"))
+    try:
+        return json.loads(path.read_text(encoding="utf-8"))
+    except (UnicodeDecodeError, ValueError) as exc:
+        raise ApplicationError("bad_config", f"The configuration {path} is not valid JSON: {exc}.", status=400)
 
 
 def method_make(name: str, overrides: Mapping[str, Any] | None = None) -> Method:
     """The method of configuration `name` with `overrides` applied on top of its config file."""
     config = config_load(name)
     config.update(overrides or {})
-    config["config"] = name
+    config["config"] = config_name(name)
     cls = METHODS.get(config.get("method", name))
     if cls is None:
         raise ApplicationError("unknown_method", f"Configuration {name!r} names no registered method ({config.get('method')!r}).", status=400)

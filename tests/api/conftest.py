@@ -12,6 +12,7 @@ from annotation.models import Campaign, CampaignMembership, ConsentText
 from jobs import services as job_services
 from jobs.artifacts import ArtifactStore
 from jobs.models import Job
+from modeling.models import TrainedModel
 
 from ..analysis.factories import rated_campaign
 from ..annotation.test_assignment import launch_ready
@@ -30,6 +31,7 @@ class World:
     other_job: Job  # a job of the other campaign
     session_id: int
     video_id: int
+    model_id: int  # a trained model of the campaign whose files are not there (predict answers 409)
 
 
 def _never(job_id: int) -> None:
@@ -53,9 +55,12 @@ def world(db, settings, tmp_path) -> World:
     ArtifactStore.for_job(done).json_write("report", {"created": ["a.mp4"]})
     Job.objects.filter(pk=done.pk).update(status=Job.Status.COMPLETED)
     other_run = analysis_services.analysis_run_start(campaign=other, enqueue=_never)
+    model = TrainedModel.objects.create(name="world-model", config="svr_nss", method="svr", campaign=campaign, export_path=str(tmp_path / "x"),
+                                        export_sha256="0" * 64, split=0, metrics={"avr": 0.5}, weights_folder=str(tmp_path / "no-model"))
     return World(
         campaign=campaign, other=other, users=users, run_job=run.job, done_job=Job.objects.get(pk=done.pk), other_job=other_run.job,
         session_id=campaign.sessions.values_list("id", flat=True).first(), video_id=campaign.videos.values_list("id", flat=True).first(),
+        model_id=model.pk,
     )
 
 

@@ -33,6 +33,8 @@ class Endpoint:
     success: int = 200
     body: dict | None = None
     multipart: bool = False
+    upload: bool = False  # a multipart body with one file, `video`
+    code: str | None = None  # the error code of a success status of 400 or more (the guard let the call through)
 
     def __str__(self):
         return f"{self.method} {self.path}"
@@ -69,6 +71,13 @@ ENDPOINTS = [
     Endpoint("jobs", "GET", "/api/v1/jobs/", "signed-in"),
     Endpoint("job", "GET", "/api/v1/jobs/{run_job}/", "view"),
     Endpoint("job_artifact", "GET", "/api/v1/jobs/{done_job}/artifacts/report.json", "analyse"),
+    Endpoint("models", "GET", "/api/v1/models/", "signed-in"),
+    Endpoint("model", "GET", "/api/v1/models/{model}/", "view"),
+    # Past the guard, the world's model has no files, and no configuration is called "no_such".
+    Endpoint("model_predict", "POST", "/api/v1/models/{model}/predict", "analyse", 409, upload=True, code="model_missing"),
+    Endpoint("models_train", "POST", "/api/v1/models/train", "analyse", 400, {"campaign": "rated", "config": "no_such"}, code="unknown_method"),
+    Endpoint("models_benchmark", "POST", "/api/v1/models/benchmark", "analyse", 400, {"campaign": "rated", "configs": ["no_such"]},
+             code="unknown_method"),
 ]
 
 
@@ -78,13 +87,15 @@ def expected_status(endpoint: Endpoint, role: str) -> int:
     if role in ALLOWED[endpoint.action]:
         return endpoint.success
     if role == "outsider":
-        return 404  # not a member: the campaign (and its jobs) do not exist for them
+        return 404  # not a member: the campaign (and its jobs and models) do not exist for them
     return 403
 
 
 def call(client, endpoint: Endpoint, world):
     path = endpoint.path.format(slug=world.campaign.slug, video=world.video_id, session=world.session_id,
-                                run_job=world.run_job.pk, done_job=world.done_job.pk)
+                                run_job=world.run_job.pk, done_job=world.done_job.pk, model=world.model_id)
+    if endpoint.upload:
+        return client.post(path, {"video": SimpleUploadedFile("clip.mp4", b"not really a video", "video/mp4")}, format="multipart")
     if endpoint.multipart:
         body = {"metadata": SimpleUploadedFile("metadata.csv", b"file,method\nclip.mp4,fs1\n", "text/csv"),
                 "files": [SimpleUploadedFile("clip.mp4", b"not really a video", "video/mp4")]}
@@ -100,7 +111,9 @@ def test_who_may_call_each_endpoint(world, endpoint, role):
     assert response.status_code == expected_status(endpoint, role), response.content[:300]
     if response.status_code >= 400:
         assert set(response.json()) == {"code", "error"}
-        assert response.json()["code"] == {401: "not_authenticated", 403: "forbidden", 404: "not_found"}[response.status_code]
+        refused = {401: "not_authenticated", 403: "forbidden", 404: "not_found"}
+        expected = endpoint.code if role in ALLOWED[endpoint.action] and endpoint.code else refused[response.status_code]
+        assert response.json()["code"] == expected
 
 
 def test_the_table_names_every_endpoint_of_the_api():

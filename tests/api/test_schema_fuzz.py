@@ -49,6 +49,7 @@ def api_schema(world, wsgi_app):
             {"include-path-regex": "/videos/\\{id\\}/$", "parameters": {"path.id": world.video_id}},
             {"include-path-regex": "/sessions/\\{id\\}/$", "parameters": {"path.id": world.session_id}},
             {"include-path-regex": "^/api/v1/jobs/\\{id\\}", "parameters": {"path.id": world.done_job.pk, "path.name": "report.json"}},
+            {"include-path-regex": "^/api/v1/models/\\{id\\}", "parameters": {"path.id": world.model_id}},
         ],
     })
     return schemathesis.openapi.from_wsgi("/api/v1/schema/", wsgi_app, config=config)
