@@ -26,7 +26,7 @@ import numpy as np
 import torch
 
 from modeling.archs.backbones import BackboneSpec, images_to_tensor
-from modeling.methods.base import FrameSource, Progress
+from modeling.data.sources import FrameSource, Progress
 
 from .sampling import SamplingPolicy, crops_load, frames_select, policy_parse
 

@@ -19,7 +19,7 @@ import torch
 from torch.utils.data import Dataset
 
 from modeling.archs.backbones import BackboneSpec, images_to_tensor
-from modeling.methods.base import FrameSource
+from modeling.data.sources import FrameSource
 
 from .sampling import SamplingPolicy, crops_load, frames_select, policy_parse
 

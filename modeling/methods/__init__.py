@@ -4,10 +4,9 @@ A method is registered under its name with `@register`; `method_make(name, overr
 from its config file with any overrides applied. Importing this package imports every method
 module, so the registry is complete wherever it is used.
 """
-from . import svr  # noqa: F401  (registers "svr")
 from .base import METHODS, FrameSource, Method, MethodUnavailable, TrainContext, config_load, method_make, register
-from . import daclip  # noqa: E402,F401  (registers "daclip")
 
-from . import clipiqa, finetune  # noqa: E402,F401  (registers "clipiqa", "opdai", "hust", "unilj")
+# Each module registers its methods: "svr"; "daclip"; "opdai", "hust", "unilj"; "clipiqa".
+from . import clipiqa, daclip, finetune, svr  # noqa: E402,F401  isort: skip
 
 __all__ = ["METHODS", "FrameSource", "Method", "MethodUnavailable", "TrainContext", "config_load", "method_make", "register"]

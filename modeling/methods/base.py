@@ -17,13 +17,10 @@ from typing import Any, ClassVar
 import numpy as np
 
 from annotation.errors import ApplicationError
+from modeling.data.sources import FrameSource, Progress
 
 CONFIG_DIR = Path(__file__).resolve().parent.parent / "configs"
 
-# video id -> its face crops in frame order (an export's frames/<video>/, or a new video's crops).
-FrameSource = Callable[[str], Sequence[Path]]
-# (stage, done, total): long work reports progress through it (tqdm on the command line, a job's progress field).
-Progress = Callable[[str, int, int], None]
 
 
 class MethodUnavailable(ApplicationError):
