@@ -47,6 +47,22 @@ def axis_columns(columns: Sequence[str]) -> dict[str, list[int]]:
     return groups
 
 
+INDEX_REASONS = 5  # reasons kept per training video for serving: its most frequent distinct ones
+
+
+def reasons_kept(reasons: Sequence[str], n: int = INDEX_REASONS) -> list[str]:
+    """A video's `n` most frequent distinct reasons (ties: first given first): what an explanation quotes.
+
+    A DREAM video has about 90 reasons, many alike; keeping five of each training video keeps a
+    1,000-video model's folder under 1 MB while quoting what most people wrote."""
+    counts: dict[str, int] = {}
+    for reason in reasons:
+        text = str(reason).strip()
+        if text:
+            counts[text] = counts.get(text, 0) + 1
+    return [text for text, _ in sorted(counts.items(), key=lambda item: -item[1])[:n]]
+
+
 @dataclass
 class ExplanationIndex:
     """What the explanation retrieves from: the training videos, their mean reason embeddings (N x d),
@@ -59,14 +75,13 @@ class ExplanationIndex:
     reasons: Mapping[str, Sequence[str]] = field(default_factory=dict)
 
     @classmethod
-    def from_export(cls, method, export) -> ExplanationIndex:
-        """The index of a trained DA-CLIP (its training videos and their embeddings) with the export's
-        category vectors and reasons of those videos."""
+    def of(cls, method) -> ExplanationIndex:
+        """The index a trained (or loaded) DA-CLIP keeps: its training videos, their mean reason embeddings,
+        category vectors and a few reasons each (the model folder holds all of it, so serving needs no export)."""
         if method.index_text is None or not method.index_ids:
             raise ValueError("the model has no explanation index (train it, or load a saved DA-CLIP)")
-        reasons = export.reasons
-        return cls(ids=list(method.index_ids), text=np.asarray(method.index_text), categories=export.categories(method.index_ids),
-                   columns=tuple(export.category_columns), reasons={v: reasons.get(v, []) for v in method.index_ids})
+        return cls(ids=list(method.index_ids), text=np.asarray(method.index_text), categories=np.asarray(method.index_categories),
+                   columns=tuple(method.index_columns), reasons=method.index_reasons)
 
 
 @dataclass(frozen=True)
@@ -93,19 +108,21 @@ def explain(index: ExplanationIndex, visual: np.ndarray, k: int = 11) -> list[Ex
     return out
 
 
-def explanation_table(visual: np.ndarray, index_text: np.ndarray, index_categories: np.ndarray, true_categories: np.ndarray,
-                      columns: Sequence[str], *, ks: Sequence[int] = TABLE_V_KS, random_draws: int = 10, seed: int = 0) -> list[dict]:
-    """Table V for a set of test videos: one row per strategy (random-1, then top-K for each K), with
-    the mean RMSE over the videos overall ("all") and per axis.
+def table_v(neighbours: np.ndarray, index_categories: np.ndarray, true_categories: np.ndarray, columns: Sequence[str], *,
+            ks: Sequence[int] = TABLE_V_KS, random_draws: int = 10, seed: int = 0) -> list[dict]:
+    """Table V for a set of test videos from their retrieved training videos: one row per strategy
+    (random-1, then top-K for each K), with the mean RMSE over the videos overall ("all") and per axis.
 
-    Random-1 draws one training video per query, `random_draws` times; its row gives the mean over
-    the draws and their standard deviation (<group>_std), as the paper's ± does. The top-K vector is
-    the plain mean of the K neighbours' share vectors (each video counts once, whatever its number
-    of ratings). Test videos without a category vector (NaN: no descriptions) are left out.
+    `neighbours` (Q x at least max(ks)) holds, per test video, rows of `index_categories` (the
+    training videos' share vectors), nearest first. Random-1 draws one training video per query,
+    `random_draws` times; its row gives the mean over the draws and their standard deviation
+    (<group>_std), as the paper's ± does. The top-K vector is the plain mean of the K neighbours'
+    share vectors (each video counts once, whatever its number of ratings). Test videos without a
+    category vector (NaN: no descriptions) are left out.
     """
     true = np.asarray(true_categories, np.float64)
     keep = ~np.isnan(true).any(axis=1)
-    visual, true = np.asarray(visual)[keep], true[keep]
+    neighbours, true = np.asarray(neighbours)[keep], true[keep]
     index_categories = np.asarray(index_categories, np.float64)
     groups = axis_columns(columns)
 
@@ -119,17 +136,13 @@ def explanation_table(visual: np.ndarray, index_text: np.ndarray, index_categori
         values = [d[name] for d in draws]
         random_row[name], random_row[f"{name}_std"] = float(np.mean(values)), float(np.std(values))
     table = [random_row]
-    rows, _ = nearest(visual, index_text, max(ks))
     for k in ks:
-        table.append({"strategy": f"top-{k}", **scores(index_categories[rows[:, :k]].mean(axis=1))})
+        table.append({"strategy": f"top-{k}", **scores(index_categories[neighbours[:, :k]].mean(axis=1))})
     return table
 
 
-def explanation_scores(method, export, test_ids: Sequence[str], *, ks: Sequence[int] = TABLE_V_KS, random_draws: int = 10,
-                       seed: int = 0, device: str = "cpu", cache_root=None) -> list[dict]:
-    """Table V of a trained DA-CLIP on `test_ids` of an export: their visual embeddings against the model's
-    training videos. The test videos' category vectors are the truth; their reasons are not read."""
-    index = ExplanationIndex.from_export(method, export)
-    visual = method.embed(export.frame_paths, list(test_ids), device=device, cache_root=cache_root)
-    return explanation_table(visual, index.text, index.categories, export.categories(test_ids), index.columns,
-                             ks=ks, random_draws=random_draws, seed=seed)
+def explanation_table(visual: np.ndarray, index_text: np.ndarray, index_categories: np.ndarray, true_categories: np.ndarray,
+                      columns: Sequence[str], *, ks: Sequence[int] = TABLE_V_KS, random_draws: int = 10, seed: int = 0) -> list[dict]:
+    """Table V of visual embeddings retrieving by cosine from the training videos' text embeddings (see table_v)."""
+    rows, _ = nearest(visual, index_text, max(ks))
+    return table_v(rows, index_categories, true_categories, columns, ks=ks, random_draws=random_draws, seed=seed)

@@ -31,6 +31,7 @@ import numpy as np
 from annotation.errors import ApplicationError
 
 from . import metrics
+from .explain import table_v
 from .data.export import TEST_SETS, ExportData
 from .methods.base import FrameSource, Method, MethodUnavailable, Progress, TrainContext, method_make
 
@@ -133,9 +134,11 @@ def split_run(export: ExportData, config_name: str, k: int, *, overrides: Mappin
     mos = dict(zip(train, export.mos(train).tolist()))
     reasons = export.reasons
     key = run_key(method.config, export.manifest_sha256, k, seed)
+    columns = export.category_columns
     ctx = TrainContext(
         frames=frames_limited(frames, train, why="while training"), mos=mos, reasons={v: list(reasons[v]) for v in train},
         work=Path(work) / f"{method.config['config']}-split{k}-{key}", device=device, seed=seed, progress=progress, cache_root=cache_root,
+        categories=dict(zip(train, export.categories(train))) if columns else {}, category_columns=columns,
     )
     ctx.work.mkdir(parents=True, exist_ok=True)
     seeds_set(seed)
@@ -148,7 +151,14 @@ def split_run(export: ExportData, config_name: str, k: int, *, overrides: Mappin
     for name in TEST_SETS:
         ids = list(split.sets[name])
         progress("predict", TEST_SETS.index(name), len(TEST_SETS))
-        pred = np.asarray(method.predict(frames, ids, device=device, cache_root=cache_root), dtype=np.float64) if ids else np.zeros(0)
+        if not ids:
+            pred = np.zeros(0)
+        elif getattr(method, "reads_test_reasons", False):
+            # DA-CLIP-T, the paper's reference row: by its definition the text branch scores the test
+            # videos' reasons. The one place a test video's labels reach a method, after its training.
+            pred = np.asarray(method.predict_text([reasons[v] for v in ids], device=device), dtype=np.float64)
+        else:
+            pred = np.asarray(method.predict(frames, ids, device=device, cache_root=cache_root), dtype=np.float64)
         if pred.shape != (len(ids),):
             raise ApplicationError("bad_prediction", f"{method.name} predicted {pred.shape} values for {len(ids)} videos of {name}.")
         if not np.isfinite(pred).all():
@@ -189,25 +199,21 @@ def explanation_scores(method: Method, export: ExportData, frames: FrameSource, 
     """Table V for one split: RMSE of explained against true category vectors of the videos `ids`, per K, and random-1.
 
     `method.explain(frames, ids, k=K, ...)` gives, per video, its nearest training videos
-    ("neighbours": [{"video": id, ...}], nearest first); the explanation of K is the mean of the
-    37-share category vectors of the first K of them. random-1 is one training video drawn at
-    random per video (seeded). RMSE runs over every share of every video. Keys: "random-1", "1"..."13".
+    ("neighbours": [{"video": id, ...}], nearest first); explain.table_v scores the mean category
+    vector of the first K of them against the video's own (overall, over all 37 shares) and random-1
+    (one training video per query, drawn 10 times, seeded). Keys: "random-1", "1"..."13".
     """
     if not ids:
         return {}
-    truth = export.categories(ids)
-    train_vectors = export.videos.loc[list(train), list(export.category_columns)]
     explained = method.explain(frames, list(ids), k=max(ks), device=device, cache_root=cache_root)
+    position = {v: i for i, v in enumerate(train)}
     neighbours = [[n["video"] for n in item["neighbours"]] for item in explained]
-    unknown = {v for row in neighbours for v in row} - set(train)
+    unknown = {v for row in neighbours for v in row} - set(position)
     if unknown:
         raise ApplicationError("split_leak", f"{method.name} explained with videos that are not training videos: {sorted(unknown)[:3]}.")
-    rng = np.random.default_rng(seed)
-    scores = {"random-1": metrics.rmse(train_vectors.to_numpy()[rng.integers(0, len(train), size=len(ids))], truth)}
-    for k in ks:
-        explained_k = np.stack([train_vectors.loc[row[:k]].to_numpy().mean(axis=0) for row in neighbours])
-        scores[str(k)] = metrics.rmse(explained_k, truth)
-    return scores
+    rows = np.array([[position[v] for v in row] for row in neighbours])
+    table = table_v(rows, export.categories(train), export.categories(ids), export.category_columns, ks=ks, seed=seed)
+    return {row["strategy"].removeprefix("top-"): row["all"] for row in table}
 
 
 def _export_identity(export: ExportData) -> dict:

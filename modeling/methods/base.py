@@ -42,6 +42,10 @@ class TrainContext:
     seed: int = 0
     progress: Progress = field(default=lambda stage, done, total: None)
     cache_root: Path | None = None  # where frozen-backbone features are cached (modeling.data.cache)
+    # The training videos' 37-share category vectors (ExportData.categories) and their column names:
+    # what an explaining method shows of the training videos it retrieves.
+    categories: Mapping[str, Sequence[float]] = field(default_factory=dict)
+    category_columns: tuple[str, ...] = ()
 
 
 class Method:

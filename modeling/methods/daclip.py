@@ -37,6 +37,7 @@ from torch.utils.data import DataLoader, Dataset
 from annotation.errors import ApplicationError
 from modeling import metrics
 from modeling.archs.daclip import ALIGNMENTS, DAClip, DAClipBatch, daclip_loss, reasons_pool
+from modeling.explain import ExplanationIndex, explain, reasons_kept
 from modeling.methods.base import FrameSource, Method, TrainContext, register
 
 TEXT_SOURCES = ("reasons", "shuffled", "grade")
@@ -440,6 +441,9 @@ class DAClipMethod(Method):
         self.text_calibration = (1.0, 0.0)  # text-branch scores -> the MOS scale
         self.index_ids: list[str] = []  # the training videos whose reasons the explanation retrieves
         self.index_text: np.ndarray | None = None  # their mean reason embeddings, in index_ids order
+        self.index_categories = np.zeros((0, 0))  # their 37-share category vectors (TrainContext.categories)
+        self.index_columns: tuple[str, ...] = ()
+        self.index_reasons: dict[str, list[str]] = {}  # a few reasons of each (explain.reasons_kept)
         self.summary: dict = {}
         self._backbone = None  # frozen mode: the feature extractor, outside the network
         self._text_encoder = None
@@ -529,6 +533,10 @@ class DAClipMethod(Method):
         keep = [i for i, e in enumerate(own) if len(e)]
         self.index_ids = [ids[i] for i in keep]
         self.index_text = TextTargets.from_embeddings([own[i] for i in keep], encoder.dim).mean.numpy()
+        self.index_columns = tuple(ctx.category_columns)
+        self.index_categories = (np.array([ctx.categories[v] for v in self.index_ids], dtype=np.float64)
+                                 if self.index_columns else np.zeros((len(self.index_ids), 0)))
+        self.index_reasons = {v: reasons_kept(ctx.reasons.get(v, ())) for v in self.index_ids}
         # The text branch's own calibration, on the videos' own reasons (what predict_text is given).
         with torch.no_grad():
             text_scores = self.model.eval().score(torch.from_numpy(self.index_text)).numpy()
@@ -544,6 +552,19 @@ class DAClipMethod(Method):
     def embed(self, frames: FrameSource, ids: Sequence[str], *, device: str = "cpu", cache_root: Path | None = None) -> np.ndarray:
         """The visual embeddings of `ids` in the shared space (len(ids) x text dim): what the explanation searches with."""
         return self._visual(frames, ids, device=device, cache_root=cache_root)[0]
+
+    def explain(self, frames: FrameSource, ids: Sequence[str], *, k: int = 11, device: str = "cpu",
+                cache_root: Path | None = None) -> list[dict]:
+        """Per video: its k nearest training videos in the shared space (visual embedding against their
+        mean reason embeddings; most similar first, with a few of their reasons) and the mean of their
+        category vectors. The videos' own reasons are never read (modeling.explain)."""
+        index = ExplanationIndex.of(self)
+        out = []
+        for item in explain(index, self.embed(frames, ids, device=device, cache_root=cache_root), k=k):
+            neighbours = [{"video": v, "similarity": round(s, 6), "reasons": index.reasons.get(v, [])}
+                          for v, s in zip(item.neighbours, item.similarities)]
+            out.append({"neighbours": neighbours, **({"categories": item.categories} if index.columns else {})})
+        return out
 
     def predict(self, frames: FrameSource, ids: Sequence[str], *, device: str = "cpu", cache_root: Path | None = None) -> np.ndarray:
         if self.reads_test_reasons:
@@ -602,11 +623,13 @@ class DAClipMethod(Method):
             tensors.update(state_prefixed("backbone.", self.backbone()[0].state_dict()))
         if self.index_text is not None:
             tensors["index.text"] = torch.from_numpy(np.ascontiguousarray(self.index_text, dtype=np.float32))
+            tensors["index.categories"] = torch.from_numpy(np.ascontiguousarray(self.index_categories, dtype=np.float64))
         save_file(tensors, folder / "model.safetensors")
         spec = dataclasses.asdict(self.spec) if dataclasses.is_dataclass(self.spec) else dict(vars(self.spec))
         record = {"format": FORMAT, "method": self.name, "config": self.config, "spec": spec,
                   "feature_dim": self.model.feature_dim, "text_dim": self.model.text_dim,
-                  "calibration": list(self.calibration), "text_calibration": list(self.text_calibration), "index_ids": self.index_ids, "summary": self.summary}
+                  "calibration": list(self.calibration), "text_calibration": list(self.text_calibration), "index_ids": self.index_ids,
+                  "index_columns": list(self.index_columns), "index_reasons": self.index_reasons, "summary": self.summary}
         (folder / "method.json").write_text(json.dumps(record, indent=1, default=str), encoding="utf-8")
 
     @classmethod
@@ -636,5 +659,8 @@ class DAClipMethod(Method):
         method.text_calibration = tuple(record["text_calibration"])
         method.index_ids = list(record["index_ids"])
         method.index_text = tensors["index.text"].numpy() if "index.text" in tensors else None
+        method.index_categories = tensors["index.categories"].numpy() if "index.categories" in tensors else np.zeros((0, 0))
+        method.index_columns = tuple(record.get("index_columns", ()))
+        method.index_reasons = {v: list(r) for v, r in record.get("index_reasons", {}).items()}
         method.summary = record.get("summary", {})
         return method

@@ -10,7 +10,8 @@ import torch
 
 from analysis.export.videostats import CATEGORY_COLUMNS
 from modeling.data.export import ExportData
-from modeling.explain import ExplanationIndex, explain, explanation_rmse, explanation_scores, explanation_table, nearest
+from modeling.explain import ExplanationIndex, explain, explanation_rmse, explanation_table, nearest, reasons_kept
+from modeling.protocol import explanation_scores
 from modeling.frames.extract import DONE_MARKER, FRAMES_DIR
 from modeling.methods import TrainContext, method_make
 from modeling.methods.daclip import grade_of
@@ -83,19 +84,26 @@ def test_explanation_of_a_trained_daclip(tmp_path, monkeypatch):
     reps_standins.install(monkeypatch)
     export, ids = export_with_frames(tmp_path, np.random.default_rng(4))
     ctx = TrainContext(frames=export.frame_paths, mos=dict(zip(ids, export.mos(ids))),
-                       reasons={v: export.reasons[v] for v in ids[:12]}, work=tmp_path / "work")
+                       reasons={v: export.reasons[v] for v in ids[:12]}, work=tmp_path / "work",
+                       categories=dict(zip(ids[:12], export.categories(ids[:12]))), category_columns=export.category_columns)
     method = method_make("daclip", {"epochs": 2, "batch_size": 4, "lr": 1e-3})
     method.fit(ctx, ids[:12])
-    index = ExplanationIndex.from_export(method, export)
+    index = ExplanationIndex.of(method)
     assert index.ids == ids[:12] and index.categories.shape == (12, 37)
     visual = method.embed(export.frame_paths, ids[12:])
     explanations = explain(index, visual, k=3)
     rows, _ = nearest(visual, index.text, 3)
     for explanation, its_rows in zip(explanations, rows):
         assert explanation.neighbours == [ids[r] for r in its_rows]
-        assert explanation.reasons == [reason for r in its_rows for reason in export.reasons[ids[r]]]
+        assert explanation.reasons == [reason for r in its_rows for reason in reasons_kept(export.reasons[ids[r]])]
         assert np.allclose(list(explanation.categories.values()), export.categories([ids[r] for r in its_rows]).mean(0))
         assert list(explanation.categories) == list(CATEGORY_COLUMNS)
-    table = explanation_scores(method, export, ids[12:], ks=(1, 3))
-    assert [row["strategy"] for row in table] == ["random-1", "top-1", "top-3"]
-    assert table[1]["all"] == pytest.approx(explanation_rmse(export.categories([ids[r] for r in rows[:, 0]]), export.categories(ids[12:])))
+    # What the model serves is what the index holds, and a saved model explains alike without the export.
+    served = method.explain(export.frame_paths, ids[12:], k=3)
+    assert [[n["video"] for n in item["neighbours"]] for item in served] == [e.neighbours for e in explanations]
+    method.save(tmp_path / "saved")
+    reloaded = type(method).load(tmp_path / "saved")
+    assert reloaded.explain(export.frame_paths, ids[12:], k=3) == served
+    scores = explanation_scores(method, export, export.frame_paths, ids[:12], ids[12:], ks=(1, 3))
+    assert list(scores) == ["random-1", "1", "3"]
+    assert scores["1"] == pytest.approx(explanation_rmse(export.categories([ids[r] for r in rows[:, 0]]), export.categories(ids[12:])))
