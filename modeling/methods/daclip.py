@@ -146,16 +146,16 @@ def training_texts(source: str, ids: Sequence[str], reasons: Mapping[str, Sequen
     raise ValueError(f"unknown text source {source!r}")
 
 
-def texts_embed(encoder, texts: Sequence[Sequence[str]], cache_root: Path | None) -> list[np.ndarray]:
+def texts_embed(encoder, texts: Sequence[Sequence[str]], cache_root: Path | None, progress=None) -> list[np.ndarray]:
     """Each video's texts as a (its count) x dim float32 array, every distinct text encoded once."""
     distinct = sorted({t for video in texts for t in video})
     if distinct:
         if cache_root is not None:
             from modeling.archs.text import text_embeddings_cached
 
-            table = np.asarray(text_embeddings_cached(encoder, distinct, cache_root), dtype=np.float32)
+            table = np.asarray(text_embeddings_cached(encoder, distinct, cache_root, progress=progress), dtype=np.float32)
         else:
-            table = encoder.encode(distinct).detach().cpu().numpy().astype(np.float32)
+            table = encoder.encode(distinct, progress=progress).detach().cpu().numpy().astype(np.float32)
     else:
         table = np.zeros((0, encoder.dim), dtype=np.float32)
     row = {t: i for i, t in enumerate(distinct)}
@@ -501,10 +501,8 @@ class DAClipMethod(Method):
         texts = [texts_by_id[v] for v in ids]
         own_reasons = [list(ctx.reasons.get(v, ())) for v in ids]
         encoder = self.text_encoder()
-        ctx.progress("texts", 0, 1)
-        embedded = texts_embed(encoder, texts, cache_root / "text")
-        own = embedded if settings.texts == "reasons" else texts_embed(encoder, own_reasons, cache_root / "text")
-        ctx.progress("texts", 1, 1)
+        embedded = texts_embed(encoder, texts, cache_root / "text", progress=ctx.progress)
+        own = embedded if settings.texts == "reasons" else texts_embed(encoder, own_reasons, cache_root / "text", progress=ctx.progress)
         text = TextTargets.from_embeddings(embedded, encoder.dim)
 
         module, self.spec = self.backbone()
