@@ -27,6 +27,7 @@ $(VENV)/.dev: requirements.txt requirements-nodeps.txt requirements-dev.txt | $(
 run: $(VENV)/.runtime  ## set up and serve the platform on SQLite with the small demo study, http://127.0.0.1:8000
 	$(BIN)/python manage.py migrate --noinput
 	$(BIN)/python manage.py make_demo_study --size small
+	$(BIN)/python manage.py make_demo_model
 	$(BIN)/python manage.py ensure_admin
 	@echo "Annotators: http://127.0.0.1:8000/c/demo-study/   Researchers: http://127.0.0.1:8000/admin/ and /staff/campaigns/demo-study/"
 	DEBUG=1 $(BIN)/python manage.py runserver 127.0.0.1:8000

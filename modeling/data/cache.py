@@ -6,7 +6,8 @@
 
 The model key is the SHA-256 of the backbone's timm name, its weights' SHA-256 (for random
 initialisation, the SHA-256 of the module's own tensors, since two random builds differ), the input
-size, mean and std, and the sampling policy. The frame-set digest is the SHA-256 of the video id and
+size, mean and std, and the sampling policy, which is "all" (every crop; a method's own policy picks
+rows of it) except for mirrored crops (`flip`, cached for the policy that asks). The frame-set digest is the SHA-256 of the video id and
 its crops' file names and byte sizes (sorted): re-extracted crops, another detector or step, give
 another file, while copying the export to another machine (new paths, new times) keeps it. Which
 videos a split asks for is not part of any key, so every split reads the same files. Files are
@@ -30,6 +31,7 @@ from modeling.data.sources import FrameSource, Progress
 
 from .sampling import SamplingPolicy, crops_load, frames_select, policy_parse
 
+CACHED_POLICY = "all"  # what a cache entry holds: every crop of the video, in order
 KEY_VERSION = 1  # raise when the computation changes (resizing, pooling): old entries are then not read
 
 
@@ -43,8 +45,9 @@ def module_sha256(module: torch.nn.Module) -> str:
     return digest.hexdigest()
 
 
-def model_key(spec: BackboneSpec, policy: str | SamplingPolicy, weights_sha256: str | None = None) -> tuple[str, dict]:
-    """(the SHA-256 naming a backbone + policy's folder, the fields it hashes)."""
+def model_key(spec: BackboneSpec, policy: str | SamplingPolicy, weights_sha256: str | None = None, *,
+              flip: bool = False) -> tuple[str, dict]:
+    """(the SHA-256 naming a backbone + policy's folder, the fields it hashes); `flip`: of the mirrored crops."""
     fields = {
         "version": KEY_VERSION,
         "backbone": spec.name,
@@ -53,6 +56,7 @@ def model_key(spec: BackboneSpec, policy: str | SamplingPolicy, weights_sha256: 
         "mean": list(spec.mean),
         "std": list(spec.std),
         "policy": policy_parse(policy).text,
+        **({"flip": True} if flip else {}),  # absent when False: the keys of plain crops stay what they were
     }
     if fields["weights_sha256"] is None:
         raise ValueError("a random-initialised backbone needs the SHA-256 of its tensors (module_sha256)")
@@ -83,10 +87,15 @@ def _save(path: Path, array: np.ndarray) -> None:
 
 def features_cached(backbone: torch.nn.Module, spec: BackboneSpec, frames: FrameSource, ids: Sequence[str], *,
                     policy: str | SamplingPolicy, cache_root: str | os.PathLike[str], device: str | torch.device = "cpu",
-                    progress: Progress | None = None, batch_size: int = 64) -> dict[str, np.ndarray]:
+                    progress: Progress | None = None, batch_size: int = 64, flip: bool = False) -> dict[str, np.ndarray]:
     """Per video id, the backbone's features of its policy's frames (frames x D float32, clips flattened in order).
 
-    Entries already on disk are read; the others are computed with the backbone frozen (eval mode,
+    `flip`: of the horizontally mirrored crops (OPDAI's test-time augmentation), cached under a key of their own.
+
+    The cache holds every crop of a video once (policy "all"), whatever policy asks: the policies
+    of the methods (DA-CLIP's all, OPDAI's three positions, HUST's 20 evenly spaced, UNILJ's clips)
+    then pick rows of one file, so a benchmark of every method computes each crop once (13,680 crops
+    of Lite2 on the benchmark export: about 15 minutes on two CPU cores, once). Entries already on disk are read; the others are computed with the backbone frozen (eval mode,
     no grad; its train/eval mode is restored after) in batches of `batch_size` frames across videos,
     each distinct crop once, the next batch read from disk while the current one runs. The backbone
     is moved to `device`. progress("features", videos done, videos) reports along the way.
@@ -94,7 +103,17 @@ def features_cached(backbone: torch.nn.Module, spec: BackboneSpec, frames: Frame
     policy = policy_parse(policy)
     ids = list(dict.fromkeys(ids))
     weights_sha256 = spec.weights_sha256 or module_sha256(backbone)
-    key, fields = model_key(spec, policy, weights_sha256)
+    # Mirrored crops are asked for by one policy (OPDAI's three positions): cached as asked, not every crop.
+    key, fields = model_key(spec, policy if flip else CACHED_POLICY, weights_sha256, flip=flip)
+    if policy.text != CACHED_POLICY and not flip:
+        every = features_cached(backbone, spec, frames, ids, policy=CACHED_POLICY, cache_root=cache_root, device=device,
+                                progress=progress, batch_size=batch_size, flip=flip)
+        out = {}
+        for video in ids:
+            paths = list(frames(video))
+            row = {p: i for i, p in enumerate(paths)}
+            out[video] = every[video][[row[p] for clip in frames_select(paths, policy) for p in clip]]
+        return out
     folder = Path(cache_root) / key
     folder.mkdir(parents=True, exist_ok=True)
     if not (folder / "key.json").is_file():
@@ -131,6 +150,8 @@ def features_cached(backbone: torch.nn.Module, spec: BackboneSpec, frames: Frame
             upcoming = reader.submit(crops_load, batches[0])
             for b, batch in enumerate(batches):
                 images = upcoming.result()
+                if flip:
+                    images = np.ascontiguousarray(images[:, :, ::-1])
                 if b + 1 < len(batches):
                     upcoming = reader.submit(crops_load, batches[b + 1])
                 x = images_to_tensor(images, spec, device=device)

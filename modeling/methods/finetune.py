@@ -256,12 +256,12 @@ class Finetune(Method):
 
     def _features(self, frames: FrameSource, ids: Sequence[str], clips: list[list[list[Path]]], *, device: str,
                   cache_root: Path | None, flipped: bool, progress=None) -> list[np.ndarray]:
-        """Frozen-backbone features per video as V x F x D arrays: cached on disk (modeling.data.cache) for the
-        plain crops when a cache_root is given; computed here for the flipped crops and without a cache_root."""
+        """Frozen-backbone features per video as V x F x D arrays: cached on disk (modeling.data.cache, the
+        mirrored crops under their own key) when a cache_root is given, computed here without one."""
         backbone = self.backbone.to(device).eval()
-        if cache_root is not None and not flipped:
+        if cache_root is not None:
             cached = features_cached(backbone, self.spec, frames, list(ids), policy=self.cfg.policy, cache_root=Path(cache_root),
-                                     device=device, progress=progress, batch_size=self.cfg.feature_batch)
+                                     device=device, progress=progress, batch_size=self.cfg.feature_batch, flip=flipped)
             rows = [cached[video] for video in ids]
         else:
             rows = []
@@ -288,7 +288,7 @@ class Finetune(Method):
         clips = self._clips(frames, ids)
         if self.cfg.freeze_backbone:
             plain = self._features(frames, ids, clips, device=device, cache_root=cache_root, flipped=False, progress=progress)
-            flipped = self._features(frames, ids, clips, device=device, cache_root=None, flipped=True, progress=progress) if self.cfg.flip else None
+            flipped = self._features(frames, ids, clips, device=device, cache_root=cache_root, flipped=True, progress=progress) if self.cfg.flip else None
             load = FeatureViews(plain, flipped)
         else:
             load = ImageViews(clips, self.spec)

@@ -43,7 +43,8 @@ def test_cached_features_equal_a_fresh_computation_and_a_rerun_computes_nothing(
     out = features_cached(model, spec, tiny_crops.__getitem__, ids, policy="even:4", cache_root=tmp_path / "cache",
                           batch_size=5, progress=lambda stage, done, total: seen.append((done, total)))
     assert list(out) == ids and all(out[v].shape == (4, 1280) and out[v].dtype == np.float32 for v in ids)
-    assert count.frames == 4 + 4 + 3  # vid_c has 3 crops: even:4 repeats one, computed once
+    # Every crop of each video once (the cache holds policy "all"; even:4 picks rows of it).
+    assert count.frames == sum(len(tiny_crops[v]) for v in ids)
     assert seen[-1] == (3, 3) and model.training  # its mode is given back
     for v in ids:
         expected = direct(model, spec, [p for clip in frames_select(tiny_crops[v], "even:4") for p in clip])
@@ -54,6 +55,24 @@ def test_cached_features_equal_a_fresh_computation_and_a_rerun_computes_nothing(
     again = features_cached(model, spec, tiny_crops.__getitem__, ["vid_b", "vid_a"], policy="even:4", cache_root=tmp_path / "cache")
     assert count.frames == computed and [f.stat().st_mtime_ns for f in files] == mtimes  # another split's ids: read, not computed
     assert list(again) == ["vid_b", "vid_a"] and all(np.array_equal(again[v], out[v]) for v in again)
+    # Another method's policy reads the same files: nothing computed, its rows picked from them.
+    clips = features_cached(model, spec, tiny_crops.__getitem__, ids, policy="clips:2x2", cache_root=tmp_path / "cache")
+    assert count.frames == computed and len(list((tmp_path / "cache").rglob("*.npy"))) == len(files)
+    for v in ids:
+        expected = direct(model, spec, [p for clip in frames_select(tiny_crops[v], "clips:2x2") for p in clip])
+        np.testing.assert_allclose(clips[v], expected, rtol=1e-4, atol=1e-5)
+
+
+def test_mirrored_crops_have_their_own_entries(lite0, tiny_crops, tmp_path):
+    model, spec = lite0
+    plain = features_cached(model, spec, tiny_crops.__getitem__, ["vid_a"], policy="even:2", cache_root=tmp_path / "cache")
+    mirrored = features_cached(model, spec, tiny_crops.__getitem__, ["vid_a"], policy="even:2", cache_root=tmp_path / "cache", flip=True)
+    selected = [p for clip in frames_select(tiny_crops["vid_a"], "even:2") for p in clip]
+    model.eval()
+    with torch.inference_mode():
+        expected = np.concatenate([model(images_to_tensor(np.ascontiguousarray(crops_load([p])[:, :, ::-1]), spec)).numpy() for p in selected])
+    np.testing.assert_allclose(mirrored["vid_a"], expected, rtol=1e-4, atol=1e-5)
+    assert not np.allclose(mirrored["vid_a"], plain["vid_a"])
 
 
 def test_changed_crops_are_recomputed_and_only_they(lite0, tiny_crops, tmp_path):
