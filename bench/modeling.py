@@ -38,6 +38,9 @@ PAPER_AVR = {"daclip": 0.827, "daclip_text": 0.971, "opdai": 0.782, "unilj": 0.7
 PAPER_ROW = {"daclip": "DA-CLIP", "daclip_text": "DA-CLIP-T", "opdai": "OPDAI", "unilj": "UNILJ",
              "svr_deep": "DFGC-1st features + SVR", "svr_nss": "VIDEVAL (hand-crafted + SVR)", "hust": "HUST",
              "svr_brisque": "BRISQUE", "clipiqa": "CLIP-IQA"}
+# On a CPU the fine-tuning baselines train their heads on the frozen, cached Lite2 features that DA-CLIP and
+# svr_deep use (fine-tuning a backbone per split is GPU work: --finetune keeps their own configs).
+CPU_OVERRIDES = {name: {"freeze_backbone": True, "backbone": "tf_efficientnet_lite2"} for name in ("opdai", "hust", "unilj")}
 BASELINES = ("svr_brisque", "svr_nss", "svr_deep", "opdai", "hust", "unilj", "clipiqa")
 CONTROLS = ("daclip_shuffled", "daclip_grade_texts", "daclip_no_align", "daclip_siglip")
 
@@ -54,6 +57,9 @@ def main(argv=None) -> int:
     parser.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE",
                         help="override a configuration value in every method (e.g. epochs=5); repeatable")
     parser.add_argument("--no-explain", dest="explain", action="store_false", help="skip Table V")
+    parser.add_argument("--finetune", action="store_true",
+                        help="fine-tune the baselines' backbones as their configs say (a GPU's work); by default they "
+                             "train heads on frozen Lite2 features: " + json.dumps(CPU_OVERRIDES["opdai"]))
     args = parser.parse_args(argv)
 
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
@@ -75,7 +81,8 @@ def main(argv=None) -> int:
     started = time.perf_counter()
     try:
         result = benchmark(export, configs, splits, out=out, overrides=overrides_parse(args.overrides), device=args.device,
-                           seed=args.seed, progress=bars, explain=args.explain)
+                           seed=args.seed, progress=bars, explain=args.explain,
+                           config_overrides=None if args.finetune else CPU_OVERRIDES)
     finally:
         bars.close()
     print(f"\n{result.computed} run(s) computed in {time.perf_counter() - started:.0f} s, "

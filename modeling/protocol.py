@@ -298,12 +298,14 @@ class BenchmarkResult:
 def benchmark(export: ExportData, configs: Sequence[str], splits: Sequence[int], *, out: Path,
               overrides: Mapping[str, Any] | None = None, device: str = "auto", seed: int = 0,
               progress: Progress | None = None, cache_root: Path | None = None, explain: bool = True,
-              on_row: Callable[[dict], None] | None = None) -> BenchmarkResult:
+              on_row: Callable[[dict], None] | None = None,
+              config_overrides: Mapping[str, Mapping[str, Any]] | None = None) -> BenchmarkResult:
     """Every configuration x split, resumable, and the reports (reports.report_write) in `out`.
 
     A configuration that cannot run here (MethodUnavailable) is reported as such, not scored; a run
     that stops with an ApplicationError (NaN predictions, missing crops) is listed in `failed` and
-    the others go on (run again, it is tried again). A split leak stops everything.
+    the others go on (run again, it is tried again). A split leak stops everything. `config_overrides[config]`
+    is applied on top of `overrides` for that configuration only (bench/modeling.py's CPU settings).
     `progress("benchmark", done, total)` counts (configuration, split) pairs; the inner stages of a
     run report under their own names. `on_row(row)` hears each finished row (a job's summary).
     """
@@ -317,7 +319,8 @@ def benchmark(export: ExportData, configs: Sequence[str], splits: Sequence[int],
     failed: dict[str, str] = {}
     computed = 0
     total = len(configs) * len(splits)
-    methods = [method_make(config, overrides) for config in configs]  # every name and split checked before any training
+    per_config = {config: {**(overrides or {}), **((config_overrides or {}).get(config) or {})} for config in configs}
+    methods = [method_make(config, per_config[config]) for config in configs]  # every name and split checked before any training
     for k in splits:
         export.split(k)
     for i, (config, method) in enumerate(zip(configs, methods)):
@@ -334,7 +337,7 @@ def benchmark(export: ExportData, configs: Sequence[str], splits: Sequence[int],
                 row = stored
             else:
                 try:
-                    run = split_run(export, config, k, overrides=overrides, device=device, work=out / "work", seed=seed,
+                    run = split_run(export, config, k, overrides=per_config[config], device=device, work=out / "work", seed=seed,
                                     progress=progress, cache_root=cache_root, explain=explain)
                 except MethodUnavailable as exc:
                     unavailable[name] = exc.message
@@ -355,6 +358,7 @@ def benchmark(export: ExportData, configs: Sequence[str], splits: Sequence[int],
             progress("benchmark", i * len(splits) + j + 1, total)
     meta = {"export_sha256": export.manifest_sha256, "export": _export_identity(export), "configs": list(configs),
             "splits": list(splits), "seed": seed, "device": device, "overrides": dict(overrides or {}),
+            "config_overrides": {c: dict(v) for c, v in (config_overrides or {}).items()},
             "unavailable": unavailable, "failed": failed, **environment()}
     reports.report_write(out, rows, meta)
     return BenchmarkResult(rows=rows, unavailable=unavailable, failed=failed, computed=computed, folder=out)
