@@ -31,6 +31,11 @@ from modeling.methods.base import FrameSource, Progress
 from .sampling import SamplingPolicy, crops_load, frames_select, policy_parse
 
 KEY_VERSION = 1  # raise when the computation changes (resizing, pooling): old entries are then not read
+# On a CPU the backbone gets channels-last input in chunks of 16: Lite0 at 224 px, one thread,
+# took 2.4-3.0 s per 100 crops against 4.8-5.2 s for plain NCHW chunks of 16 and 7.4 s for
+# NCHW batches of 32 (the working set of a small batch stays in cache; oneDNN's depthwise
+# convolutions prefer channels-last). The GPU gets the whole batch.
+CPU_CHUNK = 16
 
 
 def module_sha256(module: torch.nn.Module) -> str:
@@ -133,8 +138,9 @@ def features_cached(backbone: torch.nn.Module, spec: BackboneSpec, frames: Frame
                 images = upcoming.result()
                 if b + 1 < len(batches):
                     upcoming = reader.submit(crops_load, batches[b + 1])
-                x = images_to_tensor(images, spec, device=device)
-                features = backbone(x).float().cpu().numpy()
+                x = images_to_tensor(images, spec, device=device).contiguous(memory_format=torch.channels_last)
+                step = CPU_CHUNK if torch.device(device).type == "cpu" else len(x)
+                features = torch.cat([backbone(x[i:i + step]) for i in range(0, len(x), step)]).float().cpu().numpy()
                 computed.update(zip(batch, features))
                 # write every pending video whose crops are all computed now
                 while written < len(pending) and all(p in computed for p in pending[written][2]):
