@@ -17,8 +17,9 @@ end, best of 3, this shared 2-core CPU at a load average of 4-5, so wall times c
 neighbours' share): seconds per 100 crops with torch threads 2 / 1 thread (CPU seconds of the
 1-thread run): tf_efficientnet_lite0 6.3 / 4.1 (2.8), tf_efficientnet_lite2 16.1 / 5.5 (4.2),
 mobilenetv2_100 9.0 / 3.9 (2.5). On this loaded machine one thread is faster than two (two
-OpenMP threads wait on each other when the second core is busy). The demo study's ~1,520 videos
-x 20 crops would take 20-30 minutes once with Lite0 on one thread; every split after reads the files.
+OpenMP threads wait on each other when the second core is busy). With policy "all", the
+dream-size demo study (1,525 videos of 5 s at 25 fps, one crop of every 6 frames: 21 each) takes
+about 22 minutes once with Lite0 on one thread; every split after that reads the files.
 """
 from __future__ import annotations
 
