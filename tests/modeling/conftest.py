@@ -64,15 +64,89 @@ def face_clips() -> list[Path]:
     return clips
 
 
+@pytest.fixture(scope="package", autouse=True)
+def one_torch_thread():
+    """Every modeling test computes on one CPU thread: the CI machine has two cores, and torch's default
+    (one thread per core) makes the tiny networks here slower, not faster, while the other core is busy."""
+    import torch
+
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(threads)
+
+
 @pytest.fixture(scope="session")
-def offline_weights() -> Path:
-    """The Lite0 and MobileNetV2 files converted by modeling.weights, kept under the test folder
-    (a rerun finds them and skips the conversion)."""
+def offline_weights(tmp_path_factory) -> Path:
+    """A weights folder holding the Lite0 and MobileNetV2 files converted by modeling.weights (the real
+    pretrained ImageNet weights of the installed packages, checked against the packages' own logits),
+    made once per session in a temporary folder: about a second."""
     from modeling.weights import weights_fetch
 
-    folder = TEST_VAR / "weights"
+    folder = tmp_path_factory.mktemp("weights")
     weights_fetch(["tf_efficientnet_lite0", "mobilenetv2_100"], folder)
     return folder
+
+
+@pytest.fixture
+def weights_dir(offline_weights, monkeypatch) -> Path:
+    """offline_weights as this test's DREAM_WEIGHTS_DIR: `backbone_build(name, weights="auto")` and
+    `weights_file(name)` find the fetched Lite0 and MobileNetV2 (and nothing else). modeling.weights reads
+    the variable once, at import, so its WEIGHTS_DIR is set too; the variable is for subprocesses."""
+    from modeling import weights
+
+    monkeypatch.setattr(weights, "WEIGHTS_DIR", offline_weights)
+    monkeypatch.setenv("DREAM_WEIGHTS_DIR", str(offline_weights))
+    return offline_weights
+
+
+@pytest.fixture(scope="session")
+def tiny_backbone_file(tmp_path_factory) -> Path:
+    """A weights file of timm's 99k-parameter "test_efficientnet" (random, seeded): where a test needs a
+    backbone that starts from a known file (a "pretrained" one) without the cost of a real network."""
+    import timm
+    import torch
+    from safetensors.torch import save_file
+
+    torch.manual_seed(1234)
+    model = timm.create_model("test_efficientnet", pretrained=False, num_classes=0)
+    path = tmp_path_factory.mktemp("tiny-backbone") / "test_efficientnet.safetensors"
+    save_file({k: v.contiguous() for k, v in model.state_dict().items()}, str(path))
+    return path
+
+
+TINY_CLIP_ARCH = "TinyTestCLIP"
+TINY_CLIP_CONFIG = {
+    "embed_dim": 16,
+    "vision_cfg": {"image_size": 32, "layers": 1, "width": 32, "patch_size": 8, "head_width": 16},
+    "text_cfg": {"context_length": 77, "vocab_size": 49408, "width": 32, "heads": 2, "layers": 1},
+}
+
+
+@pytest.fixture(scope="session")
+def tiny_clip(tmp_path_factory):
+    """A tiny open_clip architecture registered with open_clip, and a random-weight checkpoint of it
+    (no CLIP checkpoint exists offline): (model in eval mode, checkpoint path, model config path)."""
+    import open_clip
+    import torch
+
+    folder = tmp_path_factory.mktemp("clip")
+    config = folder / f"{TINY_CLIP_ARCH}.json"
+    config.write_text(json.dumps(TINY_CLIP_CONFIG))
+    open_clip.add_model_config(config)
+    torch.manual_seed(0)
+    model = open_clip.create_model(TINY_CLIP_ARCH).eval()
+    torch.save(model.state_dict(), folder / "tiny.pt")
+    return model, folder / "tiny.pt", config
+
+
+@pytest.fixture(scope="session")
+def daclip_tiny(tiny_backbone_file, tiny_clip) -> dict:
+    """DA-CLIP config overrides for seconds-long tests: test_efficientnet from its file (160 px input),
+    the tiny CLIP text tower, 3 epochs on batches of 4."""
+    return {"backbone": "test_efficientnet", "weights": str(tiny_backbone_file),
+            "text_encoder": f"openclip:{TINY_CLIP_ARCH}", "text_checkpoint": str(tiny_clip[1]),
+            "epochs": 3, "batch_size": 4, "lr": 1e-3, "feature_batch_size": 16}
 
 
 @pytest.fixture

@@ -1,42 +1,14 @@
 """CLIP-IQA: reports itself unavailable without a checkpoint; with one (a tiny random open_clip model) the plumbing works."""
 from __future__ import annotations
 
-import json
-
 import numpy as np
 import pytest
 import torch
 from PIL import Image
 
-from tests.modeling import standins_finetune
-
-standins_finetune.install()
-
-from modeling.methods import MethodUnavailable, TrainContext, method_make  # noqa: E402
-from modeling.methods.clipiqa import ClipIqa  # noqa: E402
-from tests.modeling.tiny_videos import tiny_videos  # noqa: E402
-
-TINY_ARCH = "TinyCLIP-dream-test"
-TINY_CONFIG = {
-    "embed_dim": 16,
-    "vision_cfg": {"image_size": 32, "layers": 1, "width": 32, "patch_size": 8, "head_width": 16},
-    "text_cfg": {"context_length": 77, "vocab_size": 49408, "width": 32, "heads": 2, "layers": 1},
-}
-
-
-@pytest.fixture(scope="module")
-def tiny_clip(tmp_path_factory):
-    """A random-weight open_clip model of TINY_CONFIG saved as a checkpoint: (model config path, checkpoint path, model)."""
-    import open_clip
-
-    folder = tmp_path_factory.mktemp("clip")
-    config = folder / f"{TINY_ARCH}.json"
-    config.write_text(json.dumps(TINY_CONFIG))
-    open_clip.add_model_config(config)
-    torch.manual_seed(0)
-    model = open_clip.create_model(TINY_ARCH).eval()
-    torch.save(model.state_dict(), folder / "tiny.pt")
-    return config, folder / "tiny.pt", model
+from modeling.methods import MethodUnavailable, TrainContext, method_make
+from modeling.methods.clipiqa import ClipIqa
+from tests.modeling.tiny_videos import tiny_videos
 
 
 def test_without_a_checkpoint_it_reports_itself_unavailable_and_gives_no_numbers(tmp_path):
@@ -55,8 +27,9 @@ def test_without_a_checkpoint_it_reports_itself_unavailable_and_gives_no_numbers
 def test_with_a_checkpoint_it_scores_the_positive_prompts_probability(tmp_path, tiny_clip):
     import open_clip
 
-    config, checkpoint, reference = tiny_clip
-    method = method_make("clipiqa", {"checkpoint": str(checkpoint), "model_config": str(config), "arch": TINY_ARCH})
+    reference, checkpoint, config = tiny_clip
+    arch = config.stem  # open_clip names an added architecture by its config file
+    method = method_make("clipiqa", {"checkpoint": str(checkpoint), "model_config": str(config), "arch": arch})
     assert method.unavailable() is None
     videos, frames = tiny_videos(tmp_path / "crops", n=4, frames=6)
     ids = sorted(videos)
@@ -66,8 +39,8 @@ def test_with_a_checkpoint_it_scores_the_positive_prompts_probability(tmp_path, 
     assert pred.shape == (4,) and ((pred > 0) & (pred < 1)).all()
 
     # The same number computed independently with open_clip's own preprocessing on the reference model.
-    _, _, preprocess = open_clip.create_model_and_transforms(TINY_ARCH)
-    tokens = open_clip.get_tokenizer(TINY_ARCH)(["High realism face images.", "Low realism face images."])
+    _, _, preprocess = open_clip.create_model_and_transforms(arch)
+    tokens = open_clip.get_tokenizer(arch)(["High realism face images.", "Low realism face images."])
     crops = frames(ids[2])
     with torch.no_grad():
         image = reference.encode_image(torch.stack([preprocess(Image.open(p).convert("RGB")) for p in crops]))

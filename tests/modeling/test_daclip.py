@@ -16,17 +16,9 @@ from modeling.methods.daclip import (
     GRADE_TEXTS, Checkpoint, DAClipConfig, FeatureVideos, TextTargets, daclip_train, grade_of, training_texts,
     validation_split,
 )
-from tests.modeling import reps_standins
+from tests.modeling.tiny_videos import crops_write
 
 FEATURE_DIM, TEXT_DIM = 16, 8
-
-
-@pytest.fixture(autouse=True)
-def one_thread():
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
 
 
 def synthetic(n: int = 60, seed: int = 0):
@@ -205,28 +197,24 @@ def test_controls_differ_from_daclip_only_in_what_they_control():
     assert method_make("daclip", {"lr": 1}).settings.lr == 1  # an int where a float is expected is fine
 
 
-# --- the method, end to end (reps' modules, or their stand-ins until they are merged) ------------
+# --- the method, end to end: real backbone, text tower, feature and text caches, all tiny ------------
 
 @pytest.fixture
-def study(tmp_path, monkeypatch):
-    """16 videos whose crops' brightness follows the MOS, with two reasons each that name the grade."""
-    reps_standins.install(monkeypatch)
+def study(tmp_path, daclip_tiny):
+    """16 videos of 3 crops (32 px) whose brightness follows the MOS, with two reasons each that name the
+    grade; and the tiny DA-CLIP settings (conftest's daclip_tiny)."""
     rng = np.random.default_rng(3)
     ids = [f"v{i:02d}" for i in range(16)]
     mos = {v: float(m) for v, m in zip(ids, rng.uniform(1, 5, len(ids)))}
-    paths = {v: reps_standins.crops_write(tmp_path / "frames", v, np.full((3, 3), 40 * mos[v]) + rng.normal(0, 5, (3, 3)))
-             for v in ids}
+    paths = {v: crops_write(tmp_path / "frames" / v, 40 * mos[v] + rng.normal(0, 5, 3), rng) for v in ids}
     reasons = {v: [f"grade {grade_of(mos[v])} face", f"looks like {grade_of(mos[v])}"] for v in ids}
     ctx = TrainContext(frames=lambda v: paths[v], mos=mos, reasons=reasons, work=tmp_path / "work", seed=0)
-    return ctx, ids
-
-
-TINY = {"epochs": 3, "batch_size": 4, "lr": 1e-3, "feature_batch_size": 8}
+    return ctx, ids, daclip_tiny
 
 
 def test_fit_save_load_predict_reproduces_the_scores(study, tmp_path):
-    ctx, ids = study
-    method = method_make("daclip", TINY)
+    ctx, ids, tiny = study
+    method = method_make("daclip", tiny)
     summary = method.fit(ctx, ids[:12])
     assert summary["videos"] == 12 and summary["val_videos"] == 2 and len(summary["history"]) == 3
     scores = method.predict(ctx.frames, ids[12:])
@@ -244,22 +232,22 @@ def test_fit_save_load_predict_reproduces_the_scores(study, tmp_path):
 
 
 def test_a_rerun_continues_from_the_checkpoint(study):
-    ctx, ids = study
-    first = method_make("daclip", TINY).fit(ctx, ids[:12])
-    again = method_make("daclip", TINY).fit(ctx, ids[:12])
+    ctx, ids, tiny = study
+    first = method_make("daclip", tiny).fit(ctx, ids[:12])
+    again = method_make("daclip", tiny).fit(ctx, ids[:12])
     assert again["resumed_from_epoch"] == 3 and again["history"] == first["history"]
-    longer = method_make("daclip", {**TINY, "epochs": 5}).fit(ctx, ids[:12])
+    longer = method_make("daclip", {**tiny, "epochs": 5}).fit(ctx, ids[:12])
     assert longer["resumed_from_epoch"] == 3 and longer["history"][:3] == first["history"] and len(longer["history"]) == 5
     # Other training texts, or other crops, are another run: it starts from epoch 0.
-    assert method_make("daclip_shuffled", TINY).fit(ctx, ids[:12])["resumed_from_epoch"] == 0
+    assert method_make("daclip_shuffled", tiny).fit(ctx, ids[:12])["resumed_from_epoch"] == 0
     with open(ctx.frames(ids[0])[0], "ab") as crop:
         crop.write(b"\0")  # a re-extracted crop (PNG ignores trailing bytes)
-    assert method_make("daclip", {**TINY, "epochs": 5}).fit(ctx, ids[:12])["resumed_from_epoch"] == 0
+    assert method_make("daclip", {**tiny, "epochs": 5}).fit(ctx, ids[:12])["resumed_from_epoch"] == 0
 
 
 def test_daclip_text_reads_only_the_reasons_it_is_given(study):
-    ctx, ids = study
-    method = method_make("daclip_text", TINY)
+    ctx, ids, tiny = study
+    method = method_make("daclip_text", tiny)
     assert method.reads_test_reasons and not method_make("daclip").reads_test_reasons
     method.fit(ctx, ids[:12])
     with pytest.raises(ApplicationError) as refused:
@@ -270,11 +258,11 @@ def test_daclip_text_reads_only_the_reasons_it_is_given(study):
 
 
 def test_fine_tuned_backbone_trains_inside_the_network_and_reloads(study, tmp_path):
-    ctx, ids = study
-    method = method_make("daclip", {**TINY, "frozen": False, "epochs": 2})
+    ctx, ids, tiny = study
+    method = method_make("daclip", {**tiny, "frozen": False, "epochs": 2})
     from modeling.archs.backbones import backbone_build
 
-    initial = backbone_build("tf_efficientnet_lite2", weights="auto")[0].state_dict()
+    initial = backbone_build(tiny["backbone"], weights=tiny["weights"])[0].state_dict()
     method.fit(ctx, ids[:12])
     tuned = method.model.backbone.state_dict()
     assert any(not torch.equal(initial[k], tuned[k]) for k in initial if k.endswith("weight"))
@@ -284,8 +272,8 @@ def test_fine_tuned_backbone_trains_inside_the_network_and_reloads(study, tmp_pa
 
 
 def test_siglip_control_learns_its_temperature(study):
-    ctx, ids = study
-    method = method_make("daclip_siglip", {**TINY, "lr": 1e-2})
+    ctx, ids, tiny = study
+    method = method_make("daclip_siglip", {**tiny, "lr": 1e-2})
     summary = method.fit(ctx, ids[:12])
     assert all(row["alignment"] > 0 for row in summary["history"])
     assert method.model.sigmoid.log_scale.item() != pytest.approx(np.log(10.0), abs=1e-4)
@@ -293,10 +281,10 @@ def test_siglip_control_learns_its_temperature(study):
 
 @pytest.mark.skipif(not torch.cuda.is_available(), reason="no CUDA device here")
 def test_training_and_prediction_run_on_cuda(study):
-    ctx, ids = study
+    ctx, ids, tiny = study
     for k, change in enumerate(({}, {"alignment": "sigmoid"}, {"frozen": False})):
         gpu_ctx = TrainContext(frames=ctx.frames, mos=ctx.mos, reasons=ctx.reasons, work=ctx.work / f"cuda{k}", device="cuda")
-        method = method_make("daclip", {**TINY, **change})
+        method = method_make("daclip", {**tiny, **change})
         method.fit(gpu_ctx, ids[:12])
         on_gpu = method.predict(ctx.frames, ids[12:], device="cuda")
         assert np.allclose(on_gpu, method.predict(ctx.frames, ids[12:]), atol=1e-4)

@@ -16,14 +16,10 @@ import pytest
 import torch
 import torch.multiprocessing as mp
 
-from tests.modeling import standins_finetune
-
-standins_finetune.install()
-
-from modeling.distributed import DistEnv, dist_env, dist_setup, dist_teardown, dist_wrap, gather, gather_with_grad  # noqa: E402
-from modeling.losses import norm_in_norm  # noqa: E402
-from modeling.methods import TrainContext, method_make  # noqa: E402
-from tests.modeling.tiny_videos import tiny_videos  # noqa: E402
+from modeling.distributed import DistEnv, dist_env, dist_setup, dist_teardown, dist_wrap, gather, gather_with_grad
+from modeling.losses import norm_in_norm
+from modeling.methods import TrainContext, method_make
+from tests.modeling.tiny_videos import tiny_videos
 
 WORLD = 2
 # Fine-tuning the tiny backbone end to end (images through DDP), and a frozen backbone with flips

@@ -6,7 +6,6 @@ import json
 import numpy as np
 import pandas as pd
 import pytest
-import torch
 
 from analysis.export.videostats import CATEGORY_COLUMNS
 from modeling.data.export import ExportData
@@ -15,7 +14,7 @@ from modeling.protocol import explanation_scores
 from modeling.frames.extract import DONE_MARKER, FRAMES_DIR
 from modeling.methods import TrainContext, method_make
 from modeling.methods.daclip import grade_of
-from tests.modeling import reps_standins
+from tests.modeling.tiny_videos import crops_write
 
 
 def shares(rng, n):
@@ -74,19 +73,17 @@ def export_with_frames(folder, rng, n=16):
     ratings = pd.DataFrame([{"video": v, "reason": f"grade {grade_of(m)} {word}"} for v, m in zip(ids, mos) for word in ("blur", "seam")])
     ratings.to_csv(folder / "ratings.csv", index=False)
     for v, m in zip(ids, mos):
-        reps_standins.crops_write(folder / FRAMES_DIR, v, np.full((2, 3), 40 * m))
+        crops_write(folder / FRAMES_DIR / v, [40 * m] * 2, rng)
         (folder / FRAMES_DIR / v / DONE_MARKER).write_text(json.dumps({}))
     return ExportData(folder=folder, videos=videos.set_index("video", drop=False), manifest={}), ids
 
 
-def test_explanation_of_a_trained_daclip(tmp_path, monkeypatch):
-    torch.set_num_threads(1)
-    reps_standins.install(monkeypatch)
+def test_explanation_of_a_trained_daclip(tmp_path, daclip_tiny):
     export, ids = export_with_frames(tmp_path, np.random.default_rng(4))
     ctx = TrainContext(frames=export.frame_paths, mos=dict(zip(ids, export.mos(ids))),
                        reasons={v: export.reasons[v] for v in ids[:12]}, work=tmp_path / "work",
                        categories=dict(zip(ids[:12], export.categories(ids[:12]))), category_columns=export.category_columns)
-    method = method_make("daclip", {"epochs": 2, "batch_size": 4, "lr": 1e-3})
+    method = method_make("daclip", {**daclip_tiny, "epochs": 2})
     method.fit(ctx, ids[:12])
     index = ExplanationIndex.of(method)
     assert index.ids == ids[:12] and index.categories.shape == (12, 37)

@@ -5,26 +5,14 @@ import numpy as np
 import pytest
 import torch
 
-from tests.modeling import standins_finetune
-
-standins_finetune.install()
-
-from annotation.errors import ApplicationError  # noqa: E402
-from modeling.archs.heads import ViewRegressor, frames_pool  # noqa: E402
-from modeling.methods import METHODS, TrainContext, method_make  # noqa: E402
-from modeling.methods.finetune import Finetune, holdout_split, views_choose  # noqa: E402
-from tests.modeling.tiny_videos import tiny_videos  # noqa: E402
+from annotation.errors import ApplicationError
+from modeling.archs.heads import ViewRegressor, frames_pool
+from modeling.methods import METHODS, TrainContext, method_make
+from modeling.methods.finetune import Finetune, holdout_split, views_choose
+from tests.modeling.tiny_videos import tiny_videos
 
 # timm's 99k-parameter test network of the EfficientNet family (with BatchNorm): seconds on a CPU.
 TINY = {"input_size": 32, "epochs": 2, "batch_size": 4, "backbone": "test_efficientnet", "weights": None}
-
-
-@pytest.fixture(autouse=True)
-def one_thread():
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
 
 
 @pytest.fixture(scope="module")

@@ -64,27 +64,10 @@ def test_the_cache_encodes_each_text_once_across_calls(minilm, tmp_path):
     assert text_embeddings_cached(minilm, [], tmp_path).shape == (0, 384)
 
 
-@pytest.fixture
-def tiny_clip(tmp_path, monkeypatch):
-    """A tiny open_clip architecture (test stand-in: no CLIP checkpoint exists offline) and a random checkpoint of it."""
-    import open_clip
-
-    config = {"embed_dim": 16, "vision_cfg": {"image_size": 32, "layers": 1, "width": 32, "head_width": 16, "patch_size": 16},
-              "text_cfg": {"context_length": 16, "vocab_size": 49408, "width": 32, "heads": 2, "layers": 1}}
-    folder = tmp_path / "configs"
-    folder.mkdir()
-    (folder / "TinyTestCLIP.json").write_text(json.dumps(config))
-    open_clip.add_model_config(folder)
-    model = open_clip.create_model("TinyTestCLIP")
-    path = tmp_path / "tiny.pt"
-    torch.save(model.state_dict(), path)
-    return model.eval(), path
-
-
 def test_openclip_text_tower_loads_the_checkpoint(tiny_clip):
     import open_clip
 
-    model, path = tiny_clip
+    model, path, _ = tiny_clip
     encoder = text_encoder_build("openclip:TinyTestCLIP", checkpoint=path)
     texts = ["High realism face images.", "Low realism face images."]
     with torch.inference_mode():
