@@ -36,11 +36,10 @@ def test_a_file_gives_timms_pooled_features(offline_weights):
     assert got.shape == (2, 1280) and torch.allclose(got, expected, atol=1e-5)
 
 
-def test_auto_takes_the_fetched_file_else_random(offline_weights, tmp_path, monkeypatch):
-    monkeypatch.setattr(weights, "WEIGHTS_DIR", offline_weights)
+def test_auto_takes_the_fetched_file_else_random(weights_dir, tmp_path, monkeypatch):
     model, spec = backbone_build("mobilenetv2_100")
     record = weights.weights_record("mobilenetv2_100")
-    assert spec.weights == str(offline_weights / "mobilenetv2_100.safetensors") and spec.weights_sha256 == record["sha256"]
+    assert spec.weights == str(weights_dir / "mobilenetv2_100.safetensors") and spec.weights_sha256 == record["sha256"]
     assert spec.mean == (0.485, 0.456, 0.406) and spec.dim == 1280
     monkeypatch.setattr(weights, "WEIGHTS_DIR", tmp_path)  # nothing fetched there
     random_model, random_spec = backbone_build("mobilenetv2_100")
