@@ -8,11 +8,15 @@ so a test video's MOS or reasons cannot reach a prediction (tests/modeling/test_
 """
 from __future__ import annotations
 
+import dataclasses
 import json
-from collections.abc import Callable, Mapping, Sequence
+import math
+import types
+import typing
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, ClassVar
+from typing import Any, ClassVar, TypeVar
 
 import numpy as np
 
@@ -20,7 +24,8 @@ from annotation.errors import ApplicationError
 from modeling.data.sources import FrameSource, Progress
 
 CONFIG_DIR = Path(__file__).resolve().parent.parent / "configs"
-
+# A configuration file's keys that are not settings: which method, which file, what it is.
+PASSIVE_KEYS = ("method", "config", "description")
 
 
 class MethodUnavailable(ApplicationError):
@@ -127,3 +132,84 @@ def method_make(name: str, overrides: Mapping[str, Any] | None = None) -> Method
     if cls is None:
         raise ApplicationError("unknown_method", f"Configuration {name!r} names no registered method ({config.get('method')!r}).", status=400)
     return cls(config)
+
+
+# --- a method's settings from its configuration ---------------------------------------------------
+
+Settings = TypeVar("Settings")
+
+
+def settings_from_mapping(cls: type[Settings], mapping: Mapping[str, Any], *, what: str) -> Settings:
+    """The settings dataclass `cls` of a configuration (file + overrides), its values checked against the fields.
+
+    Refused with ApplicationError("bad_config") naming `what` (e.g. "DA-CLIP"): a key that is no field
+    (a typo must not silently become the default; PASSIVE_KEYS excepted), a field without a default
+    that is missing, a value that is not of its field's annotated type (value_fits). JSON lists become
+    tuples where the field is a tuple. Rules between fields (ranges, names) are the caller's.
+    """
+    fields = {f.name: f for f in dataclasses.fields(cls)}
+    hints = typing.get_type_hints(cls)
+    unknown = sorted(set(mapping) - set(fields) - set(PASSIVE_KEYS))
+    if unknown:
+        raise ApplicationError("bad_config", f"{what} has no setting {', '.join(unknown)}; its settings are {', '.join(sorted(fields))}.")
+    missing = [name for name, f in fields.items() if name not in mapping
+               and f.default is dataclasses.MISSING and f.default_factory is dataclasses.MISSING]
+    if missing:
+        raise ApplicationError("bad_config", f"{what} needs the setting(s) {', '.join(missing)}.")
+    values = {}
+    for name, value in mapping.items():
+        if name not in fields:
+            continue
+        if not value_fits(value, hints[name]):
+            raise ApplicationError("bad_config", f"{what}'s {name} must be {type_text(hints[name])}, not {value!r}.")
+        values[name] = tuple(value) if typing.get_origin(hints[name]) is tuple else value
+    return cls(**values)
+
+
+def value_fits(value: Any, hint: Any) -> bool:
+    """Whether a configuration value (parsed JSON) is of the annotated type: bool is not a number, an int
+    is a float, a float must be finite, containers are checked item by item."""
+    origin, args = typing.get_origin(hint), typing.get_args(hint)
+    if origin in (typing.Union, types.UnionType):
+        return any(value_fits(value, arg) for arg in args)
+    if hint is Any:
+        return True
+    if hint is type(None):
+        return value is None
+    if hint is bool:
+        return isinstance(value, bool)
+    if hint is int:
+        return isinstance(value, int) and not isinstance(value, bool)
+    if hint is float:
+        return isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
+    if hint is str:
+        return isinstance(value, str)
+    if origin in (tuple, list):
+        return isinstance(value, (list, tuple)) and all(value_fits(item, args[0]) for item in value)
+    if origin in (Mapping, dict):
+        return isinstance(value, Mapping) and all(value_fits(k, args[0]) and value_fits(v, args[1]) for k, v in value.items())
+    raise TypeError(f"settings of type {hint} are not checked; add the type to value_fits")
+
+
+def type_text(hint: Any) -> str:
+    """A type annotation in the words of a configuration file (JSON)."""
+    origin, args = typing.get_origin(hint), typing.get_args(hint)
+    if origin in (typing.Union, types.UnionType):
+        return " or ".join(type_text(arg) for arg in args)
+    if origin in (tuple, list):
+        return f"a list ({type_text(args[0])} each)"
+    if origin in (Mapping, dict):
+        return f"an object ({type_text(args[1])} per key)"
+    words = {bool: "true or false", int: "a whole number", float: "a number", str: "a string", type(None): "null"}
+    return words.get(hint, str(hint))
+
+
+# --- the validation videos -------------------------------------------------------------------------
+
+def validation_split(n: int, fraction: float, seed: int) -> tuple[list[int], list[int]]:
+    """(training rows, validation rows) of rows 0..n-1: a seeded random `fraction` held out to choose the best
+    epoch or hyper-parameters (the paper's 80/20 split of the training set). None at fraction 0; else at
+    least 2 (PLCC and SRCC need two videos) as long as 2 are left to train on. Both lists sorted."""
+    order = np.random.default_rng(seed).permutation(n).tolist()
+    n_val = 0 if fraction == 0 else min(n - 2, max(2, round(fraction * n)))
+    return sorted(order[n_val:]), sorted(order[:n_val])

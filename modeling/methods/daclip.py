@@ -38,7 +38,7 @@ from annotation.errors import ApplicationError
 from modeling import metrics
 from modeling.archs.daclip import ALIGNMENTS, DAClip, DAClipBatch, daclip_loss, reasons_pool
 from modeling.explain import ExplanationIndex, explain, reasons_kept
-from modeling.methods.base import FrameSource, Method, TrainContext, register
+from modeling.methods.base import FrameSource, Method, TrainContext, register, settings_from_mapping, validation_split
 
 TEXT_SOURCES = ("reasons", "shuffled", "grade")
 PREDICT_FROM = ("visual", "test_reasons")
@@ -81,20 +81,9 @@ class DAClipConfig:
     feature_batch_size: int = 64
     num_workers: int = 0
 
-    # Keys of a config file that are not training settings.
-    PASSIVE = ("method", "config", "description")
-
     @classmethod
     def from_mapping(cls, mapping: Mapping[str, Any]) -> DAClipConfig:
-        names = {f.name for f in dataclasses.fields(cls)}
-        unknown = set(mapping) - names - set(cls.PASSIVE)
-        if unknown:
-            raise ApplicationError("bad_config", f"DA-CLIP configs have no setting {', '.join(sorted(unknown))}; "
-                                                 f"the settings are {', '.join(sorted(names))}.")
-        for f in dataclasses.fields(cls):
-            if f.name in mapping and not _type_fits(mapping[f.name], f.default):
-                raise ApplicationError("bad_config", f"DA-CLIP's {f.name} must be like {f.default!r}, not {mapping[f.name]!r}.")
-        config = cls(**{k: v for k, v in mapping.items() if k in names})
+        config = settings_from_mapping(cls, mapping, what="DA-CLIP")
         for name, allowed in (("texts", TEXT_SOURCES), ("alignment", ALIGNMENTS), ("predict_from", PREDICT_FROM)):
             if getattr(config, name) not in allowed:
                 raise ApplicationError("bad_config", f"DA-CLIP's {name} must be one of {', '.join(allowed)}, not {getattr(config, name)!r}.")
@@ -107,17 +96,6 @@ class DAClipConfig:
         """The settings a checkpoint depends on: all but the epoch count (a longer run continues a shorter
         one) and what happens after training (predict_from, batch sizes of inference)."""
         return {k: v for k, v in dataclasses.asdict(self).items() if k not in ("epochs", "predict_from", "feature_batch_size", "num_workers")}
-
-
-def _type_fits(value, default) -> bool:
-    """A setting's value has its default's type (an int for a float; a str or None for a default that is either)."""
-    if isinstance(default, bool):
-        return isinstance(value, bool)
-    if isinstance(default, int):
-        return isinstance(value, int) and not isinstance(value, bool)
-    if isinstance(default, float):
-        return isinstance(value, (int, float)) and not isinstance(value, bool)
-    return value is None or isinstance(value, str)
 
 
 # --- texts: what the text branch is trained on ---------------------------------------------------
@@ -242,14 +220,6 @@ def visual_outputs(model: DAClip, dataset: Dataset, rows: Sequence[int], *, batc
 
 
 # --- training -----------------------------------------------------------------------------------
-
-def validation_split(n: int, fraction: float, seed: int) -> tuple[list[int], list[int]]:
-    """(train rows, validation rows): a seeded random `fraction` of 0..n-1 for validation (none at 0;
-    at least 2 otherwise, since PLCC and SRCC need two videos)."""
-    order = np.random.default_rng(seed).permutation(n).tolist()
-    n_val = 0 if fraction == 0 else min(n - 2, max(2, round(fraction * n)))
-    return sorted(order[n_val:]), sorted(order[:n_val])
-
 
 def epoch_order(rows: Sequence[int], seed: int, epoch: int) -> list[int]:
     """The training rows' order in an epoch: a function of (seed, epoch) alone, so a resumed run

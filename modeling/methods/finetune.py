@@ -47,13 +47,12 @@ from modeling.distributed import (DistEnv, barrier, dist_env, dist_sampler, dist
                                   gather_with_grad, is_main, unwrap)
 from modeling.metrics import plcc, srcc
 
-from .base import FrameSource, Method, TrainContext, register
+from .base import FrameSource, Method, TrainContext, register, settings_from_mapping, validation_split
 
 # The batch losses a config may combine, by the names modeling.losses gives them.
 LOSSES: dict[str, Callable[[torch.Tensor, torch.Tensor], torch.Tensor]] = {
     name: getattr(losses, name) for name in ("norm_in_norm", "kl_batch", "plcc_loss", "rank_loss", "mae", "rmse")
 }
-CONFIG_KEYS_IGNORED = ("method", "config", "description")
 STATE_FILE = "model.safetensors"
 CONFIG_FILE = "method.json"
 
@@ -87,21 +86,8 @@ class FinetuneConfig:
 
     @classmethod
     def from_mapping(cls, config: Mapping[str, Any]) -> FinetuneConfig:
-        known = {f.name for f in dataclasses.fields(cls)}
-        unknown = sorted(set(config) - known - set(CONFIG_KEYS_IGNORED))
-        if unknown:
-            raise ApplicationError("bad_config", f"Unknown setting(s) {', '.join(unknown)} for a fine-tuning method; known: {', '.join(sorted(known))}.")
-        values = {k: v for k, v in config.items() if k in known}
-        for f in dataclasses.fields(cls):
-            if f.name in values and not _type_fits(values[f.name], f.default):
-                raise ApplicationError("bad_config", f"The setting {f.name} must be like {f.default!r}, not {values[f.name]!r}.")
-        if not isinstance(values.get("policy"), str) or not isinstance(values.get("loss"), Mapping):
-            raise ApplicationError("bad_config", "A fine-tuning method needs a frame policy (\"policy\": \"even:20\") and a loss ({name: weight}).")
-        if not all(isinstance(h, int) and not isinstance(h, bool) for h in values.get("hidden", ())):
-            raise ApplicationError("bad_config", f"hidden lists the head's layer widths (integers), not {values['hidden']!r}.")
-        values["hidden"] = tuple(values.get("hidden", ()))
-        cfg = cls(**values)
-        bad = sorted(set(cfg.loss) - set(LOSSES)) + [f"{k}={w!r}" for k, w in cfg.loss.items() if not _type_fits(w, 1.0)]
+        cfg = settings_from_mapping(cls, config, what="A fine-tuning method")
+        bad = sorted(set(cfg.loss) - set(LOSSES))
         if bad or not cfg.loss:
             raise ApplicationError("bad_config", f"Unknown loss(es) {', '.join(bad) or '(none given)'}; known: {', '.join(LOSSES)}.")
         if cfg.pooling not in POOLINGS:
@@ -109,23 +95,6 @@ class FinetuneConfig:
         if not 0 < cfg.val_fraction < 1 or cfg.epochs < 1 or cfg.batch_size < 2 or cfg.train_views < 1:
             raise ApplicationError("bad_config", "val_fraction must lie in (0, 1), epochs >= 1, batch_size >= 2 and train_views >= 1.")
         return cfg
-
-
-def _type_fits(value: Any, default: Any) -> bool:
-    """A setting's value has its default's type (an int where a float goes; str or None where either goes)."""
-    if isinstance(default, bool):
-        return isinstance(value, bool)
-    if isinstance(default, int):
-        return isinstance(value, int) and not isinstance(value, bool)
-    if isinstance(default, float):
-        return isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
-    if isinstance(default, tuple):
-        return isinstance(value, (list, tuple))
-    if isinstance(default, str):
-        return value is None or isinstance(value, str)
-    if default is None:  # input_size, workers
-        return value is None or (isinstance(value, int) and not isinstance(value, bool))
-    return True
 
 
 def loss_combined(weights: Mapping[str, float]) -> Callable[[torch.Tensor, torch.Tensor], torch.Tensor]:
@@ -139,15 +108,12 @@ def loss_combined(weights: Mapping[str, float]) -> Callable[[torch.Tensor, torch
 
 
 def holdout_split(ids: Sequence[str], fraction: float, seed: int) -> tuple[list[str], list[str]]:
-    """(fit, validation) ids: a seeded random `fraction` of `ids` held out (at least 2 videos each side)."""
+    """(fit, validation) ids: base.validation_split of the sorted ids (at least 2 videos each side)."""
     ids = sorted(ids)
     if len(ids) < 4:
         raise ApplicationError("too_few_videos", f"Fine-tuning needs at least 4 training videos (2 to fit, 2 to choose the best epoch); it got {len(ids)}.")
-    order = np.random.default_rng(seed).permutation(len(ids))
-    n_val = min(len(ids) - 2, max(2, round(len(ids) * fraction)))
-    val = sorted(ids[i] for i in order[:n_val])
-    fit = sorted(ids[i] for i in order[n_val:])
-    return fit, val
+    fit, val = validation_split(len(ids), fraction, seed)
+    return [ids[i] for i in fit], [ids[i] for i in val]
 
 
 def views_choose(n_views: int, *, train: bool, train_views: int, flip: bool, seed: int, epoch: int, item: int) -> list[tuple[int, bool]]:

@@ -38,7 +38,7 @@ from modeling.features.cache import handcrafted_cached
 from modeling.features.handcrafted import FEATURE_GROUPS, FEATURE_NAMES, FEATURES_VERSION, feature_columns
 from modeling.metrics import plcc, srcc
 
-from .base import FrameSource, Method, Progress, TrainContext, register
+from .base import FrameSource, Method, Progress, TrainContext, register, validation_split
 
 FEATURE_KINDS = ("nss", "deep")
 EPSILON = 0.1
@@ -165,8 +165,8 @@ def svr_train(features: np.ndarray, mos: np.ndarray, settings: SVRSettings, *, s
     report: dict[str, Any] = {"videos": n, "features": int(features.shape[1])}
     n_val = round(settings.val_fraction * n)
     if n_val >= MIN_VALIDATION_VIDEOS and n - n_val >= 2:
-        order = np.random.default_rng(seed).permutation(n)
-        val, fit = np.sort(order[:n_val]), np.sort(order[n_val:])
+        # Every method's validation draw; with n_val >= 3 and 2 left to fit it holds out exactly n_val videos.
+        fit, val = (np.array(rows, dtype=int) for rows in validation_split(n, settings.val_fraction, seed))
         grid = []
         for done, (c, g) in enumerate(pairs):
             model, _ = rbf_fit(features[fit], mos[fit], c=c, gamma_scale=g, epsilon=settings.epsilon)

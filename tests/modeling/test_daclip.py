@@ -12,9 +12,9 @@ from scipy import stats
 from annotation.errors import ApplicationError
 from modeling.archs.daclip import DAClip, DAClipBatch, daclip_loss, segment_mean_std
 from modeling.methods import METHODS, TrainContext, config_load, method_make
+from modeling.methods.base import validation_split
 from modeling.methods.daclip import (
     GRADE_TEXTS, Checkpoint, DAClipConfig, FeatureVideos, TextTargets, daclip_train, grade_of, training_texts,
-    validation_split,
 )
 from tests.modeling.tiny_videos import crops_write
 
