@@ -13,6 +13,9 @@ another file, while copying the export to another machine (new paths, new times)
 videos a split asks for is not part of any key, so every split reads the same files. Files are
 written to a temporary name and renamed, so an interrupted run leaves no partial entry.
 
+The key, entry and writing rules (fields_key, key_folder, entry_path, array_save) serve the
+hand-crafted feature cache too (modeling.features.cache), in its own folder.
+
 Measured (bench/representations.py: 100 PNG crops at 224 px read from disk, features_cached end to
 end, best of 3, this shared 2-core CPU at a load average of 4-5, so wall times carry the
 neighbours' share): seconds per 100 crops with torch threads 2 / 1 thread (CPU seconds of the
@@ -28,7 +31,7 @@ import hashlib
 import json
 import os
 import re
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
@@ -59,6 +62,11 @@ def module_sha256(module: torch.nn.Module) -> str:
     return digest.hexdigest()
 
 
+def fields_key(fields: Mapping) -> str:
+    """The SHA-256 naming a cache folder: of its fields as JSON with sorted keys."""
+    return hashlib.sha256(json.dumps(fields, sort_keys=True).encode()).hexdigest()
+
+
 def model_key(spec: BackboneSpec, policy: str | SamplingPolicy, weights_sha256: str | None = None, *,
               flip: bool = False) -> tuple[str, dict]:
     """(the SHA-256 naming a backbone + policy's folder, the fields it hashes); `flip`: of the mirrored crops."""
@@ -74,7 +82,16 @@ def model_key(spec: BackboneSpec, policy: str | SamplingPolicy, weights_sha256: 
     }
     if fields["weights_sha256"] is None:
         raise ValueError("a random-initialised backbone needs the SHA-256 of its tensors (module_sha256)")
-    return hashlib.sha256(json.dumps(fields, sort_keys=True).encode()).hexdigest(), fields
+    return fields_key(fields), fields
+
+
+def key_folder(root: str | os.PathLike[str], key: str, record: Mapping) -> Path:
+    """root/<key>, made if missing, with key.json saying what the key hashes (`record`, written once)."""
+    folder = Path(root) / key
+    folder.mkdir(parents=True, exist_ok=True)
+    if not (folder / "key.json").is_file():
+        (folder / "key.json").write_text(json.dumps(record, indent=2) + "\n", encoding="utf-8")
+    return folder
 
 
 def frameset_digest(video: str, paths: Sequence[Path]) -> str:
@@ -83,17 +100,18 @@ def frameset_digest(video: str, paths: Sequence[Path]) -> str:
     return hashlib.sha256(json.dumps([video, listing]).encode()).hexdigest()
 
 
-def entry_path(cache_root: str | os.PathLike[str], key: str, video: str, paths: Sequence[Path]) -> Path:
-    """Where a video's features live for a model key and its crops."""
+def entry_path(folder: str | os.PathLike[str], video: str, paths: Sequence[Path]) -> Path:
+    """Where a video's cached array lives in a key's folder: named by the video and the digest of its crops."""
     safe = re.sub(r"[^A-Za-z0-9._-]", "_", video)[:80]
-    return Path(cache_root) / key / f"{safe}-{frameset_digest(video, paths)[:20]}.npy"
+    return Path(folder) / f"{safe}-{frameset_digest(video, paths)[:20]}.npy"
 
 
-def _save(path: Path, array: np.ndarray) -> None:
+def array_save(path: Path, array: np.ndarray) -> None:
+    """np.save to a temporary name beside `path`, then renamed: a reader (another split's job) sees all or nothing."""
     tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
     try:
         with open(tmp, "wb") as f:
-            np.save(f, array)
+            np.save(f, array, allow_pickle=False)
         os.replace(tmp, path)
     finally:
         tmp.unlink(missing_ok=True)
@@ -128,16 +146,13 @@ def features_cached(backbone: torch.nn.Module, spec: BackboneSpec, frames: Frame
             row = {p: i for i, p in enumerate(paths)}
             out[video] = every[video][[row[p] for clip in frames_select(paths, policy) for p in clip]]
         return out
-    folder = Path(cache_root) / key
-    folder.mkdir(parents=True, exist_ok=True)
-    if not (folder / "key.json").is_file():
-        (folder / "key.json").write_text(json.dumps({**fields, "weights": spec.weights}, indent=2) + "\n", encoding="utf-8")
+    folder = key_folder(cache_root, key, {**fields, "weights": spec.weights})
 
     out: dict[str, np.ndarray] = {}
     pending: list[tuple[str, Path, list[Path]]] = []  # (video, entry, selected crops in order)
     for video in ids:
         paths = list(frames(video))
-        entry = entry_path(cache_root, key, video, paths)
+        entry = entry_path(folder, video, paths)
         if entry.is_file():
             out[video] = np.load(entry)
         else:
@@ -176,7 +191,7 @@ def features_cached(backbone: torch.nn.Module, spec: BackboneSpec, frames: Frame
                 while written < len(pending) and all(p in computed for p in pending[written][2]):
                     video, entry, selected = pending[written]
                     array = np.stack([computed[p] for p in selected]).astype(np.float32)
-                    _save(entry, array)
+                    array_save(entry, array)
                     out[video] = array
                     written += 1
                     for p in selected:

@@ -148,17 +148,20 @@ def test_training_reads_only_the_training_videos(videos, tmp_path):
 def test_features_are_cached_per_video_and_keyed_by_the_crop_files(videos, tmp_path):
     frames, ids = videos["frames"], videos["train"][:3]
     first = feature_cache.handcrafted_cached(frames, ids, policy="all", cache_root=tmp_path)
-    files = sorted((tmp_path / feature_cache.CACHE_FOLDER).glob("*.npy"))
+    files = sorted((tmp_path / feature_cache.CACHE_FOLDER).rglob("*.npy"))
     assert len(files) == 3
     np.testing.assert_array_equal(first, feature_cache.handcrafted_cached(frames, ids, policy="all", cache_root=None))
     # A second run reads the files: a planted vector comes back.
-    key = feature_cache.crops_key(frames(ids[0]))
-    np.save(tmp_path / feature_cache.CACHE_FOLDER / f"{key}.npy", np.arange(len(FEATURE_NAMES), dtype=np.float64))
+    entry = feature_cache.cache_entry(tmp_path, ids[0], frames(ids[0]), "all")
+    assert entry in files
+    np.save(entry, np.arange(len(FEATURE_NAMES), dtype=np.float64))
     again = feature_cache.handcrafted_cached(frames, ids, policy="all", cache_root=tmp_path)
     np.testing.assert_array_equal(again[0], np.arange(len(FEATURE_NAMES)))
     np.testing.assert_array_equal(again[1:], first[1:])
-    # Another frame set (one crop fewer) is another key.
-    assert feature_cache.crops_key(frames(ids[0])[:-1]) != key
+    # Another frame set (one crop fewer), another policy or another video id is another file.
+    assert feature_cache.cache_entry(tmp_path, ids[0], frames(ids[0])[:-1], "all") != entry
+    assert feature_cache.cache_entry(tmp_path, ids[0], frames(ids[0]), "even:2") != entry
+    assert feature_cache.cache_entry(tmp_path, ids[1], frames(ids[0]), "all") != entry
 
 
 def test_bad_configs_and_models_are_refused(tmp_path, trained):
