@@ -37,6 +37,7 @@ from torch.utils.data import DataLoader, Dataset
 from annotation.errors import ApplicationError
 from modeling import metrics
 from modeling.archs.daclip import ALIGNMENTS, DAClip, DAClipBatch, daclip_loss, reasons_pool
+from modeling.data.cache import frameset_digest
 from modeling.explain import ExplanationIndex, explain, reasons_kept
 from modeling.methods.base import FrameSource, Method, TrainContext, register, settings_from_mapping, validation_split
 
@@ -385,12 +386,11 @@ def linear_calibration(scores: np.ndarray, truth: np.ndarray) -> tuple[float, fl
 def fingerprint_of(settings: DAClipConfig, seed: int, ids: Sequence[str], mos: np.ndarray, texts: Sequence[Sequence[str]],
                    frames: FrameSource) -> str:
     """What a checkpoint belongs to: the training settings, the seed, and per video its id, label, texts and
-    crops (file names and sizes, as the feature cache keys them), so a changed input starts a new run."""
+    crops (their frame-set digest, as the feature cache keys them), so a changed input starts a new run."""
     digest = hashlib.sha256()
     digest.update(json.dumps({"settings": settings.training_fingerprint(), "seed": seed}, sort_keys=True).encode())
     for video, label, its_texts in zip(ids, np.asarray(mos, np.float64).tolist(), texts):
-        crops = [[Path(p).name, Path(p).stat().st_size] for p in frames(video)]
-        digest.update(json.dumps([video, label, list(its_texts), crops]).encode())
+        digest.update(json.dumps([video, label, list(its_texts), frameset_digest(video, frames(video))]).encode())
     return digest.hexdigest()
 
 

@@ -41,7 +41,7 @@ from annotation.errors import ApplicationError
 from modeling import losses
 from modeling.archs.backbones import BackboneSpec, backbone_build, images_to_tensor
 from modeling.archs.heads import POOLINGS, ViewRegressor
-from modeling.data.cache import features_cached
+from modeling.data.cache import features_cached, frameset_digest
 from modeling.data.sampling import crops_load, frames_select
 from modeling.distributed import (DistEnv, barrier, dist_env, dist_sampler, dist_setup, dist_wrap, gather, gather_indexed,
                                   gather_with_grad, is_main, unwrap)
@@ -396,13 +396,12 @@ class Finetune(Method):
 
     def _resume_key(self, ctx: TrainContext, train_ids: Sequence[str]) -> str:
         """What a checkpoint must match to be continued: the config (except the epoch count and loader processes),
-        the backbone's weights, the seed, and per training video its MOS and crops (names and sizes), so
-        relabelled videos or re-extracted frames start a new run."""
+        the backbone's weights, the seed, and per training video its MOS and crops (their frame-set digest, as
+        the feature cache keys them), so relabelled videos or re-extracted frames start a new run."""
         config = {k: v for k, v in dataclasses.asdict(self.cfg).items() if k not in ("epochs", "workers", "feature_batch")}
         digest = hashlib.sha256(json.dumps([config, ctx.seed, self.spec.weights_sha256], sort_keys=True, default=str).encode())
         for video in sorted(train_ids):
-            crops = [(p.name, p.stat().st_size) for p in map(Path, ctx.frames(video))]
-            digest.update(json.dumps([video, float(ctx.mos[video]), crops]).encode())
+            digest.update(json.dumps([video, float(ctx.mos[video]), frameset_digest(video, ctx.frames(video))]).encode())
         return digest.hexdigest()
 
     def _checkpoint(self, folder: Path, key: str, optimizer: torch.optim.Optimizer, state: FitState) -> None:
