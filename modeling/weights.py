@@ -29,7 +29,6 @@ import importlib
 import importlib.metadata
 import json
 import os
-import tempfile
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -38,6 +37,7 @@ import numpy as np
 import torch
 
 from annotation.errors import ApplicationError
+from modeling.files import atomic_write, json_write
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 WEIGHTS_DIR = Path(os.environ.get("DREAM_WEIGHTS_DIR") or REPO_ROOT / "var" / "weights")
@@ -259,19 +259,6 @@ def weights_convert(name: str) -> tuple[dict[str, torch.Tensor], dict]:
     return converted, record
 
 
-def _atomic_write(path: Path, write: Callable[[Path], None]) -> None:
-    """Write through a temporary file in the same folder, then rename: a reader sees all or nothing."""
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    os.close(fd)
-    try:
-        write(Path(tmp))
-        os.chmod(tmp, 0o644)  # mkstemp makes it private; these files are for every user of the checkout
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-
-
 def weights_fetch(names: Iterable[str] | None = None, dest: str | os.PathLike[str] | None = None, *, force: bool = False,
                   progress: Callable[[str], None] | None = None) -> list[FetchResult]:
     """Convert and check the installed packages' files of `names` (default: all of WEIGHTS) into `dest`.
@@ -301,9 +288,9 @@ def weights_fetch(names: Iterable[str] | None = None, dest: str | os.PathLike[st
         path = folder / f"{name}.safetensors"
         metadata = {"name": name, "source_package": record["source"]["package"], "source_version": record["source"]["version"]}
         path.with_suffix(".json").unlink(missing_ok=True)  # the record goes last: no record, no file (weights_file)
-        _atomic_write(path, lambda tmp: save_file(state, str(tmp), metadata=metadata))
+        atomic_write(path, lambda tmp: save_file(state, str(tmp), metadata=metadata))
         record["sha256"] = file_sha256(path)
         record["file"] = path.name
-        _atomic_write(path.with_suffix(".json"), lambda tmp: tmp.write_text(json.dumps(record, indent=2) + "\n", encoding="utf-8"))
+        json_write(path.with_suffix(".json"), record)
         results.append(FetchResult(name, path, record))
     return results

@@ -29,6 +29,7 @@ import numpy as np
 import torch
 
 from annotation.errors import ApplicationError
+from modeling.files import atomic_write, json_write
 
 MINILM = "minilm"
 OPENCLIP_PREFIX = "openclip:"
@@ -178,7 +179,7 @@ def text_embeddings_cached(encoder: TextEncoder, texts: Sequence[str], cache_roo
         _embeddings_write(path, known)
         meta = folder / "encoder.json"
         if not meta.is_file():
-            meta.write_text(json.dumps({"name": encoder.name, "key": encoder.key, "dim": encoder.dim}) + "\n", encoding="utf-8")
+            json_write(meta, {"name": encoder.name, "key": encoder.key, "dim": encoder.dim}, indent=None)
     if not texts:
         return np.zeros((0, encoder.dim), np.float32)
     return np.stack([known[_text_hash(t)] for t in texts]).astype(np.float32, copy=False)
@@ -192,10 +193,8 @@ def _embeddings_read(path: Path) -> dict[str, np.ndarray]:
 
 
 def _embeddings_write(path: Path, known: dict[str, np.ndarray]) -> None:
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    try:
-        with open(tmp, "wb") as f:
+    def write(tmp: Path) -> None:
+        with open(tmp, "wb") as f:  # a file object: np.savez would add ".npz" to a path
             np.savez(f, hashes=np.array(list(known), dtype="U64"), vectors=np.stack(list(known.values())).astype(np.float32))
-        os.replace(tmp, path)
-    finally:
-        tmp.unlink(missing_ok=True)
+
+    atomic_write(path, write)

@@ -39,6 +39,7 @@ import numpy as np
 import torch
 
 from modeling.archs.backbones import BackboneSpec, images_to_tensor
+from modeling.files import atomic_write, json_write
 from modeling.data.sources import FrameSource, Progress
 
 from .sampling import SamplingPolicy, crops_load, frames_select, policy_parse
@@ -90,7 +91,7 @@ def key_folder(root: str | os.PathLike[str], key: str, record: Mapping) -> Path:
     folder = Path(root) / key
     folder.mkdir(parents=True, exist_ok=True)
     if not (folder / "key.json").is_file():
-        (folder / "key.json").write_text(json.dumps(record, indent=2) + "\n", encoding="utf-8")
+        json_write(folder / "key.json", dict(record))
     return folder
 
 
@@ -107,14 +108,13 @@ def entry_path(folder: str | os.PathLike[str], video: str, paths: Sequence[Path]
 
 
 def array_save(path: Path, array: np.ndarray) -> None:
-    """np.save to a temporary name beside `path`, then renamed: a reader (another split's job) sees all or nothing."""
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    try:
-        with open(tmp, "wb") as f:
+    """np.save, atomically (modeling.files): a reader (another split's job) sees all of the entry or none."""
+
+    def write(tmp: Path) -> None:
+        with open(tmp, "wb") as f:  # a file object: np.save would add ".npy" to a path
             np.save(f, array, allow_pickle=False)
-        os.replace(tmp, path)
-    finally:
-        tmp.unlink(missing_ok=True)
+
+    atomic_write(path, write)
 
 
 def features_cached(backbone: torch.nn.Module, spec: BackboneSpec, frames: FrameSource, ids: Sequence[str], *,

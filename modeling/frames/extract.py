@@ -34,6 +34,7 @@ import cv2
 import numpy as np
 
 from annotation.errors import ApplicationError
+from modeling.files import json_write
 
 from . import detectors
 from .crops import CropSource, Square, centre_square, crop_choose, square_around
@@ -189,14 +190,8 @@ def video_frames_extract(video: Path, folder: Path, settings: FrameSettings, *, 
         previous_box=counts[CropSource.PREVIOUS_BOX], centre=counts[CropSource.CENTRE], width=width, height=height,
         seconds=round(time.perf_counter() - started, 3),
     )
-    _write_json_atomically(folder / DONE_MARKER, {"settings": settings.as_dict(), "video": result.as_dict()})
+    json_write(folder / DONE_MARKER, {"settings": settings.as_dict(), "video": result.as_dict()})
     return result
-
-
-def _write_json_atomically(path: Path, data: dict) -> None:
-    tmp = path.with_name(f".{path.name}.tmp")
-    tmp.write_text(json.dumps(data, indent=2))
-    os.replace(tmp, path)
 
 
 def _extract_in_worker(video: str, folder: str, settings: FrameSettings, threads: int) -> VideoFrames | str:
@@ -279,7 +274,7 @@ def export_frames_extract(
             futures: dict[Future, str] = {pool.submit(_extract_in_worker, *job, 1): name for name, job in zip(todo, jobs)}
             for future in progress(as_completed(futures), len(todo)):
                 _record(outcome, futures[future], future.result())
-    _write_json_atomically(frames_dir / MANIFEST, outcome.manifest())
+    json_write(frames_dir / MANIFEST, outcome.manifest())
     return outcome
 
 

@@ -39,6 +39,7 @@ from modeling import metrics
 from modeling.archs.daclip import ALIGNMENTS, DAClip, DAClipBatch, daclip_loss, reasons_pool
 from modeling.data.cache import frameset_digest
 from modeling.explain import ExplanationIndex, explain, reasons_kept
+from modeling.files import atomic_write, json_write
 from modeling.methods.base import FrameSource, Method, TrainContext, register, settings_from_mapping, validation_split
 
 TEXT_SOURCES = ("reasons", "shuffled", "grade")
@@ -280,14 +281,9 @@ class Checkpoint:
         return record, load_file(path)
 
     def write(self, record: dict, tensors: dict[str, torch.Tensor]) -> None:
-        self.folder.mkdir(parents=True, exist_ok=True)
         name = f"checkpoint-{record['epoch']}.safetensors"
-        save_file(tensors, self.folder / f".{name}.tmp")
-        os.replace(self.folder / f".{name}.tmp", self.folder / name)
-        record = {**record, "file": name, "fingerprint": self.fingerprint}
-        tmp = self.folder / ".checkpoint.json.tmp"
-        tmp.write_text(json.dumps(record, indent=1), encoding="utf-8")
-        os.replace(tmp, self.json_path)
+        atomic_write(self.folder / name, lambda tmp: save_file(tensors, tmp))
+        json_write(self.json_path, {**record, "file": name, "fingerprint": self.fingerprint}, indent=1)
         for old in self.folder.glob("checkpoint-*.safetensors"):
             if old.name != name:
                 old.unlink()

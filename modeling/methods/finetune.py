@@ -43,6 +43,7 @@ from modeling.archs.backbones import BackboneSpec, backbone_build, images_to_ten
 from modeling.archs.heads import POOLINGS, ViewRegressor
 from modeling.data.cache import features_cached, frameset_digest
 from modeling.data.sampling import crops_load, frames_select
+from modeling.files import atomic_write
 from modeling.distributed import (DistEnv, barrier, dist_env, dist_sampler, dist_setup, dist_wrap, gather, gather_indexed,
                                   gather_with_grad, is_main, unwrap)
 from modeling.metrics import plcc, srcc
@@ -481,10 +482,7 @@ def _unprefixed(state: Mapping[str, torch.Tensor], prefix: str) -> dict[str, tor
 
 def _atomic_save(tensors: dict[str, torch.Tensor], path: Path, metadata: dict[str, str]) -> None:
     """Write a safetensors file so that a crash leaves the previous one whole (write aside, then rename)."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_suffix(f".tmp{os.getpid()}")
-    save_file(tensors, str(tmp), metadata=metadata)
-    os.replace(tmp, path)
+    atomic_write(path, lambda tmp: save_file(tensors, str(tmp), metadata=metadata))
 
 
 @register
