@@ -323,14 +323,20 @@ def benchmark(export: ExportData, configs: Sequence[str], splits: Sequence[int],
     methods = [method_make(config, per_config[config]) for config in configs]  # every name and split checked before any training
     for k in splits:
         export.split(k)
-    for i, (config, method) in enumerate(zip(configs, methods)):
-        name = method.config["config"]
+    # Split by split, every configuration within one: a run stopped early leaves every configuration
+    # scored on the same first splits, so their means compare like with like.
+    for name, method in ((m.config["config"], m) for m in methods):
         reason = method.unavailable()
         if reason:
             unavailable[name] = reason
-            progress("benchmark", (i + 1) * len(splits), total)
-            continue
-        for j, k in enumerate(splits):
+    done = 0
+    for k in splits:
+        for config, method in zip(configs, methods):
+            name = method.config["config"]
+            done += 1
+            if name in unavailable:
+                progress("benchmark", done, total)
+                continue
             path = row_path(out, name, k)
             stored = row_read(path)
             if row_matches(stored, config_values=method.config, export_sha256=export.manifest_sha256, k=k, seed=seed):
@@ -341,12 +347,13 @@ def benchmark(export: ExportData, configs: Sequence[str], splits: Sequence[int],
                                     progress=progress, cache_root=cache_root, explain=explain)
                 except MethodUnavailable as exc:
                     unavailable[name] = exc.message
-                    break
+                    progress("benchmark", done, total)
+                    continue
                 except ApplicationError as exc:
                     if exc.code == "split_leak":
                         raise  # a method that reads test videos is a bug to fix, not a run to skip
                     failed[f"{name} split {k}"] = exc.message
-                    progress("benchmark", i * len(splits) + j + 1, total)
+                    progress("benchmark", done, total)
                     continue
                 row = {**run.row, "predictions": run.predictions}
                 row_write(path, row)
@@ -355,7 +362,7 @@ def benchmark(export: ExportData, configs: Sequence[str], splits: Sequence[int],
             rows.append(row)
             if on_row is not None:
                 on_row(row)
-            progress("benchmark", i * len(splits) + j + 1, total)
+            progress("benchmark", done, total)
     meta = {"export_sha256": export.manifest_sha256, "export": _export_identity(export), "configs": list(configs),
             "splits": list(splits), "seed": seed, "device": device, "overrides": dict(overrides or {}),
             "config_overrides": {c: dict(v) for c, v in (config_overrides or {}).items()},
