@@ -163,6 +163,8 @@ def explanation_json(item: Mapping, k: int) -> dict:
 
         texts = [reason for n in neighbours for reason in n["reasons"]]
         vector = category_shares(texts).to_numpy() if texts else np.zeros(len(CATEGORY_COLUMNS))
+    if isinstance(vector, Mapping):  # by column name (DA-CLIP's): in the export's column order
+        vector = [vector.get(c, np.nan) for c in CATEGORY_COLUMNS]
     vector = np.asarray(vector, dtype=np.float64)
     return {"neighbours": neighbours, "categories": {c: _number(v) for c, v in zip(CATEGORY_COLUMNS, vector)}}
 

@@ -104,3 +104,20 @@ def test_explanation_of_a_trained_daclip(tmp_path, daclip_tiny):
     scores = explanation_scores(method, export, export.frame_paths, ids[:12], ids[12:], ks=(1, 3))
     assert list(scores) == ["random-1", "1", "3"]
     assert scores["1"] == pytest.approx(explanation_rmse(export.categories([ids[r] for r in rows[:, 0]]), export.categories(ids[12:])))
+
+
+def test_a_served_daclip_answers_with_named_categories_and_reasons(daclip_tiny, tmp_path):
+    """The predict command's JSON from a DA-CLIP explanation: neighbours with their reasons and the 37 shares by name."""
+    from modeling.serving import explanation_json
+
+    export, ids = export_with_frames(tmp_path, np.random.default_rng(5))
+    ctx = TrainContext(frames=export.frame_paths, mos=dict(zip(ids, export.mos(ids))),
+                       reasons={v: export.reasons[v] for v in ids[:12]}, work=tmp_path / "work",
+                       categories=dict(zip(ids[:12], export.categories(ids[:12]))), category_columns=export.category_columns)
+    method = method_make("daclip", {**daclip_tiny, "epochs": 2})
+    method.fit(ctx, ids[:12])
+    item = method.explain(export.frame_paths, ids[12:13], k=3)[0]
+    answer = explanation_json(item, 3)
+    assert [n["video"] for n in answer["neighbours"]] == [n["video"] for n in item["neighbours"]]
+    assert list(answer["categories"]) == list(CATEGORY_COLUMNS)
+    assert np.allclose(list(answer["categories"].values()), export.categories([n["video"] for n in item["neighbours"]]).mean(0))
