@@ -156,7 +156,7 @@ def split_run(export: ExportData, config_name: str, k: int, *, overrides: Mappin
         elif getattr(method, "reads_test_reasons", False):
             # DA-CLIP-T, the paper's reference row: by its definition the text branch scores the test
             # videos' reasons. The one place a test video's labels reach a method, after its training.
-            pred = np.asarray(method.predict_text([reasons[v] for v in ids], device=device), dtype=np.float64)
+            pred = np.asarray(method.predict_text([reasons[v] for v in ids], device=device, cache_root=cache_root), dtype=np.float64)
         else:
             pred = np.asarray(method.predict(frames, ids, device=device, cache_root=cache_root), dtype=np.float64)
         if pred.shape != (len(ids),):

@@ -539,12 +539,13 @@ class DAClipMethod(Method):
                                                          "call predict_text with the test videos' reasons (its reference row only).")
         return self._calibrated(self._visual(frames, ids, device=device, cache_root=cache_root)[1])
 
-    def predict_text(self, reasons: Sequence[Sequence[str]], *, device: str = "cpu") -> np.ndarray:
+    def predict_text(self, reasons: Sequence[Sequence[str]], *, device: str = "cpu", cache_root: Path | None = None) -> np.ndarray:
         """The text branch's score of each video from its reasons (mean-pooled embeddings -> the shared regressor).
 
         DA-CLIP-T's predictions; a video without reasons gets NaN (there is no text to score)."""
         self._require_model()
-        per_video = texts_embed(self.text_encoder(), [list(r) for r in reasons], None)
+        # Embeddings cached like the training texts' (ten splits' test reasons: minutes of MiniLM each on a CPU).
+        per_video = texts_embed(self.text_encoder(), [list(r) for r in reasons], Path(cache_root) / "text" if cache_root else None)
         text = TextTargets.from_embeddings(per_video, self.model.text_dim)
         self.model.eval().to(device)
         with torch.no_grad():
