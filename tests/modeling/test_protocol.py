@@ -172,3 +172,15 @@ def test_a_run_that_fails_is_listed_and_the_others_go_on(export, tmp_path):
     assert "NaN" in result.failed["tiny_nan split 0"] and "Failed runs" in (out / "table2.md").read_text()
     with pytest.raises(ApplicationError, match="split_leak|only the split's training videos"):
         protocol.benchmark(export, [tiny_config(tmp_path, name="peek", peek=export.split(0).sets["test1"][0])], [0], out=out, device="cpu")
+
+
+def test_daclip_text_row_scores_the_test_videos_reasons_after_training(export, tmp_path, daclip_tiny):
+    """DA-CLIP-T: trained on the training videos only, then its text branch scores each test video's reasons."""
+    run = protocol.split_run(export, "daclip_text", 0, overrides=daclip_tiny, work=tmp_path / "work", device="cpu",
+                             cache_root=tmp_path / "cache")
+    split = export.split(0)
+    for name in ("test1", "test2", "test3"):
+        ids = list(split.sets[name])
+        expected = run.method.predict_text([export.reasons[v] for v in ids])
+        assert np.allclose([run.predictions[name][v] for v in ids], expected)
+    assert (tmp_path / "cache" / "text").is_dir()  # the test reasons' embeddings are cached like the training texts'
