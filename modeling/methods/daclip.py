@@ -40,7 +40,7 @@ from modeling.archs.daclip import ALIGNMENTS, DAClip, DAClipBatch, daclip_loss, 
 from modeling.data.cache import frameset_digest
 from modeling.explain import ExplanationIndex, explain, reasons_kept
 from modeling.files import atomic_write, json_write
-from modeling.methods.base import FrameSource, Method, TrainContext, register, settings_from_mapping, validation_split
+from modeling.methods.base import FrameSource, Method, TrainContext, linear_calibration, mos_scaled, register, settings_from_mapping, validation_split
 
 TEXT_SOURCES = ("reasons", "shuffled", "grade")
 PREDICT_FROM = ("visual", "test_reasons")
@@ -368,20 +368,6 @@ def daclip_train(model: DAClip, train_data: Dataset, val_data: Dataset, mos: np.
                        history=history, resumed_from=resumed_from)
 
 
-MOS_SCALE = (1.0, 5.0)  # the five grades (annotation.models.GRADES): a MOS lies between the lowest and the highest
-
-
-def linear_calibration(scores: np.ndarray, truth: np.ndarray) -> tuple[float, float]:
-    """(a, b) with a * score + b the least-squares fit of the MOS: Norm-in-Norm and KL leave the
-    scores' scale and offset free, so a calibrated score reads on the 1..5 scale. It is monotone
-    increasing (a > 0 when the scores correlate positively), so PLCC and SRCC are unchanged."""
-    scores, truth = np.asarray(scores, np.float64), np.asarray(truth, np.float64)
-    if len(scores) < 2 or np.ptp(scores) == 0:
-        return 0.0, float(np.mean(truth)) if len(truth) else 0.0
-    a, b = np.polyfit(scores, truth, 1)
-    return float(a), float(b)
-
-
 def fingerprint_of(settings: DAClipConfig, seed: int, ids: Sequence[str], mos: np.ndarray, texts: Sequence[Sequence[str]],
                    frames: FrameSource) -> str:
     """What a checkpoint belongs to: the training settings, the seed, and per video its id, label, texts and
@@ -554,11 +540,7 @@ class DAClipMethod(Method):
         return np.where(text.mask.numpy(), self._calibrated(scores, self.text_calibration), np.nan)
 
     def _calibrated(self, scores: np.ndarray, calibration: tuple[float, float] | None = None) -> np.ndarray:
-        """The scores on the MOS scale, bounded by it: a linear head extrapolates on frames unlike any
-        training frame (benchmark split 0: -35 for a video of MOS 1.29, 14.4 for one of 1.24; those five
-        videos of 764 took Test-1's PLCC from 0.74 to 0.37), and no MOS lies outside the grades."""
-        a, b = calibration or self.calibration
-        return np.clip(a * np.asarray(scores, np.float64) + b, *MOS_SCALE)
+        return mos_scaled(scores, calibration or self.calibration)
 
     def _visual(self, frames, ids, *, device, cache_root) -> tuple[np.ndarray, np.ndarray]:
         self._require_model()

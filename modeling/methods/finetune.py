@@ -48,7 +48,7 @@ from modeling.distributed import (DistEnv, barrier, dist_env, dist_sampler, dist
                                   gather_with_grad, is_main, unwrap)
 from modeling.metrics import plcc, srcc
 
-from .base import FrameSource, Method, TrainContext, register, settings_from_mapping, validation_split
+from .base import FrameSource, Method, TrainContext, linear_calibration, mos_scaled, register, settings_from_mapping, validation_split
 
 # The batch losses a config may combine, by the names modeling.losses gives them.
 LOSSES: dict[str, Callable[[torch.Tensor, torch.Tensor], torch.Tensor]] = {
@@ -197,6 +197,7 @@ class Finetune(Method):
     def __init__(self, config: Mapping[str, Any]):
         super().__init__(config)
         self.cfg = FinetuneConfig.from_mapping(self.config)
+        self.calibration = (1.0, 0.0)  # raw head outputs -> the MOS scale, fitted after training (base.linear_calibration)
         self.model: ViewRegressor | None = None
         self.backbone: nn.Module | None = None  # the frozen feature extractor when freeze_backbone
         self.spec: BackboneSpec | None = None
@@ -343,7 +344,13 @@ class Finetune(Method):
         best = load_file(str(folder / "best.safetensors"))
         self._load_state_dict(_unprefixed(best, "model."))
         self.model.eval()
-        return {"epochs": state.epoch, "best_epoch": state.best_epoch, "best_val_score": state.best_score,
+        # Onto the MOS scale (OPDAI's Norm-in-Norm + KL leave scale and offset free): a least-squares line
+        # through the training videos' raw predictions, then bounded by the grades (base.mos_scaled).
+        self.calibration = (1.0, 0.0)
+        train_ids = list(train_ids)
+        self.calibration = linear_calibration(self._raw(ctx.frames, train_ids, device=device, cache_root=cache_root),
+                                              [float(ctx.mos[v]) for v in train_ids])
+        return {"calibration": list(self.calibration), "epochs": state.epoch, "best_epoch": state.best_epoch, "best_val_score": state.best_score,
                 "history": state.history, "fit_videos": len(fit_ids), "val_videos": len(val_ids),
                 "world_size": env.world_size, "device": device, "frozen_backbone": cfg.freeze_backbone,
                 "weights": self.weights_used()}
@@ -436,6 +443,10 @@ class Finetune(Method):
 
     # -- inference, save, load ------------------------------------------------------------------
     def predict(self, frames: FrameSource, ids: Sequence[str], *, device: str = "cpu", cache_root: Path | None = None) -> np.ndarray:
+        return mos_scaled(self._raw(frames, ids, device=device, cache_root=cache_root), self.calibration)
+
+    def _raw(self, frames: FrameSource, ids: Sequence[str], *, device: str = "cpu", cache_root: Path | None = None) -> np.ndarray:
+        """The head's outputs, before calibration."""
         if self.model is None:
             raise ApplicationError("not_trained", f"{self.name} has not been trained or loaded.")
         ids = list(ids)
@@ -449,7 +460,7 @@ class Finetune(Method):
         folder = Path(folder)
         folder.mkdir(parents=True, exist_ok=True)
         save_file(self._state_dict(), str(folder / STATE_FILE))
-        record = {"method": self.name, "config": self.config, "weights": self.weights_used()}
+        record = {"method": self.name, "config": self.config, "weights": self.weights_used(), "calibration": list(self.calibration)}
         (folder / CONFIG_FILE).write_text(json.dumps(record, indent=2, sort_keys=True), encoding="utf-8")
 
     @classmethod
@@ -469,6 +480,7 @@ class Finetune(Method):
             method.spec = dataclasses.replace(method.spec, weights=saved["file"], weights_sha256=saved["sha256"])
         method._load_state_dict(state)
         method.model.eval()
+        method.calibration = tuple(record.get("calibration", (1.0, 0.0)))
         return method
 
 

@@ -67,3 +67,14 @@ def test_the_validation_draw_is_a_seeded_fifth_with_two_on_each_side_at_least():
     assert [len(validation_split(n, 0.2, 0)[1]) for n in (4, 5, 6, 20)] == [2, 2, 2, 4]
     assert tuple(map(len, validation_split(3, 0.9, 0))) == (2, 1)  # two left to train on come first
     assert validation_split(10, 0.0, 0) == (list(range(10)), [])
+
+
+def test_scores_are_calibrated_to_the_mos_scale_and_bounded_by_it():
+    from modeling.methods.base import linear_calibration, mos_scaled
+
+    raw = np.array([-2.0, 0.0, 2.0, 4.0])
+    a, b = linear_calibration(raw, 0.5 * raw + 3.0)
+    assert (a, b) == pytest.approx((0.5, 3.0))
+    # -35 and 96.8 (a head extrapolating on frames unlike any training frame) end at the grades' ends.
+    assert mos_scaled([-35.0, 0.0, 96.8], (a, b)).tolist() == pytest.approx([1.0, 3.0, 5.0])
+    assert linear_calibration([1.0, 1.0], [2.0, 4.0]) == (0.0, 3.0)  # a constant score: the mean MOS
