@@ -17,6 +17,7 @@ from annotation import csvsafe
 from annotation.access import Action
 from annotation.errors import ApplicationError
 from annotation.guards import CampaignAccess, campaign_page
+from jobs.pages import job_started
 from annotation import pseudonyms
 from annotation import selectors as annotation_selectors
 
@@ -63,13 +64,7 @@ def monitor(request, campaign):
 @campaign_page(Action.ANALYSE)
 @require_POST
 def run_start(request, campaign):
-    try:
-        run = services.analysis_run_start(campaign=campaign, user=request.user)
-    except ApplicationError as error:
-        messages.error(request, error.message)
-    else:
-        run.refresh_from_db()
-        messages.info(request, f"Analysis v{run.version}: {run.get_status_display().lower()}.")
+    job_started(request, "Analysis", lambda: services.analysis_run_start(campaign=campaign, user=request.user))
     return redirect("analysis:dashboard", slug=campaign.slug)
 
 
@@ -202,13 +197,7 @@ def dataset_export_build(request, campaign):
     splits = request.POST.get("splits", "10").strip() or "10"
     parameters = {"include": "all" if request.POST.get("all_attempts") else "qualified",
                   "with_videos": bool(request.POST.get("with_videos")), "splits": int(splits) if splits.isdigit() else splits}
-    try:
-        job = export_services.export_start(campaign=campaign, parameters=parameters, user=request.user)
-    except ApplicationError as error:
-        messages.error(request, error.message)
-    else:
-        job.refresh_from_db()
-        messages.info(request, f"Dataset export v{job.version}: {job.get_status_display().lower()}.")
+    job_started(request, "Dataset export", lambda: export_services.export_start(campaign=campaign, parameters=parameters, user=request.user))
     return redirect("analysis:dataset_exports", slug=campaign.slug)
 
 

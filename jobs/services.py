@@ -129,6 +129,22 @@ def job_stage_execute(*, job_id: int, stage: str, pause_seconds: float = 0.0) ->
     return True
 
 
+def job_run_here(job: Job, *, on_stage: Callable[[str], None] | None = None) -> Job:
+    """Run every stage of `job` in this process, in order (commands that need no broker: the dataset
+    export, the demo model). Returns the job, reloaded. A stage that raises marks the job failed (its
+    files removed), as the worker does, and the error propagates. `on_stage(name)` hears each start."""
+    for stage in registry.kind_named(job.kind).stage_names:
+        if on_stage is not None:
+            on_stage(stage)
+        try:
+            job_stage_execute(job_id=job.pk, stage=stage)
+        except Exception as exc:
+            job_fail(job_id=job.pk, stage=stage, error=f"{type(exc).__name__}: {getattr(exc, 'message', None) or exc}")
+            raise
+    job.refresh_from_db()
+    return job
+
+
 def job_fail(*, job_id: int, stage: str, error: str) -> None:
     """Mark a job failed at `stage` (a completed job stays completed) and remove its artifacts.
 

@@ -2,7 +2,6 @@
 benchmark (analysts and owners), and trying a model on an uploaded video (annotation.access: view to look, analyse to act)."""
 from __future__ import annotations
 
-from django.contrib import messages
 from django.http import FileResponse, Http404
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_POST
@@ -14,6 +13,7 @@ from annotation.guards import campaign_page
 from jobs.artifacts import ArtifactStore
 from jobs.models import Job
 from jobs.selectors import campaign_subject
+from jobs.pages import job_started
 from jobs.services import job_progress
 
 from . import selectors, services
@@ -44,29 +44,19 @@ def _export_version(request) -> int | None:
 @require_POST
 def model_train(request, campaign):
     split = request.POST.get("split", "0").strip()
-    try:
-        job = services.train_start(campaign=campaign, export_version=_export_version(request), config=request.POST.get("config", ""),
-                                   split=int(split) if split.isdigit() else split, device=request.POST.get("device", "auto"), user=request.user)
-    except ApplicationError as error:
-        messages.error(request, error.message)
-    else:
-        job.refresh_from_db()
-        messages.info(request, f"Training v{job.version}: {job.get_status_display().lower()}.")
+    job_started(request, "Training", lambda: services.train_start(
+        campaign=campaign, export_version=_export_version(request), config=request.POST.get("config", ""),
+        split=int(split) if split.isdigit() else split, device=request.POST.get("device", "auto"), user=request.user))
     return redirect("modeling:models", slug=campaign.slug)
 
 
 @campaign_page(Action.ANALYSE)
 @require_POST
 def model_benchmark(request, campaign):
-    try:
-        splits = splits_parse(request.POST.get("splits", "0-9"))[:MAX_SPLITS]
-        job = services.benchmark_start(campaign=campaign, export_version=_export_version(request), configs=request.POST.getlist("configs"),
-                                       splits=splits, device=request.POST.get("device", "auto"), user=request.user)
-    except ApplicationError as error:
-        messages.error(request, error.message)
-    else:
-        job.refresh_from_db()
-        messages.info(request, f"Benchmark v{job.version}: {job.get_status_display().lower()}.")
+    job_started(request, "Benchmark", lambda: services.benchmark_start(
+        campaign=campaign, export_version=_export_version(request), configs=request.POST.getlist("configs"),
+        splits=splits_parse(request.POST.get("splits", "0-9"))[:MAX_SPLITS], device=request.POST.get("device", "auto"),
+        user=request.user))
     return redirect("modeling:models", slug=campaign.slug)
 
 

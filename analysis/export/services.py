@@ -58,16 +58,7 @@ def export_run_here(job: Job, *, report: Callable[[str, int], None] | None = Non
     files copied); `on_stage(name)` is called as each stage starts.
     """
     with progress_to(report or (lambda stage, amount: None)):
-        for stage in EXPORT.stage_names:
-            if on_stage is not None:
-                on_stage(stage)
-            try:
-                job_services.job_stage_execute(job_id=job.pk, stage=stage)
-            except Exception as exc:
-                job_services.job_fail(job_id=job.pk, stage=stage, error=f"{type(exc).__name__}: {getattr(exc, 'message', None) or exc}")
-                raise
-    job.refresh_from_db()
-    return job
+        return job_services.job_run_here(job, on_stage=on_stage)
 
 
 def export_progress(job: Job) -> dict:

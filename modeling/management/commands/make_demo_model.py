@@ -7,7 +7,6 @@ from analysis.export import selectors as export_selectors
 from analysis.export import services as export_services
 from annotation.errors import ApplicationError
 from annotation.models import Campaign
-from jobs import registry
 from jobs import services as job_services
 from modeling import services, weights
 from modeling.data.export import ExportData
@@ -57,16 +56,10 @@ class Command(BaseCommand):
                 say(f"exporting {campaign} with its videos and 10 splits...")
                 export = export_services.export_start(campaign=found, parameters={"with_videos": True, "splits": 10},
                                                       enqueue=_queue_nothing)
-                export_services.export_run_here(export)
+                job_services.job_run_here(export)
             job = services.train_start(campaign=found, config=config, split=split, device=device_resolve("auto"),
                                        enqueue=_queue_nothing)
-            for stage in registry.kind_named(TRAIN).stage_names:
-                say(f"{TRAIN}: {stage}...")
-                try:
-                    job_services.job_stage_execute(job_id=job.pk, stage=stage)
-                except Exception as exc:
-                    job_services.job_fail(job_id=job.pk, stage=stage, error=f"{type(exc).__name__}: {getattr(exc, 'message', None) or exc}")
-                    raise
+            job_services.job_run_here(job, on_stage=lambda stage: say(f"{TRAIN}: {stage}..."))
         except ApplicationError as exc:
             raise CommandError(exc.message)
         model = TrainedModel.objects.filter(job=job).first()
