@@ -8,7 +8,9 @@ class AnalysisConfig(AppConfig):
         from jobs import registry
 
         from .export.stages import EXPORT
+        from .ingest import INGEST
         from .job_stages import ANALYSIS
 
         registry.register(ANALYSIS)
         registry.register(EXPORT)
+        registry.register(INGEST)

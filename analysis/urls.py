@@ -1,6 +1,6 @@
 from django.urls import path
 
-from . import views
+from . import ingest_views, views
 
 app_name = "analysis"
 
@@ -18,5 +18,8 @@ urlpatterns = [
     path("staff/campaigns/<slug:slug>/exports/", views.dataset_exports, name="dataset_exports"),
     path("staff/campaigns/<slug:slug>/exports/build/", views.dataset_export_build, name="dataset_export_build"),
     path("staff/campaigns/<slug:slug>/exports/v<int:version>/<path:path>", views.dataset_export_file, name="dataset_export_file"),
+    path("staff/campaigns/<slug:slug>/videos/import/", ingest_views.videos_import, name="videos_import"),
+    path("staff/campaigns/<slug:slug>/videos/import/upload/", ingest_views.videos_upload, name="videos_upload"),
+    path("staff/campaigns/<slug:slug>/videos/import/folder/", ingest_views.videos_folder_import, name="videos_folder_import"),
     path("api/campaigns/<slug:slug>/analysis/", views.RunStatusApi.as_view(), name="run_status_api"),
 ]

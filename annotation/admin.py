@@ -152,10 +152,17 @@ class CampaignAdmin(admin.ModelAdmin):
 
 @admin.register(Video)
 class VideoAdmin(CampaignScopedAdmin):
-    list_display = ["source_name", "campaign", "role", "identity_pair", "method", "is_real", "gold_score", "demo_grade", "duration_s"]
+    list_display = ["poster_thumb", "source_name", "campaign", "role", "identity_pair", "method", "is_real", "gold_score", "demo_grade", "duration_s"]
+    list_display_links = ["source_name"]
     list_filter = ["campaign", "role", "is_real", "method"]
     search_fields = ["source_name", "identity_pair", "method", "content_hash"]
     readonly_fields = ["content_hash", "file", "poster", "duration_s", "fps", "width", "height", "source_codec", "created_at"]
+
+    @admin.display(description="Poster")
+    def poster_thumb(self, video):
+        if not video.poster:
+            return "–"
+        return format_html('<img class="poster-thumb" src="{}" alt="" loading="lazy" width="80">', video.poster.url)
 
     def has_add_permission(self, request):
         # A video needs its file, poster and hash, which only the ingest (import_videos, the API's

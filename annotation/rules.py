@@ -171,3 +171,26 @@ def submit_message_params(*, score: int, timeout_minutes: int, min_reason_length
 NO_ATTEMPT = Rule("attempt_found", "no_attempt", "There is no session to finish. Open the study link again.", 404)
 INCOMPLETE = Rule("complete", "incomplete", "{missing} video(s) still need a grade before you can finish.", 409)
 FINISH = (NO_ATTEMPT, INCOMPLETE)
+
+
+# --- Imports (the ingest's upload and server-folder import: analysis.ingest, its page and the API) -
+
+UPLOAD_TOO_LARGE = Rule(
+    "file_size", "too_large",
+    "{name} is {size:,} bytes; at most {limit:,} bytes per file are accepted (INGEST_UPLOAD_MAX_BYTES). "
+    "Send a smaller file, or copy the videos into a server folder the site imports from.", 413,
+)
+NO_INGEST_FOLDERS = Rule(
+    "folders_allowed", "folder_not_allowed",
+    "This site imports from no server folder (its INGEST_FOLDERS setting is empty); upload the files instead, "
+    "or ask the site's administrator to allow a folder.", 403,
+)
+FOLDER_NOT_ALLOWED = Rule(
+    "folder_inside_roots", "folder_not_allowed",
+    "{folder} is outside the folders this site imports from ({roots}); pick a folder inside one of them.", 403,
+)
+FOLDER_MISSING = Rule("folder_exists", "folder_missing", "{folder} is not a folder on the server; check its path.")
+FOLDER_NO_METADATA = Rule(
+    "folder_metadata", "bad_metadata",
+    "{folder} holds no metadata.csv; put the metadata CSV there, or choose it in the form with the folder.",
+)

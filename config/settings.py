@@ -180,6 +180,13 @@ CONTENT_SECURITY_POLICY = "; ".join([
 # One upload through the API may carry a whole study: DREAM's 1,520 videos and their CSV (Django's
 # default stops at 100 files). Files over 2.5 MB stream to temporary files, not memory.
 DATA_UPLOAD_MAX_NUMBER_FILES = int(os.environ.get("DATA_UPLOAD_MAX_NUMBER_FILES", "2000"))
+# Django's DATA_UPLOAD_MAX_MEMORY_SIZE (2.5 MB) counts a request's fields, never its files, so the
+# import's multipart body may carry videos of any size; this caps each file instead (the answer, 413,
+# names the file and the limit). DREAM's 5 s 1080p clips are a few MB; 2 GiB leaves room for long sources.
+INGEST_UPLOAD_MAX_BYTES = int(os.environ.get("INGEST_UPLOAD_MAX_BYTES", str(2 * 1024**3)))
+# Server folders the import page may read videos from (analysis.ingest.folder_checked): absolute paths,
+# separated by the OS path separator (":"); empty, the default, allows none. Nothing outside them is read.
+INGEST_FOLDERS = [p for p in os.environ.get("INGEST_FOLDERS", "").split(os.pathsep) if p.strip()]
 
 LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "/"

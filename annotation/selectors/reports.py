@@ -59,7 +59,7 @@ def campaign_status(campaign: Campaign) -> CampaignStatus:
         (
             {**video, "qualified": qualified.get(video["id"], 0), "in_progress": in_progress.get(video["id"], 0)}
             for video in campaign.videos.filter(role=Video.Role.REGULAR)
-            .values("id", "source_name", "method", "identity_pair").order_by()
+            .values("id", "source_name", "role", "poster", "method", "identity_pair").order_by()
         ),
         key=lambda row: (row["qualified"], row["id"]),
     )

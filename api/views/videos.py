@@ -7,10 +7,10 @@ from rest_framework.parsers import MultiPartParser
 from rest_framework.response import Response
 
 from annotation import selectors, services
+from analysis.ingest import ingest_start
 from annotation.models import Video
 
 from .. import filters
-from ..ingest import ingest_start
 from ..serializers import JobSerializer, VideoLabelsSerializer, VideoSerializer, VideoUploadSerializer
 from .base import CampaignScopedApi, CampaignScopedDetailApi, CampaignScopedListApi
 from .jobs import job_context

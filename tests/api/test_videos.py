@@ -7,7 +7,7 @@ import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 
 from annotation.models import Video
-from api.ingest import upload_folder
+from analysis.ingest import upload_folder
 from jobs.models import Job
 
 from .conftest import api_client
