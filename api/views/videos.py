@@ -1,16 +1,17 @@
 """Videos: list with labels and rating counts, one video, its labels corrected, an upload through the ingest as a job."""
 from __future__ import annotations
 
-from drf_spectacular.utils import extend_schema, extend_schema_view
+from drf_spectacular.utils import OpenApiResponse, extend_schema, extend_schema_view
 from rest_framework import status
 from rest_framework.parsers import MultiPartParser
 from rest_framework.response import Response
 
-from annotation import selectors, services
 from analysis.ingest import ingest_start
+from annotation import selectors, services
 from annotation.models import Video
 
 from .. import filters
+from ..schema import ErrorSerializer
 from ..serializers import JobSerializer, VideoLabelsSerializer, VideoSerializer, VideoUploadSerializer
 from .base import CampaignScopedApi, CampaignScopedDetailApi, CampaignScopedListApi
 from .jobs import job_context
@@ -52,12 +53,15 @@ class VideoDetailApi(CampaignScopedDetailApi):
 @extend_schema(tags=["videos"])
 class VideoUploadApi(CampaignScopedApi):
     """Upload video files with their metadata CSV (owners): imported by a job of kind "ingest",
-    whose progress /api/v1/jobs/{id}/ shows and whose `report` artifact names each bad row."""
+    whose progress /api/v1/jobs/{id}/ shows and whose `report` artifact names each bad row; a file over
+    INGEST_UPLOAD_MAX_BYTES is refused whole (413, naming it). The import page starts the same job."""
 
     parser_classes = [MultiPartParser]
     serializer_class = JobSerializer
 
-    @extend_schema(request=VideoUploadSerializer, responses={202: JobSerializer})
+    @extend_schema(request=VideoUploadSerializer, responses={
+        202: JobSerializer, 413: OpenApiResponse(ErrorSerializer, description="A file is larger than INGEST_UPLOAD_MAX_BYTES."),
+    })
     def post(self, request, slug):
         data = VideoUploadSerializer(data=request.data)
         data.is_valid(raise_exception=True)
