@@ -151,6 +151,35 @@ def test_the_import_page_is_for_owners(client, video_library):
     assert "nav-import" not in client.get("/staff/campaigns/imp/").content.decode()
 
 
+@pytest.mark.django_db
+def test_a_running_import_shows_its_count_and_refreshes_until_done(owner_client):
+    from jobs import services as job_services
+
+    job = job_services.job_create(kind="ingest", subject=f"campaign:{owner_client.campaign.pk}", enqueue=lambda job_id: None)
+    page = owner_client.get("/staff/campaigns/imp/videos/import/").content.decode()
+    assert 'http-equiv="refresh"' in page and "waiting for a worker" in page
+    Job.objects.filter(pk=job.pk).update(status=Job.Status.RUNNING, stage="import", summary={"videos_total": 10, "videos_done": 4})
+    page = owner_client.get("/staff/campaigns/imp/videos/import/").content.decode()
+    assert 'http-equiv="refresh"' in page and "4 / 10 videos" in page and 'value="4"' in page
+    Job.objects.filter(pk=job.pk).update(status=Job.Status.FAILED, error="ffmpeg is not installed")
+    page = owner_client.get("/staff/campaigns/imp/videos/import/").content.decode()
+    assert 'http-equiv="refresh"' not in page and "The import failed: ffmpeg is not installed" in page
+
+
+@pytest.mark.django_db
+def test_the_status_page_and_the_admin_list_videos_with_role_and_poster(client, admin_client, make_campaign):
+    campaign = make_campaign()
+    client.force_login(researcher("owner", campaign=campaign, is_staff=True))
+    status = client.get(f"/staff/campaigns/{campaign.slug}/").content.decode()
+    regular = campaign.videos.filter(role=Video.Role.REGULAR)
+    assert status.count('class="poster-thumb"') == regular.count() and f'src="/media/{regular.first().poster}"' in status
+    assert 'id="import-link"' in status and 'id="nav-import"' in status
+    admin = admin_client.get("/admin/annotation/video/").content.decode()
+    assert admin.count('class="poster-thumb"') == campaign.videos.count()
+    assert "Lecture demo" in admin and "Checker (hidden, gold score)" in admin
+    assert admin_client.get("/admin/annotation/video/add/").status_code == 403  # no video without its file
+
+
 # --- In Chromium ---------------------------------------------------------------------------------
 
 
