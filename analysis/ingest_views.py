@@ -26,6 +26,8 @@ def videos_import(request, campaign):
         "busy": any(not job.is_finished for job in jobs),
         "roots": ingest.ingest_roots(),
         "max_bytes": settings.INGEST_UPLOAD_MAX_BYTES,
+        # Django refuses a body with more files before any view runs (400): the page's script says so first.
+        "max_files": settings.DATA_UPLOAD_MAX_NUMBER_FILES - 1,  # the CSV is a file too
         "videos": campaign.videos.order_by("role", "source_name", "id"),
     })
 

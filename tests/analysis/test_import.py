@@ -215,9 +215,18 @@ def test_import_in_chromium_upload_then_folder_and_its_refusal(browser, live_ser
     csv_path.write_text(METADATA)
     context, page = _signed_in(browser, live_server)
 
+    limit = settings.INGEST_UPLOAD_MAX_BYTES
+    settings.INGEST_UPLOAD_MAX_BYTES = 1000  # the library's clips are larger: the page names them before sending anything
     page.click("#import-link")  # from the status page
     page.wait_for_url("**/videos/import/")
     assert page.locator("#nav-import").count() == 1
+    page.set_input_files("#upload-metadata", str(csv_path))
+    page.set_input_files("#upload-files", [str(source / name) for name in SENT])
+    page.click("#upload-button")
+    assert "Too large to import (at most 1000 bytes per file): regular_00.mp4" in page.inner_text("#upload-too-large")
+    assert not Job.objects.exists()
+    settings.INGEST_UPLOAD_MAX_BYTES = limit
+    page.reload()
     page.set_input_files("#upload-metadata", str(csv_path))
     page.set_input_files("#upload-files", [str(source / name) for name in SENT])
     page.click("#upload-button")
