@@ -18,6 +18,7 @@ from django.utils import translation
 from django.utils.cache import patch_vary_headers
 from django.utils.translation import gettext
 
+from . import rules
 from .models import DEFAULT_LECTURE, Campaign
 
 SUPPORTED = frozenset(code for code, _ in settings.LANGUAGES)
@@ -78,6 +79,31 @@ def choose(request, campaign: Campaign, code: str) -> bool:
 def lecture_text(campaign: Campaign) -> str:
     """The campaign's lecture as annotators read it: the researchers' text, or the default one translated."""
     return gettext(DEFAULT_LECTURE) if campaign.lecture_text == DEFAULT_LECTURE else campaign.lecture_text
+
+
+def rate_page_texts(campaign: Campaign) -> dict:
+    """What the rating page's script shows, in the active language (the page passes it as a JSON element:
+    no inline script under the CSP). The reason-length messages are the rule's own, so the page and the
+    server say the same; `han_weight` lets the script count a reason as `rules.visible_length` does."""
+    def too_short(score: int) -> str:
+        params = rules.submit_message_params(score=score, timeout_minutes=campaign.session_timeout_minutes,
+                                             min_reason_length=campaign.min_reason_length)
+        return rules.SUBMIT_REASON.error(**params).message
+
+    return {
+        "reason_label": gettext("Why? Describe what you see."),
+        "reason_label_5": gettext("Describe the person in the video."),
+        "grade_missing": str(rules.SUBMIT_SCORE.message),
+        "too_short": too_short(1),
+        "too_short_5": too_short(5),
+        "save": gettext("Save and next"),
+        "saving": gettext("Saving…"),
+        "server_error": gettext("The server answered with an error ({status}). Your answer is still here: press Save again."),
+        "not_saved": gettext("Your answer could not be saved. Press Save again."),
+        "offline": gettext("Connection lost: your answer was not saved yet. It is still here; check your connection "
+                           "and press Save again."),
+        "han_weight": rules.HAN_WEIGHT,
+    }
 
 
 class EnglishUnlessAskedMiddleware:

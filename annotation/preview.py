@@ -155,6 +155,7 @@ def preview_rate(request, campaign, state):
         "submit_url": reverse("annotation:preview_answer", kwargs={"slug": campaign.slug}),
         "grades": [{"grade": g, "name": n, "definition": d} for g, (n, d) in GRADES.items()],
         "reason_example": REASON_EXAMPLE,
+        "texts": language.rate_page_texts(campaign),
     })
 
 

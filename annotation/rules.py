@@ -124,7 +124,13 @@ SUBMIT_ACTIVE = Rule(
 )
 SUBMIT_LECTURE = Rule("lecture", "lecture_first", _("Please take the lecture before rating."), 409)
 SUBMIT_SCORE = Rule("score", "bad_score", _("Pick one of the five grades (keys 1 to 5)."))
-SUBMIT_REASON = Rule("reason", "reason_too_short", _("Please describe {what} in at least {min_length} characters."))
+# A translation may name {min_han} (the minimum in Chinese characters, `han_minimum`) instead of
+# {min_length}; tests/annotation/test_i18n.py fills every translated message with these parameters.
+SUBMIT_REASON = Rule(
+    "reason", "reason_too_short",
+    # xgettext:no-python-brace-format
+    _("Please describe {what} in at least {min_length} characters."),
+)
 SUBMIT = (SUBMIT_OWNER, SUBMIT_POSITION, SUBMIT_OPEN, SUBMIT_ACTIVE, SUBMIT_LECTURE, SUBMIT_SCORE, SUBMIT_REASON)
 
 GRADES = (1, 2, 3, 4, 5)

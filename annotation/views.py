@@ -174,6 +174,7 @@ def rate(request, annotator, progress):
         "submit_url": reverse("annotation:rating_submit_api", kwargs={"slug": annotator.campaign.slug}),
         "grades": [{"grade": g, "name": n, "definition": d} for g, (n, d) in GRADES.items()],
         "reason_example": REASON_EXAMPLE,
+        "texts": language.rate_page_texts(annotator.campaign),
     })
 
 
