@@ -6,7 +6,7 @@ BIN := $(VENV)/bin
 TEST_DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/dream
 TEST_REDIS_URL ?= redis://127.0.0.1:6379/0
 
-.PHONY: run test serve help
+.PHONY: run test serve help messages
 
 help:  ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/'
@@ -44,3 +44,11 @@ test: $(VENV)/.dev  ## run the whole test suite against PostgreSQL, Redis and he
 		$(BIN)/python -m pytest $(PYTEST_ARGS)
 	DATABASE_URL=sqlite:///$(CURDIR)/var/test/sqlite.sqlite3 SECRET_KEY=test-only-secret \
 		$(BIN)/python -m pytest $(SQLITE_TESTS) $(SQLITE_PYTEST_ARGS)
+
+# The annotator pages' translations (locale/): the .po from the marked strings of the code and the
+# annotator templates (staff pages, the admin's and the tests' are English only), then the .mo, both
+# committed so `make run` and the image need no gettext. Needs gettext (xgettext, msgfmt).
+MESSAGES_IGNORE := --ignore='.venv/*' --ignore='tests/*' --ignore='var/*' --ignore='templates/admin/*' --ignore='bench/*' --ignore='docs/*'
+messages: $(VENV)/.runtime  ## refresh locale/zh_Hans/LC_MESSAGES/django.po from the code and compile its .mo (needs gettext)
+	SECRET_KEY=messages-only $(BIN)/python manage.py makemessages -l zh_Hans --no-obsolete $(MESSAGES_IGNORE)
+	msgfmt --check -o locale/zh_Hans/LC_MESSAGES/django.mo locale/zh_Hans/LC_MESSAGES/django.po

@@ -105,7 +105,7 @@ class CampaignAdmin(admin.ModelAdmin):
     formfield_overrides = {models.URLField: {"assume_scheme": "https"}}
     actions = ["open_campaigns", "close_campaigns"]
     fieldsets = [
-        (None, {"fields": ["title", "slug", "is_open"]}),
+        (None, {"fields": ["title", "slug", "is_open", "language"]}),
         ("Sessions", {"fields": ["videos_per_session", "checkers_per_session", "checker_tolerance",
                                  "target_ratings_per_video", "sessions_per_annotator", "session_timeout_minutes"]}),
         ("Texts", {"fields": ["lecture_text", "min_reason_length", "grade5_reason"]}),

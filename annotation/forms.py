@@ -4,6 +4,8 @@ from dataclasses import dataclass
 
 from django import forms
 from django.core.exceptions import ValidationError
+from django.utils.translation import gettext
+from django.utils.translation import gettext_lazy as _
 
 from .models import Annotator
 
@@ -11,12 +13,12 @@ from .models import Annotator
 class ConsentForm(forms.Form):
     agree = forms.BooleanField(
         required=True,
-        label="I have read the text above and agree to take part.",
-        error_messages={"required": "Please tick the box to agree, or close the page if you do not want to take part."},
+        label=_("I have read the text above and agree to take part."),
+        error_messages={"required": _("Please tick the box to agree, or close the page if you do not want to take part.")},
     )
     # The version of the text the page showed: the one the annotator agrees to.
     version = forms.IntegerField(min_value=1, max_value=2_147_483_647, widget=forms.HiddenInput,
-                                 error_messages={"required": "This page is out of date. Please read the text and agree again."})
+                                 error_messages={"required": _("This page is out of date. Please read the text and agree again.")})
 
 
 class DemographicsForm(forms.ModelForm):
@@ -24,10 +26,10 @@ class DemographicsForm(forms.ModelForm):
         model = Annotator
         fields = ["age_group", "gender", "education", "prior_knowledge"]
         labels = {
-            "age_group": "Your age",
-            "gender": "Your gender",
-            "education": "Your highest education",
-            "prior_knowledge": "What did you know about deepfakes before this study?",
+            "age_group": _("Your age"),
+            "gender": _("Your gender"),
+            "education": _("Your highest education"),
+            "prior_knowledge": _("What did you know about deepfakes before this study?"),
         }
         widgets = {name: forms.RadioSelect for name in fields}
 
@@ -36,10 +38,10 @@ class DemographicsForm(forms.ModelForm):
         for field in self.fields.values():
             field.required = True
             field.choices = [c for c in field.choices if c[0] != ""]
-            field.error_messages["required"] = "Please choose one answer."
+            field.error_messages["required"] = _("Please choose one answer.")
 
 
-GRADE_MISSING = "Pick one of the five grades (keys 1 to 5)."
+GRADE_MISSING = _("Pick one of the five grades (keys 1 to 5).")
 _FALSE_WORDS = {"", "0", "false", "off"}
 
 
@@ -67,13 +69,13 @@ def rating_answer_parse(data: Mapping[str, object]) -> RatingAnswer:
     """
     token = _text(data, "token")
     if not token or len(token) > 500:
-        raise ValidationError("This page lost its rating token. Reload the page and rate the video again.")
+        raise ValidationError(gettext("This page lost its rating token. Reload the page and rate the video again."))
     score = _text(data, "score")
     if score not in ("1", "2", "3", "4", "5"):
-        raise ValidationError(GRADE_MISSING)
+        raise ValidationError(str(GRADE_MISSING))
     reason = _text(data, "reason").strip()
     if len(reason) > 2000:
-        raise ValidationError(f"Please keep the reason under 2000 characters (it has {len(reason)}).")
+        raise ValidationError(gettext("Please keep the reason under 2000 characters (it has {length}).").format(length=len(reason)))
     return RatingAnswer(
         token=token,
         score=int(score),
@@ -96,10 +98,10 @@ def _text(data: Mapping[str, object], name: str) -> str:
         return str(value)
     if isinstance(value, str):
         if not storable(value):
-            raise ValidationError("The answer contains characters that cannot be stored (a NUL or a broken "
-                                  "character). Remove them and save again.")
+            raise ValidationError(gettext("The answer contains characters that cannot be stored (a NUL or a broken "
+                                          "character). Remove them and save again."))
         return value
-    raise ValidationError(f"The answer's field {name!r} must be text or a number. Reload the page.")
+    raise ValidationError(gettext("The answer's field {name} must be text or a number. Reload the page.").format(name=repr(name)))
 
 
 def _count(value: str, most: int) -> int:
@@ -107,7 +109,7 @@ def _count(value: str, most: int) -> int:
     if value == "":
         return 0
     if not (value.isascii() and value.isdigit()) or int(value) > most:
-        raise ValidationError("The player's counters could not be read. Reload the page.")
+        raise ValidationError(gettext("The player's counters could not be read. Reload the page."))
     return int(value)
 
 

@@ -8,21 +8,27 @@ of the same session, so the ratings of every attempt stay stored beside their ou
 from django.conf import settings
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
+from django.utils.translation import gettext_lazy as _
+from django.utils.translation import gettext_noop
 
+# The stored sentence of a grade-5 rating: data for the analysis, the same in every language.
 GRADE5_REASON = "The realism is very high, and there are no detectable signs of forgery"
 
 # The five grades, verbatim in meaning from the DREAM protocol (DOMAIN.md section 1).
+# Translated lazily: shown in the annotator's language (locale/), stored and analysed as the grade number.
 GRADES = {
-    1: ("Very low sense of realism", "Obvious traces of forgery can be seen, seriously affecting viewing."),
-    2: ("Relatively low sense of realism", "Obvious traces of forgery, which hinder normal viewing."),
-    3: ("Average sense of realism", "Relatively obvious traces, but little impact on normal viewing."),
-    4: ("Relatively high sense of realism", "Traces of suspected forgery, not obvious or uncertain."),
-    5: ("High sense of realism", "No traces of forgery can be seen."),
+    1: (_("Very low sense of realism"), _("Obvious traces of forgery can be seen, seriously affecting viewing.")),
+    2: (_("Relatively low sense of realism"), _("Obvious traces of forgery, which hinder normal viewing.")),
+    3: (_("Average sense of realism"), _("Relatively obvious traces, but little impact on normal viewing.")),
+    4: (_("Relatively high sense of realism"), _("Traces of suspected forgery, not obvious or uncertain.")),
+    5: (_("High sense of realism"), _("No traces of forgery can be seen.")),
 }
 
 grade_validators = [MinValueValidator(1), MaxValueValidator(5)]
 
-DEFAULT_LECTURE = (
+# The lecture a new campaign starts with. A campaign's lecture is the researchers' text, shown as they
+# wrote it; only this default, left unchanged, is shown translated (annotation.language.lecture_text).
+DEFAULT_LECTURE = gettext_noop(
     "A deepfake is a video in which the face of one person has been replaced by the face of "
     "another person by a computer program (a face swap). Some deepfakes look perfectly real, "
     "others show traces of the forgery: blur, flicker, a visible seam around the face, colours "
@@ -31,8 +37,8 @@ DEFAULT_LECTURE = (
     "each video as often as you like: you can pause, replay, seek and go full-screen. Then pick "
     "a grade and write the reason for it."
 )
-REASON_EXAMPLE = 'e.g. "The whole face flickers dramatically and the mouth movement looks unnatural"'
-REASON_SUGGESTION = (
+REASON_EXAMPLE = _('e.g. "The whole face flickers dramatically and the mouth movement looks unnatural"')
+REASON_SUGGESTION = _(
     'Suggested form of a reason: "<place> looks like having <artifact> of <extent>", for example '
     '"The whole face flickers dramatically and the mouth movement looks unnatural".'
 )
@@ -40,6 +46,13 @@ REASON_SUGGESTION = (
 
 class Campaign(models.Model):
     """One study: its videos, its rules and its texts. Several campaigns run at once."""
+
+    class Language(models.TextChoices):
+        """The language of the annotator pages (annotation.language); staff pages are in English."""
+
+        ENGLISH = "en", "English"
+        CHINESE = "zh-hans", "Simplified Chinese (简体中文)"
+        CHOICE = "choice", "The annotator chooses (English or Simplified Chinese)"
 
     slug = models.SlugField(unique=True)
     title = models.CharField(max_length=200)
@@ -56,6 +69,11 @@ class Campaign(models.Model):
     )
     session_timeout_minutes = models.PositiveIntegerField(
         default=120, help_text="A session idle this long is abandoned and its videos go back to the pool."
+    )
+    language = models.CharField(
+        max_length=8, choices=Language.choices, default=Language.ENGLISH, db_default=Language.ENGLISH,
+        help_text="The language of the annotator pages. The texts written here (title, lecture, consent, grade-5 "
+        "sentence) are shown as written: write them in that language.",
     )
     lecture_text = models.TextField(default=DEFAULT_LECTURE)
     grade5_reason = models.CharField(max_length=300, default=GRADE5_REASON)
@@ -195,29 +213,29 @@ class Annotator(models.Model):
         LINK = "link", "Open link"
 
     class AgeGroup(models.TextChoices):
-        UNDER_20 = "<20", "under 20"
+        UNDER_20 = "<20", _("under 20")
         FROM_20 = "20-29", "20-29"
         FROM_30 = "30-39", "30-39"
         FROM_40 = "40-49", "40-49"
-        FROM_50 = "50+", "50 or older"
+        FROM_50 = "50+", _("50 or older")
 
     class Gender(models.TextChoices):
-        FEMALE = "female", "Female"
-        MALE = "male", "Male"
-        OTHER = "other", "Other"
-        UNDISCLOSED = "undisclosed", "Prefer not to say"
+        FEMALE = "female", _("Female")
+        MALE = "male", _("Male")
+        OTHER = "other", _("Other")
+        UNDISCLOSED = "undisclosed", _("Prefer not to say")
 
     class Education(models.TextChoices):
-        SECONDARY = "secondary", "High school or below"
-        BACHELOR = "bachelor", "Bachelor or equivalent"
-        MASTER = "master", "Master or equivalent"
-        DOCTORATE = "doctorate", "Doctorate"
+        SECONDARY = "secondary", _("High school or below")
+        BACHELOR = "bachelor", _("Bachelor or equivalent")
+        MASTER = "master", _("Master or equivalent")
+        DOCTORATE = "doctorate", _("Doctorate")
 
     class PriorKnowledge(models.TextChoices):
-        NONE = "none", "I had never heard of deepfakes"
-        HEARD = "heard", "I have heard of deepfakes"
-        SEEN = "seen", "I have knowingly watched deepfakes"
-        EXPERT = "expert", "I work with or study deepfakes"
+        NONE = "none", _("I had never heard of deepfakes")
+        HEARD = "heard", _("I have heard of deepfakes")
+        SEEN = "seen", _("I have knowingly watched deepfakes")
+        EXPERT = "expert", _("I work with or study deepfakes")
 
     # No index of its own: `annotator_identity_unique` starts with this column and serves its lookups.
     campaign = models.ForeignKey(Campaign, on_delete=models.CASCADE, related_name="annotators", db_index=False)

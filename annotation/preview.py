@@ -20,9 +20,10 @@ import random
 from django.http import JsonResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
+from django.utils.translation import gettext
 from django.views.decorators.http import require_http_methods, require_POST
 
-from . import rules, selectors
+from . import language, rules, selectors
 from .access import Action
 from .assignment import shuffled
 from .checkers import attempt_qualifies
@@ -69,6 +70,7 @@ def _walk(view):
 
     @campaign_page(Action.VIEW)
     def wrapper(request, campaign, *args, **kwargs):
+        language.activate(request, campaign)  # the annotators' language: the preview shows their pages
         state = _state(request, campaign)
         if state is None:
             return redirect("annotation:preview_start", slug=campaign.slug)
@@ -103,7 +105,7 @@ def preview_lecture(request, campaign, state):
     demos = selectors.demo_videos(campaign)
     return render(request, "annotation/lecture.html", {
         "campaign": campaign, "preview": True,
-        "paragraphs": [p for p in campaign.lecture_text.split("\n\n") if p.strip()],
+        "paragraphs": [p for p in language.lecture_text(campaign).split("\n\n") if p.strip()],
         "grades": [{"grade": g, "name": n, "definition": d, "demo": demos.get(g)} for g, (n, d) in GRADES.items()],
         "reason_suggestion": REASON_SUGGESTION, "repeat": False, "total": len(state["order"]),
     })
@@ -153,6 +155,7 @@ def preview_rate(request, campaign, state):
         "submit_url": reverse("annotation:preview_answer", kwargs={"slug": campaign.slug}),
         "grades": [{"grade": g, "name": n, "definition": d} for g, (n, d) in GRADES.items()],
         "reason_example": REASON_EXAMPLE,
+        "texts": language.rate_page_texts(campaign),
     })
 
 
@@ -164,7 +167,7 @@ def preview_answer(request, campaign, state):
         data = json.loads(request.body)
         position, score, reason = int(data["token"]), int(data["score"]), str(data.get("reason", "")).strip()
     except (ValueError, KeyError, TypeError):
-        return JsonResponse({"code": "invalid", "error": "The answer could not be read. Reload the page."}, status=400)
+        return JsonResponse({"code": "invalid", "error": gettext("The answer could not be read. Reload the page.")}, status=400)
     checks = {rules.SUBMIT_POSITION.name: 1 <= position <= len(state["order"]),
               rules.SUBMIT_SCORE.name: score in rules.GRADES,
               rules.SUBMIT_REASON.name: rules.visible_length(reason) >= campaign.min_reason_length}

@@ -18,6 +18,7 @@ urlpatterns = [
     path("c/<slug:slug>/not-accepted/", views.disqualified, name="disqualified"),
     path("c/<slug:slug>/thank-you/", views.done, name="done"),
     path("c/<slug:slug>/closed/", views.closed, name="closed"),
+    path("c/<slug:slug>/language/", views.language_choose, name="language"),
     path("c/<slug:slug>/preview/", preview.preview_start, name="preview_start"),
     path("c/<slug:slug>/preview/consent/", preview.preview_consent, name="preview_consent"),
     path("c/<slug:slug>/preview/lecture/", preview.preview_lecture, name="preview_lecture"),

@@ -10,12 +10,15 @@ from django.core.exceptions import ValidationError
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
+from django.utils.http import url_has_allowed_host_and_scheme
+from django.utils.translation import gettext
+from django.utils.translation import gettext_lazy as _
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_http_methods, require_POST
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from . import access, platforms, rules, selectors, services, throttle
+from . import access, language, platforms, rules, selectors, services, throttle
 from .access import Action
 from .errors import ApplicationError
 from .guards import CampaignAccess, campaign_page
@@ -47,7 +50,8 @@ def error_page(request: HttpRequest, error: ApplicationError, campaign: Campaign
 
 
 def annotator_page(*steps: Step):
-    """Load the annotator bound to this browser; send them to their own step if it is not one of `steps`."""
+    """Load the annotator bound to this browser, in their campaign's language; send them to their own
+    step if it is not one of `steps`."""
 
     def decorator(view):
         @wraps(view)
@@ -58,6 +62,7 @@ def annotator_page(*steps: Step):
                 get_object_or_404(Campaign, slug=slug)
                 return redirect("annotation:entry", slug=slug)
             annotator, progress = state
+            language.activate(request, annotator.campaign)
             if steps and progress.step not in steps:
                 return step_redirect(slug, progress.step)
             return view(request, annotator, progress, *args, **kwargs)
@@ -70,6 +75,7 @@ def annotator_page(*steps: Step):
 def entry(request, slug):
     """The campaign's open link; binds the browser to an annotator and sends them to their step."""
     campaign = get_object_or_404(Campaign, slug=slug)
+    language.activate(request, campaign)
     if request.GET.get("preview") == "1":  # a researcher's walk-through (annotation.preview): login and VIEW required there
         return redirect("annotation:preview_start", slug=slug)
     if platforms.is_preview(request.GET):
@@ -106,7 +112,7 @@ def consent(request, annotator, progress):
             services.consent_give(annotator=annotator, consent=text)
             return step_redirect(campaign.slug, Step.DEMOGRAPHICS)  # the step that follows, without a detour via entry
         # The researchers published a new version while the page was open: the annotator has not read it.
-        notice = "The consent text was updated while this page was open. Please read this version and agree again."
+        notice = gettext("The consent text was updated while this page was open. Please read this version and agree again.")
         form = ConsentForm()
     return render(request, "annotation/consent.html", {"campaign": campaign, "consent": text, "form": form, "notice": notice})
 
@@ -143,7 +149,7 @@ def lecture(request, annotator, progress):
     ]
     return render(request, "annotation/lecture.html", {
         "campaign": campaign,
-        "paragraphs": [p for p in campaign.lecture_text.split("\n\n") if p.strip()],
+        "paragraphs": [p for p in language.lecture_text(campaign).split("\n\n") if p.strip()],
         "grades": grades,
         "reason_suggestion": REASON_SUGGESTION,
         "repeat": progress.attempt is not None and progress.attempt.number > 1,
@@ -168,6 +174,7 @@ def rate(request, annotator, progress):
         "submit_url": reverse("annotation:rating_submit_api", kwargs={"slug": annotator.campaign.slug}),
         "grades": [{"grade": g, "name": n, "definition": d} for g, (n, d) in GRADES.items()],
         "reason_example": REASON_EXAMPLE,
+        "texts": language.rate_page_texts(annotator.campaign),
     })
 
 
@@ -193,21 +200,22 @@ def _content_length(request) -> int:
 def rating_submit_api(request, slug):
     """JSON endpoint the rating page posts to; answers with the next video or where to go."""
     annotator_id = request.session.get(_cookie_key(slug))
+    language.activate_from_session(request, slug)
     if annotator_id is None:
-        return JsonResponse({"code": "no_annotator", "error": "Your browser lost this study's cookie. Open the study link again.",
+        return JsonResponse({"code": "no_annotator", "error": gettext("Your browser lost this study's cookie. Open the study link again."),
                              "redirect": reverse("annotation:entry", kwargs={"slug": slug})}, status=403)
     if request.content_type != "application/json":
-        return JsonResponse({"code": "not_json", "error": "The answer must be sent as JSON. Reload the page."}, status=415)
+        return JsonResponse({"code": "not_json", "error": gettext("The answer must be sent as JSON. Reload the page.")}, status=415)
     if _content_length(request) > ANSWER_MAX_BYTES:
-        return JsonResponse({"code": "too_large", "error": "The answer is too long to be saved. Shorten the reason and "
-                                                          "save again."}, status=413)
+        return JsonResponse({"code": "too_large", "error": gettext("The answer is too long to be saved. Shorten the reason "
+                                                                  "and save again.")}, status=413)
     try:
         data = json.loads(request.body)
         if not isinstance(data, dict):
-            raise ValidationError("The answer must be a JSON object. Reload the page.")
+            raise ValidationError(gettext("The answer must be a JSON object. Reload the page."))
         answer = rating_answer_parse(data)
     except (ValueError, RecursionError):  # not JSON (or not UTF-8), or nested past the parser's depth
-        return JsonResponse({"code": "invalid", "error": "The answer could not be read. Reload the page."}, status=400)
+        return JsonResponse({"code": "invalid", "error": gettext("The answer could not be read. Reload the page.")}, status=400)
     except ValidationError as error:
         return JsonResponse({"code": "invalid", "error": error.messages[0]}, status=400)
     try:
@@ -247,7 +255,7 @@ def review(request, annotator, progress):
                     target = "annotation:screened_out"
                 return redirect(target, slug=campaign.slug)
         else:
-            error = ApplicationError("invalid", "The form was incomplete. Press Finish again.")
+            error = ApplicationError("invalid", gettext("The form was incomplete. Press Finish again."))
     rows = selectors.attempt_review(progress.attempt)
     return render(request, "annotation/review.html", {
         "campaign": campaign,
@@ -273,9 +281,10 @@ def consent_decline(request, annotator, progress):
 def declined(request, slug):
     """Where a person who did not agree lands; it reads and records nothing about them."""
     campaign = get_object_or_404(Campaign, slug=slug)
+    language.activate(request, campaign)
     return render(request, "annotation/leave.html", {
-        "campaign": campaign, "title": "You did not agree",
-        "message": "You chose not to take part. Nothing about you was kept. Thank you for your time.",
+        "campaign": campaign, "title": _("You did not agree"),
+        "message": _("You chose not to take part. Nothing about you was kept. Thank you for your time."),
         "code": campaign.no_consent_code, "url": campaign.no_consent_redirect_url,
     })
 
@@ -287,9 +296,10 @@ def screened_out(request, annotator, progress):
     if not selectors.annotator_screened_out(annotator):
         return step_redirect(campaign.slug, progress.step)
     return render(request, "annotation/leave.html", {
-        "campaign": campaign, "title": "Thank you for your time",
-        "message": f"Your answers to the hidden check videos were too far from the expected grades in "
-                   f"{campaign.max_attempts} attempt(s), which is all this study allows, so it cannot continue with you.",
+        "campaign": campaign, "title": _("Thank you for your time"),
+        "message": gettext("Your answers to the hidden check videos were too far from the expected grades in "
+                           "{attempts} attempt(s), which is all this study allows, so it cannot continue with you.")
+        .format(attempts=campaign.max_attempts),
         "code": campaign.screen_out_code, "url": campaign.screen_out_redirect_url,
     })
 
@@ -331,7 +341,21 @@ def done(request, annotator, progress):
 
 def closed(request, slug):
     campaign = get_object_or_404(Campaign, slug=slug)
-    return error_page(request, ApplicationError("campaign_closed", "This study is closed. Thank you for your interest.", status=200), campaign)
+    language.activate(request, campaign)
+    return error_page(request, ApplicationError("campaign_closed", gettext("This study is closed. Thank you for your interest."),
+                                                status=200), campaign)
+
+
+@require_POST
+def language_choose(request, slug):
+    """The language switcher of a campaign that lets annotators choose: keeps the choice in their
+    session and goes back to the page it came from (a page of this site only)."""
+    campaign = get_object_or_404(Campaign, slug=slug)
+    language.choose(request, campaign, request.POST.get("language", ""))
+    back = request.POST.get("next", "")
+    if not url_has_allowed_host_and_scheme(back, allowed_hosts={request.get_host()}, require_https=request.is_secure()):
+        back = reverse("annotation:entry", kwargs={"slug": slug})
+    return redirect(back)
 
 
 # --- Researchers ------------------------------------------------------------------------------
@@ -357,7 +381,9 @@ class CampaignStatusApi(APIView):
 
 def home(request):
     """The site root: a neutral page. It lists no study, so that nobody joins one without its own
-    link (a crowd platform's, or the lab's); signed-in researchers get a link to /staff/."""
+    link (a crowd platform's, or the lab's); signed-in researchers get a link to /staff/. In the
+    browser's language, as no campaign sets one."""
+    language.use(request, language.browser_language(request))
     return render(request, "annotation/home.html")
 
 

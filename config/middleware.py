@@ -3,6 +3,7 @@ from django.conf import settings
 from django.db import InterfaceError, OperationalError, connections
 from django.http import JsonResponse
 from django.shortcuts import render
+from django.utils.translation import gettext_lazy as _
 
 
 class ContentSecurityPolicyMiddleware:
@@ -25,8 +26,9 @@ class DatabaseUnavailableMiddleware:
     in JSON for the APIs and a page otherwise, instead of a 500; nothing was stored by it, and the
     next request reconnects (CONN_HEALTH_CHECKS), so the web process needs no restart."""
 
-    MESSAGE = ("The study's database is briefly unavailable. Nothing was lost: the answers you saved are kept. "
-               "Please try again in a minute.")
+    # In the language of the page that failed (annotation.language activated it before the view ran).
+    MESSAGE = _("The study's database is briefly unavailable. Nothing was lost: the answers you saved are kept. "
+                "Please try again in a minute.")
 
     def __init__(self, get_response):
         self.get_response = get_response
@@ -40,9 +42,9 @@ class DatabaseUnavailableMiddleware:
         for connection in connections.all(initialized_only=True):
             connection.close_if_unusable_or_obsolete()
         if "/api/" in request.path or request.content_type == "application/json":
-            response = JsonResponse({"code": "database_unavailable", "error": self.MESSAGE}, status=503)
+            response = JsonResponse({"code": "database_unavailable", "error": str(self.MESSAGE)}, status=503)
         else:
-            error = {"code": "database_unavailable", "message": self.MESSAGE, "status": 503}
+            error = {"code": "database_unavailable", "message": str(self.MESSAGE), "status": 503}
             response = render(request, "annotation/error.html", {"error": error}, status=503)
         response["Retry-After"] = "30"
         return response

@@ -104,6 +104,7 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "config.middleware.ContentSecurityPolicyMiddleware",
+    "annotation.language.EnglishUnlessAskedMiddleware",
     "config.middleware.DatabaseUnavailableMiddleware",
 ]
 
@@ -191,7 +192,14 @@ INGEST_FOLDERS = [p for p in os.environ.get("INGEST_FOLDERS", "").split(os.paths
 LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "/"
 
-LANGUAGE_CODE = "en-us"
+# English unless an annotator page says otherwise: each campaign sets its annotators' language
+# (annotation.language, activated per request by AnnotatorLanguageMiddleware's default and the annotator
+# views); staff pages and the API stay in English.
+LANGUAGE_CODE = "en"
+LANGUAGES = [("en", "English"), ("zh-hans", "简体中文")]
+# The compiled catalogs (.mo) are committed beside their .po so `make run` and the image need no gettext;
+# tests/annotation/test_i18n.py fails when the two disagree.
+LOCALE_PATHS = [BASE_DIR / "locale"]
 TIME_ZONE = "UTC"
 USE_I18N = True
 USE_TZ = True

@@ -6,25 +6,26 @@ escaped, takes a tenth of that.
 """
 from django import template
 from django.utils.html import format_html, format_html_join
-from django.utils.safestring import mark_safe
+from django.utils.translation import gettext
 
 register = template.Library()
 
-_MISSING = mark_safe("<em>missing</em>")  # a constant, nothing to escape
 
 
 @register.simple_tag
 def review_rows(rows, rate_url):
     """One <tr> per position: number, grade badge (or "missing"), reason, and a link to change it."""
+    missing = format_html("<em>{}</em>", gettext("missing"))
+    change, rate = gettext("Change"), gettext("Rate")
     return format_html_join("\n", (
         '<tr><td>{}</td><td>{}</td><td class="reason-cell">{}</td><td><a href="{}?position={}">{}</a></td></tr>'
     ), (
         (
             row["position"],
-            format_html('<span class="grade-badge g{}">{}</span>', row["score"], row["score"]) if row["score"] else _MISSING,
+            format_html('<span class="grade-badge g{}">{}</span>', row["score"], row["score"]) if row["score"] else missing,
             row["reason"],
             rate_url, row["position"],
-            "Change" if row["score"] else "Rate",
+            change if row["score"] else rate,
         )
         for row in rows
     ))

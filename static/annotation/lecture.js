@@ -9,13 +9,13 @@
   function update() {
     var left = videos.length - watched.size;
     start.disabled = left > 0;
-    hint.textContent = left > 0 ? left + " example video(s) still to watch." : "";
+    hint.textContent = left > 0 ? hint.dataset.left.replace("{n}", left) : "";  // the text in the page's language
   }
   videos.forEach(function (video) {
     video.addEventListener("ended", function () {
       watched.add(video);
       var status = video.parentNode.querySelector(".demo-status");
-      if (status) { status.textContent = "Watched"; }
+      if (status) { status.textContent = status.dataset.watched; }
       update();
     });
   });

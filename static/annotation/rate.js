@@ -10,6 +10,8 @@
   var grade5Hint = document.getElementById("grade5-hint");
   var reasonLabel = document.getElementById("reason-label");
   var minReason = parseInt(reason.dataset.min || "0", 10);
+  // The page's texts in the annotator's language (annotation.language.rate_page_texts).
+  var texts = JSON.parse(document.getElementById("rate-texts").textContent);
   var facts;
   var sending = false;
 
@@ -53,7 +55,7 @@
   function updateHints() {
     var is5 = selectedScore() === 5;
     grade5Hint.hidden = !is5;
-    reasonLabel.textContent = is5 ? "Describe the person in the video." : "Why? Describe what you see.";
+    reasonLabel.textContent = is5 ? texts.reason_label_5 : texts.reason_label;
   }
   form.addEventListener("change", updateHints);
   updateHints();
@@ -102,19 +104,20 @@
     event.preventDefault();
     if (sending) { return; }  // a double click sends once
     var score = selectedScore();
-    if (score === null) { showError("Pick one of the five grades (keys 1 to 5)."); return; }
-    // Visible characters only, as the server counts them (annotation.rules.visible_length).
-    if (reason.value.replace(/[\s\p{C}]/gu, "").length < minReason) {
-      showError(score === 5
-        ? "Please describe the person in the video in at least " + minReason + " characters."
-        : "Please describe why you chose this grade in at least " + minReason + " characters.");
+    if (score === null) { showError(texts.grade_missing); return; }
+    // Visible characters only, a Han ideograph counting han_weight, as the server counts them
+    // (annotation.rules.visible_length: the same blocks).
+    var visible = reason.value.replace(/[\s\p{C}]/gu, "");
+    var han = (visible.match(/[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\u{20000}-\u{3ffff}]/gu) || []).length;
+    if (Array.from(visible).length + (texts.han_weight - 1) * han < minReason) {
+      showError(score === 5 ? texts.too_short_5 : texts.too_short);
       reason.focus();
       return;
     }
     writeFacts();
     sending = true;
     submitButton.disabled = true;
-    submitButton.textContent = "Saving…";
+    submitButton.textContent = texts.saving;
     // The form's fields as one JSON object: smaller and cheaper to read than multipart form data,
     // and a content type no other site can make a browser send here (the API takes no CSRF token).
     var answer = {};
@@ -126,19 +129,20 @@
       credentials: "same-origin"
     }).then(function (response) {
       return response.json().catch(function () {
-        throw new Error("The server answered with an error (" + response.status + "). Your answer is still here: press Save again.");
+        var failed = new Error(texts.server_error.replace("{status}", response.status));
+        failed.fromServer = true;
+        throw failed;
       });
     }).then(function (data) {
       if (data.item) { show(data.item); }
       else if (data.redirect) { window.location.assign(data.redirect); return; }
-      else { showError(data.error || "Your answer could not be saved. Press Save again."); }
+      else { showError(data.error || texts.not_saved); }
     }).catch(function (error) {
-      showError(error && error.message && error.message.indexOf("server") >= 0 ? error.message
-        : "Connection lost: your answer was not saved yet. It is still here; check your connection and press Save again.");
+      showError(error && error.fromServer ? error.message : texts.offline);
     }).then(function () {
       sending = false;
       submitButton.disabled = false;
-      submitButton.textContent = "Save and next";
+      submitButton.textContent = texts.save;
     });
   });
 })();

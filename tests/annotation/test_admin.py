@@ -114,7 +114,7 @@ def test_a_campaign_made_in_the_admin_belongs_to_its_maker(client):
     user = researcher("maker")
     client.force_login(user)
     response = client.post("/admin/annotation/campaign/add/", {
-        "title": "Made here", "slug": "made-here", "is_open": "on", "videos_per_session": 40, "checkers_per_session": 5,
+        "title": "Made here", "slug": "made-here", "is_open": "on", "language": "en", "videos_per_session": 40, "checkers_per_session": 5,
         "checker_tolerance": 1, "target_ratings_per_video": 90, "sessions_per_annotator": 1, "session_timeout_minutes": 120,
         "lecture_text": "Lecture.", "min_reason_length": 10, "grade5_reason": "Real.",
         "memberships-TOTAL_FORMS": 0, "memberships-INITIAL_FORMS": 0, "consent_texts-TOTAL_FORMS": 0, "consent_texts-INITIAL_FORMS": 0,
@@ -134,7 +134,7 @@ def test_the_admin_cannot_add_a_video_without_its_file(staff, make_campaign):
 def _campaign_form(campaign, consent_rows: list[dict]) -> dict:
     """The campaign's change form as the admin posts it, with these consent text rows."""
     data = {
-        "title": campaign.title, "slug": campaign.slug, "is_open": "on",
+        "title": campaign.title, "slug": campaign.slug, "is_open": "on", "language": campaign.language,
         "videos_per_session": campaign.videos_per_session, "checkers_per_session": campaign.checkers_per_session,
         "checker_tolerance": campaign.checker_tolerance, "target_ratings_per_video": campaign.target_ratings_per_video,
         "sessions_per_annotator": campaign.sessions_per_annotator, "session_timeout_minutes": campaign.session_timeout_minutes,
