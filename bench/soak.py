@@ -92,6 +92,10 @@ def parse_args(argv=None) -> argparse.Namespace:
     parser.add_argument("--drain", type=float, default=300, help="at the end, wait up to this long for the last analysis run")
     parser.add_argument("--progress", type=float, default=None,
                         help="seconds between progress lines (default: a twentieth of the duration, at least 10)")
+    parser.add_argument("--entry-rate-limit", type=int, default=0,
+                        help="ENTRY_RATE_LIMIT of the web process: entries per client address per 10 minutes (0: off). "
+                             "Every simulated annotator comes from 127.0.0.1, so the platform's default (120) turns "
+                             "most of them away with 429 after the first minutes; give it to measure the limit itself")
     parser.add_argument("--request-timeout", type=float, default=30, help="client timeout per request (s)")
     parser.add_argument("--pg", default=None,
                         help="use this PostgreSQL server (URL without database) instead of starting one; needs "
@@ -657,7 +661,8 @@ def main(argv=None) -> int:
         env = configure_environment(ns)
         env.update({"CELERY_BROKER_URL": broker, "CELERY_RESULT_BACKEND": broker,
                     "CELERY_VISIBILITY_TIMEOUT": str(args.visibility_timeout),
-                    "JOBS_ARTIFACT_ROOT": str(folder / "artifacts"), "CONN_MAX_AGE": "60"})
+                    "JOBS_ARTIFACT_ROOT": str(folder / "artifacts"), "CONN_MAX_AGE": "60",
+                    "ENTRY_RATE_LIMIT": str(args.entry_rate_limit)})
         os.environ.update(env)
         recreate_database(ns)
 
