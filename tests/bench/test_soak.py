@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 from array import array
+from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 from aiohttp import web
@@ -81,7 +82,14 @@ def test_soak_options(capsys):
             soak.parse_args(bad)
 
 
-async def _submit_against(answers: list, retry_seconds: float, seconds: float = 30):
+def _submit_against(answers: list, retry_seconds: float, seconds: float = 30):
+    """_serve_and_submit in a thread of its own: Playwright's sync API (the browser tests of the same
+    session) keeps an event loop running in the test thread, where asyncio.run refuses to start."""
+    with ThreadPoolExecutor(1) as pool:
+        return pool.submit(asyncio.run, _serve_and_submit(answers, retry_seconds, seconds)).result()
+
+
+async def _serve_and_submit(answers: list, retry_seconds: float, seconds: float):
     """submit_answer against a server answering `answers` in turn (a status, or "drop" to close the
     connection unanswered). Returns the phase and the outcome (status or the exception)."""
     import aiohttp
@@ -118,17 +126,17 @@ async def _submit_against(answers: list, retry_seconds: float, seconds: float = 
 
 
 def test_a_rating_answered_503_or_not_at_all_is_sent_again():
-    ph, outcome, seen = asyncio.run(_submit_against([503, "drop", 200], retry_seconds=30))
+    ph, outcome, seen = _submit_against([503, "drop", 200], retry_seconds=30)
     assert outcome == 200 and len(seen) == 3 and all(s == {"token": "tok"} for s in seen)
     assert ph.errors["submit: HTTP 503 (retried)"] == 1 and ph.errors["submit: ServerDisconnectedError (retried)"] == 1
     assert ph.in_doubt == []  # answered in the end: nothing in doubt
 
 
 def test_without_retry_or_past_the_end_an_unanswered_rating_is_in_doubt():
-    ph, outcome, _ = asyncio.run(_submit_against(["drop"], retry_seconds=0))
+    ph, outcome, _ = _submit_against(["drop"], retry_seconds=0)
     assert isinstance(outcome, StepError) and ph.in_doubt == ["tok"]
-    ph, outcome, _ = asyncio.run(_submit_against([503], retry_seconds=0))
+    ph, outcome, _ = _submit_against([503], retry_seconds=0)
     assert outcome == 503 and ph.in_doubt == []  # answered: the caller decides
     # The phase ends while the annotator waits to send again a rating that got no answer: in doubt.
-    ph, outcome, _ = asyncio.run(_submit_against(["drop"], retry_seconds=30, seconds=0.3))
+    ph, outcome, _ = _submit_against(["drop"], retry_seconds=30, seconds=0.3)
     assert isinstance(outcome, StopPhase) and ph.in_doubt == ["tok"]
