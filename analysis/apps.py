@@ -14,3 +14,9 @@ class AnalysisConfig(AppConfig):
         registry.register(ANALYSIS)
         registry.register(EXPORT)
         registry.register(INGEST)
+
+        from annotation.signals import annotator_withdrawn
+
+        from .withdrawals import results_of_withdrawn_remove
+
+        annotator_withdrawn.connect(results_of_withdrawn_remove, dispatch_uid="analysis.withdrawals")

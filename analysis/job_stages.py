@@ -10,12 +10,14 @@ from __future__ import annotations
 
 import time
 
+from django.db import transaction
+
 from annotation import contract
 from annotation.errors import ApplicationError
 from jobs.registry import JobKind, Stage
 from jobs.services import StageContext
 
-from . import pipeline, selectors
+from . import pipeline, selectors, withdrawals
 from .models import AnalysisRun, StageResult
 
 LOAD, STORE = "load", "store"
@@ -27,9 +29,14 @@ def _run_of(ctx: StageContext) -> AnalysisRun:
 
 
 def _output_store(run: AnalysisRun, stage: str, output: dict, started: float) -> None:
-    StageResult.objects.update_or_create(
-        run=run, stage=stage, defaults={"output": output, "seconds": round(time.perf_counter() - started, 4)}
-    )
+    """Store a stage's output, under the run's row lock and without annotators who withdrew since
+    the run started (the stage may have read their ratings before the withdrawal rewrote the run)."""
+    with transaction.atomic():
+        AnalysisRun.objects.select_for_update().filter(pk=run.pk).first()
+        StageResult.objects.update_or_create(
+            run=run, stage=stage, defaults={"output": withdrawals.output_without_withdrawn(run, output),
+                                            "seconds": round(time.perf_counter() - started, 4)}
+        )
 
 
 def stage_load(ctx: StageContext) -> None:
@@ -38,7 +45,10 @@ def stage_load(ctx: StageContext) -> None:
     run = _run_of(ctx)
     excluded = selectors.campaign_excluded_annotators(run.campaign)
     frame = selectors.campaign_pipeline_frame(run.campaign, exclude=excluded)
-    ctx.artifacts.frame_write(RATINGS, frame)
+    with transaction.atomic():  # as _output_store: a withdrawal since the read is not written back
+        AnalysisRun.objects.select_for_update().filter(pk=run.pk).first()
+        frame = withdrawals.frame_without_withdrawn(run, frame)
+        ctx.artifacts.frame_write(RATINGS, frame)
     last = contract.campaign_last_rating_at(run.campaign)
     inputs = {
         "ratings": int(len(frame)),

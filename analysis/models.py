@@ -38,6 +38,9 @@ class AnalysisRun(models.Model):
     job = models.OneToOneField(Job, on_delete=models.CASCADE, related_name="analysis_run")
     campaign = models.ForeignKey(Campaign, on_delete=models.CASCADE, related_name="analysis_runs")
     trigger = models.CharField(max_length=10, choices=Trigger.choices, default=Trigger.DASHBOARD)
+    withdrawn_after = models.PositiveIntegerField(
+        default=0, help_text="Annotators who withdrew consent after this run read their ratings: their per-annotator rows "
+                             "were removed from its results (analysis.withdrawals), its aggregates still include them.")
 
     version = _FromJob()
     status = _FromJob()

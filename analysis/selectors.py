@@ -116,10 +116,22 @@ def withdrawal_affected_exports(withdrawal: Withdrawal) -> QuerySet[Job]:
     ).order_by("version")
 
 
-def campaign_withdrawals(campaign: Campaign) -> list[tuple[Withdrawal, list[Job]]]:
-    """The campaign's withdrawals, newest first, each with the exports it affects."""
+def withdrawal_affected_runs(withdrawal: Withdrawal) -> QuerySet[AnalysisRun]:
+    """The analysis runs of the withdrawal's campaign that may have held the annotator's data, oldest
+    first: made before the withdrawal and not finished before the annotator's first rating (the
+    exports' rule; a run still going counts). analysis.withdrawals rewrote them without the person."""
+    if withdrawal.first_rating_at is None:
+        return AnalysisRun.objects.none()
+    return (AnalysisRun.objects.filter(campaign_id=withdrawal.campaign_id, job__created_at__lt=withdrawal.withdrawn_at)
+            .filter(Q(job__finished_at__isnull=True) | Q(job__finished_at__gte=withdrawal.first_rating_at))
+            .select_related("job").order_by("job__version"))
+
+
+def campaign_withdrawals(campaign: Campaign) -> list[tuple[Withdrawal, list[Job], list[AnalysisRun]]]:
+    """The campaign's withdrawals, newest first, each with the exports (their files deleted) and the
+    analysis runs (rewritten without the person) it affected."""
     withdrawals = Withdrawal.objects.filter(campaign=campaign).select_related("requested_by").order_by("-withdrawn_at")
-    return [(w, list(withdrawal_affected_exports(w))) for w in withdrawals]
+    return [(w, list(withdrawal_affected_exports(w)), list(withdrawal_affected_runs(w))) for w in withdrawals]
 
 
 def video_labels(campaign: Campaign) -> pd.DataFrame:

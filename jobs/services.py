@@ -119,6 +119,8 @@ def job_stage_execute(*, job_id: int, stage: str, pause_seconds: float = 0.0) ->
     with transaction.atomic():
         job = Job.objects.select_for_update().get(pk=job_id)
         if job.is_finished:
+            if job.status == Job.Status.FAILED:  # failed while this stage ran: what it wrote goes too
+                ArtifactStore.for_job(job).clear()
             return False
         job.stage_seconds = {**job.stage_seconds, stage: seconds}
         fields = ["stage_seconds"]

@@ -7,7 +7,7 @@ from django.db import transaction
 from django.db.models import Min
 from django.utils import timezone
 
-from .. import pseudonyms, selectors
+from .. import pseudonyms, selectors, signals
 from ..models import AnnotationSession, Annotator, Attempt, Campaign, Rating, SessionItem, Video, Withdrawal
 
 
@@ -17,8 +17,9 @@ def annotator_withdraw(*, annotator: Annotator, requested_by=None, now: datetime
 
     Deleted, not anonymised: the request is to delete, and the ratings with their typed reasons and
     the demographics are what identify and describe the person. Later analyses and exports read the
-    tables, so they leave the annotator out without knowing of it; exports made before are found
-    with analysis's `withdrawal_affected_exports`. An analysis exclusion of the annotator goes with
+    tables, so they leave the annotator out without knowing of it; what other apps derived from the
+    person before (analysis results, exports) they remove on `signals.annotator_withdrawn`, sent in
+    this transaction (analysis.withdrawals). An analysis exclusion of the annotator goes with
     the row (its foreign key cascades). A Django login the annotator was bound to (lab annotators)
     is not deleted: it is an account of the site, possibly used in other campaigns.
 
@@ -48,9 +49,13 @@ def annotator_withdraw(*, annotator: Annotator, requested_by=None, now: datetime
         for video_id in held & drift.keys():
             Video.objects.filter(pk=video_id).update(assigned_sessions=drift[video_id][1])
         pseudonym = pseudonyms.annotator_name(campaign.pk, annotator.pk)
+        annotator_id = annotator.pk
         annotator.delete()
-        return Withdrawal.objects.create(
+        withdrawal = Withdrawal.objects.create(
             campaign=campaign, annotator=pseudonym, withdrawn_at=now, first_rating_at=first_rating_at,
             ratings_deleted=ratings_deleted, attempts_deleted=attempts_deleted, sessions_deleted=sessions_deleted,
             requested_by=requested_by if requested_by is not None and requested_by.is_authenticated else None,
         )
+        # Results derived from the person elsewhere (analysis runs, exports) go in the same transaction.
+        signals.annotator_withdrawn.send(sender=Withdrawal, withdrawal=withdrawal, annotator_id=annotator_id)
+        return withdrawal

@@ -70,7 +70,8 @@ class ExportFileApi(CampaignScopedApi):
 class AnnotatorWithdrawApi(CampaignScopedApi):
     """Withdraw an annotator's consent (owners): their ratings, attempts, sessions and record are
     deleted; the answer is the withdrawal record, without personal data. Later analyses and exports
-    leave them out; /staff/campaigns/{slug}/withdrawals/ lists the exports made before it."""
+    leave them out; earlier analysis runs lose their per-annotator rows and earlier exports that may
+    hold them their files (/staff/campaigns/{slug}/withdrawals/ lists both)."""
 
     serializer_class = WithdrawalSerializer
     campaign_actions = {"POST": Action.CHANGE}

@@ -141,20 +141,7 @@ async def annotator_life(ph: Phase, idx: int, serial: int, leave_after: int | No
             "reason": rng.choice(REASONS), "plays": str(rng.randint(1, 3)), "seeks": str(rng.randint(0, 2)),
             "played_to_end": "on" if rng.random() < 0.8 else "", "fullscreen": "on" if rng.random() < 0.1 else "",
         }
-        sent = False
-        try:
-            ph.check_time()
-            sent = True
-            status, _, content = await b.request(submit_step, "POST", submit_path, answer=answer)
-        except asyncio.CancelledError:
-            if sent:
-                ph.in_doubt.append(token)
-            raise
-        except StopPhase:
-            raise
-        except Exception as exc:
-            ph.in_doubt.append(token)
-            raise StepError(f"submit: {type(exc).__name__}") from exc
+        status, content = await submit_answer(ph, b, submit_step, submit_path, token, answer)
         if slot is not None and slot >= ph.t_start and ph.loop.time() < ph.t_end:
             ph.sched_lat.append(ph.loop.time() - slot)
         if status >= 500:
@@ -194,6 +181,47 @@ async def annotator_life(ph: Phase, idx: int, serial: int, leave_after: int | No
         raise StepError(f"finish: HTTP {status}")
     await b.follow("finish", status, location, content, expect="/")
     ph.sessions_finished["qualified" if "thank-you" in location else "disqualified"] += 1
+
+
+async def submit_answer(ph: Phase, b: "Browser", step: str, path: str, token: str, answer: dict) -> tuple[int, bytes]:
+    """Send one rating; returns (HTTP status, body).
+
+    With `ph.retry_unavailable` (seconds, the soak sets it) a 503 or a request without an answer
+    is sent again, as the rating page's script does, until it is answered or that many seconds
+    have passed; each retry counts among the errors ("... (retried)"). A request that was sent
+    and never answered is kept in `ph.in_doubt` when the annotator gives up on it."""
+    give_up = ph.loop.time() + ph.retry_unavailable
+    delay = 0.25
+    unanswered = False  # an earlier send of this rating got no answer: it may be stored
+    while True:
+        sent = False
+        try:
+            ph.check_time()
+            sent = True
+            status, _, content = await b.request(step, "POST", path, answer=answer)
+        except asyncio.CancelledError:
+            if sent or unanswered:
+                ph.in_doubt.append(token)
+            raise
+        except StopPhase:
+            if unanswered:
+                ph.in_doubt.append(token)
+            raise
+        except Exception as exc:
+            unanswered = True
+            if ph.loop.time() + delay < give_up:
+                ph.errors[f"submit: {type(exc).__name__} (retried)"] += 1
+                await asyncio.sleep(delay)
+                delay = min(2 * delay, 2.0)
+                continue
+            ph.in_doubt.append(token)
+            raise StepError(f"submit: {type(exc).__name__}") from exc
+        if status == 503 and ph.loop.time() + delay < give_up:
+            ph.errors["submit: HTTP 503 (retried)"] += 1
+            await asyncio.sleep(delay)
+            delay = min(2 * delay, 2.0)
+            continue
+        return status, content
 
 
 async def resave_answers(ph: Phase, b: "Browser", rng: random.Random, submit_path: str, tokens: list[str]) -> None:

@@ -2,45 +2,58 @@
 from __future__ import annotations
 
 from collections import Counter
+from collections.abc import Iterable
+
+
+def compare_ratings(acked: Iterable[tuple[tuple[int, int], int]], in_doubt: Iterable[tuple[int, int]],
+                    stored: list[tuple[int, int]]) -> dict:
+    """The accounting itself, without a database: `acked` holds ((attempt, position) of the token,
+    position the server said it saved) per 2xx answer, `in_doubt` the (attempt, position) of
+    submits sent without an answer, `stored` the (attempt, position) of every rating row made.
+
+    Returns the counts on both sides, missing and extra rows (extra ones from submits sent without
+    an answer apart), and `exact`: every acknowledged rating is stored exactly once and nothing
+    else is stored that no one can explain."""
+    counts, mismatched = Counter(), 0
+    for pair, saved in acked:
+        counts[pair] += 1
+        mismatched += pair[1] != saved
+    in_doubt = set(in_doubt)
+    stored_set = set(stored)
+    acked_set = set(counts)
+    missing = acked_set - stored_set
+    extra = stored_set - acked_set
+    unexplained = extra - in_doubt
+    stored_twice = len(stored) - len(stored_set)
+    return {
+        "acknowledged": sum(counts.values()), "acknowledged_unique": len(acked_set),
+        "acknowledged_twice": sum(1 for n in counts.values() if n > 1),
+        "saved_position_mismatch": mismatched, "db_count": len(stored), "db_unique": len(stored_set),
+        "stored_twice": stored_twice,
+        "missing": len(missing), "extra": len(extra), "extra_in_doubt": len(extra & in_doubt),
+        "extra_unexplained": len(unexplained), "in_doubt_sent": len(in_doubt),
+        "lost_nothing": not missing,
+        "exact": not missing and not unexplained and not stored_twice and not mismatched,
+    }
 
 
 def verify_database(phases: list[dict], seeded_last_id: int) -> dict:
-    """Compare the acknowledged (attempt, position) pairs with the rows in annotation_rating (the
-    ones the benchmark made: above the seeded history's ids).
-
-    Returns the counts on both sides, missing and extra rows (extra ones from submits sent without
-    an answer apart), and `exact`: the table holds the acknowledged ratings and nothing unexplained."""
+    """Compare the acknowledged (attempt, position) pairs of `phases` (their "acked" and
+    "in_doubt" tokens) with the rows in annotation_rating that the benchmark made (above the
+    seeded history's ids). Returns compare_ratings' figures."""
     from django.core import signing
     from django.db import connection
 
     from annotation.selectors import RATING_TOKEN_SALT
 
-    acked, mismatched = Counter(), 0
-    for ph in phases:
-        for token, saved in ph["acked"]:
-            payload = signing.loads(token, salt=RATING_TOKEN_SALT)
-            acked[(payload["a"], payload["p"])] += 1
-            mismatched += payload["p"] != saved
-    in_doubt = set()
-    for ph in phases:
-        for token in ph["in_doubt"]:
-            payload = signing.loads(token, salt=RATING_TOKEN_SALT)
-            in_doubt.add((payload["a"], payload["p"]))
+    def pair(token: str) -> tuple[int, int]:
+        payload = signing.loads(token, salt=RATING_TOKEN_SALT)
+        return payload["a"], payload["p"]
+
+    acked = [(pair(token), saved) for ph in phases for token, saved in ph["acked"]]
+    in_doubt = [pair(token) for ph in phases for token in ph["in_doubt"]]
     with connection.cursor() as cursor:
-        cursor.execute("SELECT count(*) FROM annotation_rating WHERE id > %s", [seeded_last_id])
-        db_count = cursor.fetchone()[0]
         cursor.execute("SELECT attempt_id, position FROM annotation_rating WHERE id > %s", [seeded_last_id])
-        stored = set(cursor.fetchall())
+        stored = cursor.fetchall()
     connection.close()
-    acked_set = set(acked)
-    missing = acked_set - stored
-    extra = stored - acked_set
-    unexplained = extra - in_doubt
-    return {
-        "acknowledged": sum(acked.values()), "acknowledged_unique": len(acked_set),
-        "acknowledged_twice": sum(1 for n in acked.values() if n > 1),
-        "saved_position_mismatch": mismatched, "db_count": db_count, "db_unique": len(stored),
-        "missing": len(missing), "extra": len(extra), "extra_in_doubt": len(extra & in_doubt),
-        "extra_unexplained": len(unexplained), "in_doubt_sent": len(in_doubt),
-        "lost_nothing": not missing, "exact": not missing and not unexplained and db_count == len(stored),
-    }
+    return compare_ratings(acked, in_doubt, stored)

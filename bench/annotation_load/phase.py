@@ -40,6 +40,8 @@ class Phase:
         self.sessions_finished = Counter()
         self.tickets: asyncio.Queue | None = asyncio.Queue() if rate else None
         self.ticket_backlog_max = 0
+        # Seconds an annotator keeps re-sending a rating answered 503 or not at all (0: no retry; bench/soak.py sets it).
+        self.retry_unavailable = 0.0
 
     def check_time(self):
         """Raise StopPhase once the measured window has ended."""
