@@ -232,6 +232,10 @@ class Annotator(models.Model):
     education = models.CharField(max_length=10, choices=Education.choices, blank=True)
     prior_knowledge = models.CharField(max_length=8, choices=PriorKnowledge.choices, blank=True)
     demographics_at = models.DateTimeField(null=True, blank=True)
+    # A random token kept in the server-side session of the browser that consented: a second
+    # submission of its consent form (a double click) finds this row rather than refusing the worker
+    # id as someone else's. Never shown or exported; "" for rows made before it existed.
+    entry_token = models.CharField(max_length=64, blank=True, editable=False)
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
