@@ -5,6 +5,8 @@ only hold state. A session is the fixed set of videos one annotator was given; a
 pass over that set in its own random order. A disqualified attempt is followed by another attempt
 of the same session, so the ratings of every attempt stay stored beside their outcome.
 """
+import secrets
+
 from django.conf import settings
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
@@ -38,10 +40,18 @@ REASON_SUGGESTION = (
 )
 
 
+def media_secret_new() -> str:
+    """A campaign's key for its media names (`annotation.media.stored_names`): 256 random bits."""
+    return secrets.token_hex(32)
+
+
 class Campaign(models.Model):
     """One study: its videos, its rules and its texts. Several campaigns run at once."""
 
     slug = models.SlugField(unique=True)
+    # Keys the names of the campaign's stored videos and posters, so that a public dataset's file
+    # hash does not say which served video is which. Never shown, exported or editable.
+    media_secret = models.CharField(max_length=64, default=media_secret_new, editable=False)
     title = models.CharField(max_length=200)
     is_open = models.BooleanField(default=True, help_text="Closed campaigns accept no new annotators.")
     videos_per_session = models.PositiveSmallIntegerField(default=40, validators=[MinValueValidator(1)])

@@ -21,7 +21,7 @@ from .access import Action
 from .errors import ApplicationError
 from .guards import CampaignAccess, campaign_page
 from .forms import ConsentForm, DemographicsForm, FinishForm, rating_answer_parse
-from .models import GRADES, REASON_EXAMPLE, REASON_SUGGESTION, Annotator, Attempt, Campaign
+from .models import GRADES, REASON_EXAMPLE, REASON_SUGGESTION, Attempt, Campaign
 from .steps import Step
 
 STEP_URLS = {
@@ -109,8 +109,8 @@ def entry(request, slug):
     except ApplicationError as error:
         return error_page(request, error, campaign)
     if annotator is None:
-        if identity is None:  # the open link: the same browser keeps the id it was given
-            identity = entrant[0] if entrant and entrant[0].source == Annotator.Source.LINK else platforms.OPEN_LINK.identity_new()
+        if identity is None:  # the bare link: the browser keeps who it entered as (the open link: a new random id)
+            identity = entrant[0] if entrant else platforms.OPEN_LINK.identity_new()
         request.session.pop(_cookie_key(slug), None)
         _entrant_keep(request, slug, identity)
         return step_redirect(slug, Step.CONSENT)

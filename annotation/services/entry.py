@@ -42,34 +42,36 @@ def annotator_enter(*, campaign: Campaign, identity: Identity | None, known_anno
 def annotator_consent(
     *, campaign: Campaign, identity: Identity, consent: ConsentText, entry_token: str, user=None, now: datetime | None = None
 ) -> Annotator:
-    """The person of `identity` agreed to `consent`: their annotator row, created now, consented, in
-    one transaction. `entry_token` is the random token their browser's session keeps since entry.
+    """The person of `identity` agreed to `consent`: their annotator row, created now and consented in
+    one statement. `entry_token` is the random token their browser's session keeps since entry.
 
     The row of this identity may exist already: the same browser's second submission (a double
     click: the same `entry_token`) gets it; another browser needs the platform's proof, as on
     entry; a row that never consented (made before consent created rows) holds nothing of the
-    person and is taken over. A lab identity must be the signed-in `user`.
+    person and is taken over (one transaction, under the row's lock). A lab identity must be the
+    signed-in `user`; a closed or not ready campaign takes no consent.
     """
+    if not selectors.campaign_is_ready_cached(campaign):
+        raise rules.CAMPAIGN_NOT_READY.error()
     if consent.campaign_id != campaign.pk:
         raise rules.BAD_CONSENT.error()
     if identity.source == Annotator.Source.LAB and (user is None or str(user.pk) != identity.external_id):
         raise rules.IDENTITY_UNPROVEN.error()
     user = user if identity.source == Annotator.Source.LAB else None
+    _require_open(campaign)
     now = now or timezone.now()
-    same_person = Annotator.objects.filter(campaign=campaign, source=identity.source, external_id=identity.external_id)
+    # One INSERT ... ON CONFLICT DO NOTHING on PostgreSQL, atomic by itself: the usual case is one round trip.
+    annotator = store.current().annotator_create(
+        campaign, source=identity.source, external_id=identity.external_id, platform_params=identity.platform_params,
+        user=user, consent=consent, entry_token=entry_token, now=now,
+    )
+    if annotator is not None:
+        return annotator
     with transaction.atomic():
-        annotator = same_person.first()
-        if annotator is None:
-            _require_open(campaign)
-            annotator = store.current().annotator_create(
-                campaign, source=identity.source, external_id=identity.external_id, platform_params=identity.platform_params,
-                user=user, consent=consent, entry_token=entry_token, now=now,
-            )
-            if annotator is not None:
-                return annotator
-            annotator = same_person.first()  # created by a submission running at the same time
-            if annotator is None:
-                raise rules.ANNOTATOR_NOT_CREATED.error()
+        annotator = Annotator.objects.select_for_update().filter(
+            campaign=campaign, source=identity.source, external_id=identity.external_id).first()
+        if annotator is None:  # deleted (withdrawn) in between
+            raise rules.ANNOTATOR_NOT_CREATED.error()
         if annotator.consented_at is None:
             annotator.consent, annotator.consented_at, annotator.entry_token = consent, now, entry_token
             annotator.platform_params, annotator.user = identity.platform_params, user

@@ -39,7 +39,7 @@ def token_of(html: str) -> str:
 def test_rating_api_returns_next_item_without_labels(client, make_campaign):
     make_campaign()
     annotator = walk_to_rating(client)
-    assert annotator.platform_params == {"STUDY_ID": "st", "SESSION_ID": "se"}
+    assert annotator.platform_params == {k: v for k, v in ids.prolific_params("PID1").items() if k != "PROLIFIC_PID"}
     page = client.get("/c/study/rate/").content.decode()
     assert "1 / 40" in page
     payload = {"token": token_of(page), "score": "2", "reason": "blurry mouth", "plays": "2", "seeks": "1", "played_to_end": "on"}
@@ -70,6 +70,8 @@ def test_rating_api_needs_the_annotator_cookie_and_their_own_token(make_campaign
     walk = victim.get("/c/study/", {"PROLIFIC_PID": ids.prolific("Z")})
     assert walk.status_code == 302
     assert victim.post("/c/study/consent/", {"agree": "on", "version": "1"}).status_code == 403  # the pages' forms keep CSRF
+    csrf = victim.get("/c/study/consent/").content.decode().split('name="csrfmiddlewaretoken" value="')[1].split('"')[0]
+    assert victim.post("/c/study/consent/", {"agree": "on", "version": "1", "csrfmiddlewaretoken": csrf}).status_code == 302
     walk_to_rating(attacker, pid="ATTACKER")
     attackers_token = token_of(attacker.get("/c/study/rate/").content.decode())
     # A request forged in the victim's browser can only carry a token the attacker knows: refused.
