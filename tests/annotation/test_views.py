@@ -237,3 +237,31 @@ def test_review_rows_show_each_answer_escaped_and_the_missing_ones(client, make_
             '<td><a href="/c/study/rate/?position=3">Rate</a></td></tr>') in rows
     assert rows.count("<em>missing</em>") == 38 and rows.count(">Change<") == 2 and "<b>" not in rows
     assert "38 video(s) still need a grade" in review
+
+
+def test_a_video_whose_file_went_missing_is_given_to_no_new_session_and_staff_are_told(client, make_campaign):
+    """A stored file deleted (or a volume not mounted): the beat task takes the video out of
+    assignment; a session that already held it still renders (no 500); the status page names it."""
+    from django.test import Client
+
+    from annotation import selectors, tasks
+
+    from ..roles import researcher
+
+    campaign = make_campaign()
+    holder = walk_to_rating(client, pid="HOLDER")
+    attempt = Attempt.objects.get(session__annotator=holder)
+    gone = Video.objects.get(pk=attempt.video_order[0])
+    Video.objects.filter(pk=gone.pk).update(file=f"videos/{'0' * 64}.mp4")  # its row names a file the storage lacks
+    assert tasks.videos_missing_unlist_open() == 1
+    assert tasks.videos_missing_unlist_open() == 0  # once
+    gone.refresh_from_db()
+    assert gone.file.name == "" and gone.poster.name == ""
+    newcomer = walk_to_rating(Client(), pid="NEWCOMER")
+    assert gone.pk not in Attempt.objects.get(session__annotator=newcomer).video_order
+    selectors.video_media.cache_clear()
+    page = client.get("/c/study/rate/")
+    assert page.status_code == 200 and 'src=""' in page.content.decode()
+    client.force_login(researcher("res", campaign=campaign, role="viewer"))
+    status = client.get(f"/staff/campaigns/{campaign.slug}/").content.decode()
+    assert 'id="videos-without-file"' in status and gone.source_name in status
