@@ -189,13 +189,13 @@ def prepare_file(spec: VideoSpec, source_dir: Path, campaign: Campaign) -> Prepa
     return Prepared(spec, digest, video_name, poster_name, source_info)
 
 
-_NAME_LOCKS: dict[str, threading.Lock] = {}
-_NAME_LOCKS_GUARD = threading.Lock()
+# Striped locks: the same name always takes the same lock, and a long-lived worker keeps 64 locks,
+# not one per name it ever stored.
+_NAME_LOCKS = tuple(threading.Lock() for _ in range(64))
 
 
 def _name_lock(name: str) -> threading.Lock:
-    with _NAME_LOCKS_GUARD:
-        return _NAME_LOCKS.setdefault(name, threading.Lock())
+    return _NAME_LOCKS[hash(name) % len(_NAME_LOCKS)]
 
 
 # Why a storage refuses a file, by errno: what to tell the researcher.

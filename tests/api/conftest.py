@@ -78,7 +78,9 @@ def api_client(world: World, role: str) -> APIClient:
             launch_ready(campaign)
         response = client.get(f"/c/{world.campaign.slug}/", ids.prolific_params("P-ANNOTATOR"))
         assert response.status_code == 302
-        client.post(f"/c/{world.campaign.slug}/consent/", {"agree": "on", "version": "1"})  # the annotator's row comes with consent
+        version = campaign.consent_texts.order_by("-version").values_list("version", flat=True).first()
+        agreed = client.post(f"/c/{world.campaign.slug}/consent/", {"agree": "on", "version": str(version)}, format="multipart")  # the row comes with consent
+        assert agreed.status_code == 302, agreed.content[:300]
         assert client.session.get(f"annotator:{world.campaign.slug}")
     elif role != "anonymous":
         token, _ = Token.objects.get_or_create(user=world.users[role])
