@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import functools
 import hashlib
+import hmac
 import os
 import re
 import shutil
@@ -22,6 +23,7 @@ NOT_VIDEO = "not_video"
 EMPTY = "empty"
 CORRUPT = "corrupt"
 TRANSCODE_FAILED = "transcode_failed"
+STORAGE = "storage"
 
 # A hostile or pathological input must not hold a worker forever.
 FFMPEG_TIMEOUT_S = 600.0
@@ -403,6 +405,17 @@ def _encode_failure(src: StrPath, detail: str) -> MediaError:
 
 
 # --- hashing and synthetic clips ----------------------------------------------
+
+def stored_names(campaign, content_sha256: str) -> tuple[str, str]:
+    """The storage names of a video's transcoded MP4 and poster in `campaign`: an HMAC-SHA256 of the
+    source's content (its SHA-256, `file_sha256`) keyed with the campaign's `media_secret`.
+
+    Identical bytes get one name within a campaign (the ingest stores them once), other names in
+    another campaign, and nobody without the secret can tell from a name which file of a public
+    dataset it is (the plain SHA-256 would). The one place media names are made."""
+    key = hmac.new(campaign.media_secret.encode(), content_sha256.encode(), hashlib.sha256).hexdigest()
+    return f"videos/{key}.mp4", f"posters/{key}.jpg"
+
 
 def file_sha256(path: StrPath) -> str:
     """The hex SHA-256 of the file's bytes, read in chunks."""

@@ -5,6 +5,8 @@ only hold state. A session is the fixed set of videos one annotator was given; a
 pass over that set in its own random order. A disqualified attempt is followed by another attempt
 of the same session, so the ratings of every attempt stay stored beside their outcome.
 """
+import secrets
+
 from django.conf import settings
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
@@ -44,6 +46,11 @@ REASON_SUGGESTION = _(
 )
 
 
+def media_secret_new() -> str:
+    """A campaign's key for its media names (`annotation.media.stored_names`): 256 random bits."""
+    return secrets.token_hex(32)
+
+
 class Campaign(models.Model):
     """One study: its videos, its rules and its texts. Several campaigns run at once."""
 
@@ -55,6 +62,9 @@ class Campaign(models.Model):
         CHOICE = "choice", "The annotator chooses (English or Simplified Chinese)"
 
     slug = models.SlugField(unique=True)
+    # Keys the names of the campaign's stored videos and posters, so that a public dataset's file
+    # hash does not say which served video is which. Never shown, exported or editable.
+    media_secret = models.CharField(max_length=64, default=media_secret_new, editable=False)
     title = models.CharField(max_length=200)
     is_open = models.BooleanField(default=True, help_text="Closed campaigns accept no new annotators.")
     videos_per_session = models.PositiveSmallIntegerField(default=40, validators=[MinValueValidator(1)])
@@ -250,6 +260,10 @@ class Annotator(models.Model):
     education = models.CharField(max_length=10, choices=Education.choices, blank=True)
     prior_knowledge = models.CharField(max_length=8, choices=PriorKnowledge.choices, blank=True)
     demographics_at = models.DateTimeField(null=True, blank=True)
+    # A random token kept in the server-side session of the browser that consented: a second
+    # submission of its consent form (a double click) finds this row rather than refusing the worker
+    # id as someone else's. Never shown or exported; "" for rows made before it existed.
+    entry_token = models.CharField(max_length=64, blank=True, editable=False)
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:

@@ -8,6 +8,7 @@ on entry. Adding a platform is one `Platform` subclass registered with `register
 from __future__ import annotations
 
 import re
+import secrets
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from urllib.parse import urlencode, urlsplit
@@ -15,9 +16,20 @@ from urllib.parse import urlencode, urlsplit
 from . import rules
 from .models import Annotator, Campaign
 
-# Crowd ids and their companions: letters, digits and a few separators, anchored (\Z: no newline).
-_EXTERNAL_ID = re.compile(r"[A-Za-z0-9_.:-]{1,128}\Z")
-_PARAM_MAX = 256
+# Each platform's ids, matched whole (`fullmatch`: Python's `$` would let a trailing newline through).
+# Prolific's participant, study and session ids are MongoDB ObjectIds: 24 lowercase hex digits.
+_PROLIFIC_ID = re.compile(r"[0-9a-f]{24}")
+# MTurk's API reference gives every id 1 to 64 characters; a worker id matches ^A[A-Z0-9]+$, an
+# assignment or HIT id ^[A-Z0-9]+$ (seen: 13-21 and 30 characters; the documentation's own example
+# assignment id has 40).
+_MTURK_WORKER_ID = re.compile(r"A[A-Z0-9]{1,63}")
+_MTURK_ID = re.compile(r"[A-Z0-9]{1,64}")
+# Where MTurk says to submit: an https URL of no odd characters (`completion` then accepts MTurk's hosts only).
+_MTURK_SUBMIT_TO = re.compile(r"https://[A-Za-z0-9.-]{1,100}/?")
+# A lab member is their account's primary key.
+_LAB_ID = re.compile(r"[0-9]{1,20}")
+# An open-link person is a random URL-safe token drawn at entry (`OpenLink.identity_new`: 22 characters).
+_LINK_ID = re.compile(r"[A-Za-z0-9_-]{16,64}")
 
 
 @dataclass(frozen=True)
@@ -45,6 +57,9 @@ class Platform:
     """One way people arrive. Subclasses set `source` and override what differs."""
 
     source: str = ""
+    # The form of each query parameter this platform reads, the id first; one out of form is refused
+    # (`rules.BAD_EXTERNAL_ID`) and none is stored.
+    id_formats: dict[str, re.Pattern] = {}
     # Where someone who stops without qualifying goes back to (the disqualified page's exit); "" for none.
     # No completion code goes with it: the code is for qualified people only.
     leave_url: str = ""
@@ -68,19 +83,22 @@ class Platform:
         return Completion(code=campaign.completion_code, url=campaign.completion_redirect_url)
 
 
-def _checked(source: str, external_id: str, params: Mapping[str, str], names: tuple[str, ...]) -> Identity:
-    """An Identity of `source` with the named companion parameters present in `params`; raises the
-    BAD_EXTERNAL_ID rule's error when the id or a companion is not of the accepted form."""
-    extra = {name: params[name] for name in names if params.get(name)}
-    if not _EXTERNAL_ID.match(external_id) or any(len(value) > _PARAM_MAX for value in extra.values()):
-        raise rules.BAD_EXTERNAL_ID.error()
-    return Identity(source, external_id, extra)
+    def checked(self, params: Mapping[str, str]) -> Identity:
+        """The Identity in `params`: the first name of `id_formats` is the id, the others (those
+        present) its companions; raises BAD_EXTERNAL_ID's error naming the first one out of form."""
+        for name, form in self.id_formats.items():
+            value = params.get(name)
+            if value is not None and (not isinstance(value, str) or not form.fullmatch(value)):
+                raise rules.BAD_EXTERNAL_ID.error(name=name, platform=Annotator.Source(self.source).label)
+        id_name, *companions = self.id_formats
+        return Identity(self.source, params[id_name], {name: params[name] for name in companions if params.get(name)})
 
 
 class Prolific(Platform):
     """Prolific sends PROLIFIC_PID, STUDY_ID and SESSION_ID; completion redirects with the code."""
 
     source = Annotator.Source.PROLIFIC
+    id_formats = {"PROLIFIC_PID": _PROLIFIC_ID, "STUDY_ID": _PROLIFIC_ID, "SESSION_ID": _PROLIFIC_ID}
     # Prolific asks participants who cannot complete to return the study from their dashboard.
     leave_url = "https://app.prolific.com/"
     COMPLETE_URL = "https://app.prolific.com/submissions/complete"
@@ -88,7 +106,7 @@ class Prolific(Platform):
     def identity(self, params, user):
         if not params.get("PROLIFIC_PID"):
             return None
-        return _checked(self.source, params["PROLIFIC_PID"], params, ("STUDY_ID", "SESSION_ID"))
+        return self.checked(params)
 
     def resumes(self, stored, presented):
         """The same SESSION_ID: Prolific gives each submission its own, in the participant's link."""
@@ -106,6 +124,7 @@ class MTurk(Platform):
     ASSIGNMENT_ID_NOT_AVAILABLE; completion posts the assignment to turkSubmitTo's externalSubmit."""
 
     source = Annotator.Source.MTURK
+    id_formats = {"workerId": _MTURK_WORKER_ID, "assignmentId": _MTURK_ID, "hitId": _MTURK_ID, "turkSubmitTo": _MTURK_SUBMIT_TO}
     PREVIEW_ASSIGNMENT = "ASSIGNMENT_ID_NOT_AVAILABLE"
     # Where a HIT may be submitted: the live site and the sandbox, nothing a stranger's link could name.
     SUBMIT_HOSTS = {"www.mturk.com", "workersandbox.mturk.com"}
@@ -113,7 +132,7 @@ class MTurk(Platform):
     def identity(self, params, user):
         if not params.get("workerId"):
             return None
-        return _checked(self.source, params["workerId"], params, ("assignmentId", "hitId", "turkSubmitTo"))
+        return self.checked(params)
 
     def is_preview(self, params):
         return params.get("assignmentId") == self.PREVIEW_ASSIGNMENT
@@ -141,11 +160,13 @@ class Lab(Platform):
     """A signed-in lab member: their account binds, whatever browser."""
 
     source = Annotator.Source.LAB
+    id_formats = {"id": _LAB_ID}
 
     def identity(self, params, user):
         if user is None or not user.is_authenticated:
             return None
-        return Identity(self.source, str(user.pk), {"username": user.get_username()})
+        identity = self.checked({"id": str(user.pk)})
+        return Identity(self.source, identity.external_id, {"username": user.get_username()})
 
     def resumes(self, stored, presented):
         """The login itself is the proof: `identity` reads the signed-in user."""
@@ -156,6 +177,11 @@ class OpenLink(Platform):
     """The plain link: no identity; the browser's cookie binds."""
 
     source = Annotator.Source.LINK
+    id_formats = {"id": _LINK_ID}
+
+    def identity_new(self) -> Identity:
+        """A new person of the open link: a random id, kept in their browser's session until they consent."""
+        return self.checked({"id": secrets.token_urlsafe(16)})
 
 
 PLATFORMS: dict[str, Platform] = {}
@@ -171,7 +197,8 @@ def register(platform: Platform) -> Platform:
     return platform
 
 
-for _platform in (Prolific(), MTurk(), Lab(), OpenLink()):
+OPEN_LINK = OpenLink()
+for _platform in (Prolific(), MTurk(), Lab(), OPEN_LINK):
     register(_platform)
 
 

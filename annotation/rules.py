@@ -52,8 +52,8 @@ def first_refused(table: Sequence[Rule], checks: Mapping[str, bool]) -> Rule | N
 
 BAD_EXTERNAL_ID = Rule(
     "external_id", "bad_external_id",
-    _("The link you followed carries an invalid participant id. Open the study again from your crowd "
-      "platform, or contact the researchers."),
+    _("The link you followed carries an invalid participant id ({platform} {name}). Open the study again from "
+      "your crowd platform, or contact the researchers."),
 )
 CAMPAIGN_CLOSED = Rule(
     "campaign_open", "campaign_closed",

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import json
+import secrets
 from functools import wraps
 
 from django.conf import settings
@@ -72,8 +73,31 @@ def annotator_page(*steps: Step):
     return decorator
 
 
+def _entrant_key(slug: str) -> str:
+    return f"entrant:{slug}"
+
+
+def _entrant(request, slug: str) -> tuple[platforms.Identity, str] | None:
+    """The identity of a person who entered but has not consented yet, and their entry token: kept in
+    the server-side session (the client cannot forge it), written to no table before consent."""
+    kept = request.session.get(_entrant_key(slug))
+    if not isinstance(kept, dict):
+        return None
+    return platforms.Identity(kept["source"], kept["external_id"], kept["platform_params"]), kept["token"]
+
+
+def _entrant_keep(request, slug: str, identity: platforms.Identity) -> None:
+    kept = _entrant(request, slug)
+    same = kept is not None and kept[0] == identity
+    request.session[_entrant_key(slug)] = {
+        "source": identity.source, "external_id": identity.external_id, "platform_params": identity.platform_params,
+        "token": kept[1] if same else secrets.token_urlsafe(16),
+    }
+
+
 def entry(request, slug):
-    """The campaign's open link; binds the browser to an annotator and sends them to their step."""
+    """The campaign's link: finds the annotator this browser or platform id resumes and sends them to
+    their step; a new person goes to consent with their identity in the session, and no row yet."""
     campaign = get_object_or_404(Campaign, slug=slug)
     language.activate(request, campaign)
     if request.GET.get("preview") == "1":  # a researcher's walk-through (annotation.preview): login and VIEW required there
@@ -81,27 +105,49 @@ def entry(request, slug):
     if platforms.is_preview(request.GET):
         return render(request, "annotation/preview.html", {"campaign": campaign})
     known = request.session.get(_cookie_key(slug))
-    if known is None and not throttle.allow(f"entry:{throttle.client_address(request)}", limit=settings.ENTRY_RATE_LIMIT,
-                                            window_s=settings.ENTRY_RATE_WINDOW):
+    entrant = _entrant(request, slug)
+    if known is None and entrant is None and not throttle.allow(
+            f"entry:{throttle.client_address(request)}", limit=settings.ENTRY_RATE_LIMIT, window_s=settings.ENTRY_RATE_WINDOW):
         return error_page(request, rules.ENTRY_TOO_OFTEN.error(), campaign)
     try:
         identity = platforms.identity_from_request(request.GET, request.user)
-        annotator = services.annotator_enter(
-            campaign=campaign,
-            identity=identity,
-            known_annotator_id=known,
-            user=request.user,
-        )
+        annotator = services.annotator_enter(campaign=campaign, identity=identity, known_annotator_id=known)
     except ApplicationError as error:
         return error_page(request, error, campaign)
+    if annotator is None:
+        if identity is None:  # the bare link: the browser keeps who it entered as (the open link: a new random id)
+            identity = entrant[0] if entrant else platforms.OPEN_LINK.identity_new()
+        request.session.pop(_cookie_key(slug), None)
+        _entrant_keep(request, slug, identity)
+        return step_redirect(slug, Step.CONSENT)
+    request.session.pop(_entrant_key(slug), None)
     request.session[_cookie_key(slug)] = annotator.pk
     return step_redirect(slug, selectors.annotator_next_step(annotator))
 
 
+def entrant_page(view):
+    """The consent step's pages: for a person who entered and has not consented (no row yet). A
+    browser bound to an annotator goes to their step; one with neither goes to the link."""
+
+    @wraps(view)
+    def wrapper(request, slug):
+        annotator_id = request.session.get(_cookie_key(slug))
+        state = selectors.annotator_page_state(annotator_id, slug) if annotator_id else None
+        if state is not None and state[1].step != Step.CONSENT:
+            return step_redirect(slug, state[1].step)
+        entrant = _entrant(request, slug)
+        if entrant is None:
+            get_object_or_404(Campaign, slug=slug)
+            return redirect("annotation:entry", slug=slug)
+        return view(request, get_object_or_404(Campaign, slug=slug), *entrant)
+
+    return wrapper
+
+
 @require_http_methods(["GET", "POST"])
-@annotator_page(Step.CONSENT)
-def consent(request, annotator, progress):
-    campaign = annotator.campaign
+@entrant_page
+def consent(request, campaign, identity, entry_token):
+    """The consent text; agreeing creates the annotator's row (`services.annotator_consent`)."""
     text = selectors.campaign_current_consent(campaign)
     if text is None or not selectors.campaign_is_ready(campaign):
         return error_page(request, rules.CAMPAIGN_NOT_READY.error(), campaign)
@@ -109,7 +155,14 @@ def consent(request, annotator, progress):
     notice = None
     if request.method == "POST" and form.is_valid():
         if form.cleaned_data["version"] == text.version:
-            services.consent_give(annotator=annotator, consent=text)
+            try:
+                annotator = services.annotator_consent(
+                    campaign=campaign, identity=identity, consent=text, entry_token=entry_token, user=request.user,
+                )
+            except ApplicationError as error:
+                return error_page(request, error, campaign)
+            request.session.pop(_entrant_key(campaign.slug), None)
+            request.session[_cookie_key(campaign.slug)] = annotator.pk
             return step_redirect(campaign.slug, Step.DEMOGRAPHICS)  # the step that follows, without a detour via entry
         # The researchers published a new version while the page was open: the annotator has not read it.
         notice = gettext("The consent text was updated while this page was open. Please read this version and agree again.")
@@ -268,12 +321,11 @@ def review(request, annotator, progress):
 
 
 @require_POST
-@annotator_page(Step.CONSENT)
-def consent_decline(request, annotator, progress):
-    """The "I do not agree" button: the person's record goes and the browser forgets it; they leave
-    with the campaign's no-consent code or redirect."""
-    campaign = annotator.campaign
-    services.annotator_decline(annotator=annotator)
+@entrant_page
+def consent_decline(request, campaign, identity, entry_token):
+    """The "I do not agree" button: the browser forgets who the person is (no row was written for
+    them); they leave with the campaign's no-consent code or redirect."""
+    request.session.pop(_entrant_key(campaign.slug), None)
     request.session.pop(_cookie_key(campaign.slug), None)
     return redirect("annotation:declined", slug=campaign.slug)
 

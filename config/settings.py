@@ -296,6 +296,10 @@ CELERY_BEAT_SCHEDULE = {
         "task": "analysis.tasks.refresh_open_campaigns",
         "schedule": timedelta(minutes=ANALYSIS_REFRESH_MINUTES),
     },
+    "unlist-videos-missing-files": {
+        "task": "annotation.tasks.videos_missing_unlist_open",
+        "schedule": timedelta(minutes=10),
+    },
     "clear-expired-sessions": {
         "task": "annotation.tasks.sessions_clear_expired",
         "schedule": timedelta(hours=24),

@@ -2,7 +2,7 @@
 
 Videos are rendered in worker processes and imported through the platform's own ingest
 (`ingest.prepare_file` + `ingest.video_register`): hashed, probed, transcoded and stored under
-their content hash like any researcher's upload. Each one's truth row is written with it. A
+the campaign's names for their content like any researcher's upload. Each one's truth row is written with it. A
 video already registered is skipped, so an interrupted build resumes and a finished one costs
 nothing to run again.
 
@@ -21,9 +21,9 @@ from concurrent.futures import ProcessPoolExecutor, ThreadPoolExecutor, as_compl
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from django.conf import settings
 from django.db import transaction
 
+from annotation import media
 from annotation.ingest import Prepared, VideoSpec, prepare_file, video_register
 from annotation.models import Campaign, ConsentText, Video
 
@@ -129,7 +129,6 @@ def study_videos_build(
     if not todo:
         return report
     workers = workers or os.cpu_count() or 1
-    media_root = Path(settings.MEDIA_ROOT)
     # Workers are spawned, not forked: they start clean, without this process's database connection.
     with tempfile.TemporaryDirectory(prefix="demo-study-") as tmp, \
             ProcessPoolExecutor(max_workers=workers, mp_context=multiprocessing.get_context("spawn")) as renderers, \
@@ -139,7 +138,7 @@ def study_videos_build(
             source = Path(tmp) / clip.name
             renderers.submit(clip_write, clip.spec, str(source)).result()
             try:
-                return prepare_file(_video_spec(row, clip), Path(tmp), media_root)
+                return prepare_file(_video_spec(row, clip), Path(tmp), campaign)
             finally:
                 source.unlink(missing_ok=True)
 
@@ -172,9 +171,10 @@ def study_rows_register(*, campaign: Campaign, plan: StudyPlan) -> int:
             continue
         spec = _video_spec(row, clip)
         digest = hashlib.sha256(f"{VERSION}/{config.seed}/{clip.name}".encode()).hexdigest()
+        video_name, poster_name = media.stored_names(campaign, digest)
         added.append((clip, Video(
             campaign=campaign, role=spec.role, content_hash=digest, source_name=clip.name,
-            file=f"videos/{digest}.mp4", poster=f"posters/{digest}.jpg", identity_pair=spec.identity_pair,
+            file=video_name, poster=poster_name, identity_pair=spec.identity_pair,
             method=spec.method, is_real=spec.is_real, gold_score=spec.gold_score, demo_grade=spec.demo_grade,
             demo_reason=spec.demo_reason, duration_s=config.seconds, fps=config.fps, width=config.width,
             height=config.height, source_codec="none",

@@ -23,6 +23,7 @@ runs differ in who saw what; the crowd's own draws are seeded.
 """
 from __future__ import annotations
 
+import hashlib
 import heapq
 import math
 import multiprocessing
@@ -111,7 +112,8 @@ class Persona:
 
     @property
     def external_id(self) -> str:
-        return f"SIM{self.index:05d}"
+        """A Prolific id of Prolific's form (24 lowercase hex digits) that says it is simulated: 5130 ("SIM")."""
+        return f"5130{self.index:020x}"
 
 
 def persona_draw(model: CrowdModel, rng: np.random.Generator, index: int) -> Persona:
@@ -296,7 +298,7 @@ def crowd_simulate(
     """Send `annotators` simulated people through `campaign`'s workflow; returns what happened.
 
     Arrivals are spread uniformly over `days` of simulated time from `start` (default: so that the
-    study ends a day before now). `first_index` numbers the people (their crowd ids are SIM00000...),
+    study ends a day before now). `first_index` numbers the people (their crowd ids are 5130 and the number in hex: `Persona.external_id`),
     so a second call can add more people to the same campaign.
 
     Simulated time advances in windows of WINDOW_MINUTES; at the end of each the periodic release
@@ -506,13 +508,20 @@ def _add_one(value) -> None:
         value.value += 1
 
 
+def _prolific_id(text: str) -> str:
+    """A Prolific-form id (24 lowercase hex digits) that stands for `text`."""
+    return hashlib.sha256(text.encode()).hexdigest()[:24]
+
+
 def _arrive(person: _Person, campaign: Campaign, consent, now: datetime) -> None:
     persona = person.persona
-    identity = platforms.identity_from_request(
-        {"PROLIFIC_PID": persona.external_id, "STUDY_ID": f"demo-{campaign.slug}", "SESSION_ID": f"S{persona.index}"}, None
+    identity = platforms.identity_from_request({
+        "PROLIFIC_PID": persona.external_id, "STUDY_ID": _prolific_id(f"study-{campaign.slug}"),
+        "SESSION_ID": _prolific_id(f"session-{campaign.slug}-{persona.index}"),
+    }, None)
+    person.annotator = services.annotator_consent(
+        campaign=campaign, identity=identity, consent=consent, entry_token=f"demo-{persona.index}", now=now,
     )
-    person.annotator = services.annotator_enter(campaign=campaign, identity=identity, known_annotator_id=None)
-    services.consent_give(annotator=person.annotator, consent=consent, now=now)
     services.demographics_save(
         annotator=person.annotator, age_group=persona.age_group, gender=persona.gender,
         education=persona.education, prior_knowledge=persona.prior_knowledge, now=now + timedelta(seconds=40),

@@ -23,6 +23,10 @@ CHROMIUM = os.environ.get("CHROMIUM_PATH") or shutil.which("chromium") or "/usr/
 # Playwright's sync API runs an event loop in the test thread; the ORM calls in tests stay synchronous.
 os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
 
+# The media key of the campaigns `make_campaign` makes: their videos are the library's, transcoded
+# and stored once under these names (a campaign made otherwise gets its own secret, as in use).
+LIBRARY_MEDIA_SECRET = "test-library-" + "0" * 51
+
 # Enough for one session of 40 (35 regular + 5 checkers) plus spares, and a demo per grade.
 N_REGULAR, N_CHECKERS = 40, 8
 
@@ -80,12 +84,14 @@ def video_library() -> tuple[Path, Path]:
 def prepared_videos(video_library):
     """Every library clip hashed, probed and transcoded into the media root (the ingest's real path)."""
     from annotation.ingest import prepare_file, read_metadata
+    from annotation.models import Campaign
 
     folder, metadata = video_library
     specs, errors = read_metadata(metadata)
     assert not errors
+    library = Campaign(slug="library", media_secret=LIBRARY_MEDIA_SECRET)  # never saved: only its key names the files
     with ThreadPoolExecutor(max_workers=os.cpu_count() or 2) as pool:
-        return list(pool.map(lambda spec: prepare_file(spec, folder, Path(settings.MEDIA_ROOT)), specs))
+        return list(pool.map(lambda spec: prepare_file(spec, folder, library), specs))
 
 
 @pytest.fixture
@@ -99,6 +105,7 @@ def make_campaign(db, prepared_videos):
         fields.setdefault("target_ratings_per_video", 10)
         fields.setdefault("completion_code", "CODE-1234")
         fields.setdefault("min_reason_length", 5)
+        fields.setdefault("media_secret", LIBRARY_MEDIA_SECRET)  # the library's files, stored once for every test campaign
         campaign = Campaign.objects.create(slug=slug, **fields)
         ConsentText.objects.create(campaign=campaign, version=1, text="We store your ratings. Do you agree?")
         for prepared in prepared_videos:

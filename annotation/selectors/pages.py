@@ -35,7 +35,9 @@ def video_media(video_id: int) -> VideoMedia:
     """The URLs of a video's files. Cached per process: files are named by content hash, so a video
     id always points to the same bytes, and the rating API then needs no query for the next video."""
     video = Video.objects.only("file", "poster").get(pk=video_id)
-    return VideoMedia(video.file.url, video.poster.url)
+    # A video taken out for a missing file (`services.videos_missing_unlist`) has no name left: an
+    # empty source, not an error, for a session that already held it.
+    return VideoMedia(video.file.url if video.file else "", video.poster.url if video.poster else "")
 
 
 @dataclass(frozen=True)

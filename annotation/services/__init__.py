@@ -20,8 +20,9 @@ from .campaigns import (
     membership_remove,
     membership_set,
     video_labels_update,
+    videos_missing_unlist,
 )
-from .entry import annotator_decline, annotator_enter, consent_give, demographics_save
+from .entry import annotator_consent, annotator_enter, demographics_save
 from .finish import attempt_finish
 from .ratings import RatingInput, rating_submit, ratings_submit_batch
 from .sessions import (
@@ -34,8 +35,8 @@ from .sessions import (
 from .withdrawal import annotator_withdraw
 
 __all__ = [
-    "ACTIVITY_RESOLUTION", "Playback", "RatingInput", "SubmitResult", "annotator_decline", "annotator_enter", "annotator_withdraw",
-    "campaign_create", "campaign_open_set", "campaign_update", "membership_remove", "membership_set", "video_labels_update",
-    "attempt_finish", "consent_give", "demographics_save", "lecture_complete",
+    "ACTIVITY_RESOLUTION", "Playback", "RatingInput", "SubmitResult", "annotator_consent", "annotator_enter", "annotator_withdraw",
+    "campaign_create", "campaign_open_set", "campaign_update", "membership_remove", "membership_set", "video_labels_update", "videos_missing_unlist",
+    "attempt_finish", "demographics_save", "lecture_complete",
     "rating_submit", "ratings_submit_batch", "session_start", "sessions_release", "sessions_release_abandoned", "video_counters_recount",
 ]

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Protocol
 
-from ..models import Annotator, Attempt, Campaign
+from ..models import Annotator, Attempt, Campaign, ConsentText
 from ..rules import Rule
 from ..steps import Progress, first_unrated_position
 
@@ -77,9 +77,11 @@ class Store(Protocol):
     """The reads and writes of the annotation hot path. Every method runs in the caller's transaction."""
 
     def annotator_create(
-        self, campaign: Campaign, *, source: str, external_id: str, platform_params: dict, user
+        self, campaign: Campaign, *, source: str, external_id: str, platform_params: dict, user,
+        consent: ConsentText, entry_token: str, now: datetime,
     ) -> Annotator | None:
-        """The new annotator of this platform identity; None if the campaign has them already."""
+        """The new annotator of this platform identity, consented to `consent` at `now`; None if the
+        campaign has them already."""
 
     def annotator_lock(self, annotator_id: int) -> None:
         """Lock the annotator's row until the transaction ends (a no-op where writers are serialized)."""

@@ -91,14 +91,16 @@ class OrmStore:
 
     vendor = "orm"
 
-    def annotator_create(self, campaign, *, source, external_id, platform_params, user):
+    def annotator_create(self, campaign, *, source, external_id, platform_params, user, consent, entry_token, now):
         same_person = {"campaign": campaign, "source": source, "external_id": external_id}
         if Annotator.objects.filter(**same_person).exists():
             return None
-        Annotator.objects.bulk_create(  # INSERT OR IGNORE: a second tab may have created the row a moment ago
-            [Annotator(**same_person, platform_params=platform_params, user=user)], ignore_conflicts=True
+        Annotator.objects.bulk_create(  # INSERT OR IGNORE: a second submission may have created the row a moment ago
+            [Annotator(**same_person, platform_params=platform_params, user=user, consent=consent, consented_at=now,
+                       entry_token=entry_token)], ignore_conflicts=True
         )
-        return Annotator.objects.get(**same_person)
+        annotator = Annotator.objects.get(**same_person)
+        return annotator if annotator.entry_token == entry_token else None  # another's row, inserted in between
 
     def annotator_lock(self, annotator_id):
         """SQLite serializes writing transactions as a whole: there is no row lock to take."""

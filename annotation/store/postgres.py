@@ -28,17 +28,19 @@ REGULAR, CHECKER = literal(Video.Role.REGULAR), literal(Video.Role.CHECKER)
 
 # --- Entry ------------------------------------------------------------------------------------
 
-# A new crowd worker's row in one round trip, or no row when this worker is known already (ON
-# CONFLICT DO NOTHING: two tabs opening the link at once get the one row, with no savepoint).
+# A person's row, consented, in one round trip, or no row when this identity is known already (ON
+# CONFLICT DO NOTHING: a consent form submitted twice at once gets the one row, with no savepoint).
 ANNOTATOR_CREATE = PreparedStatement("annotation_annotator_create", f"""
 INSERT INTO {ANNOTATOR} AS an (
-    campaign_id, source, external_id, user_id, platform_params, age_group, gender, education, prior_knowledge, created_at)
-VALUES (%(campaign)s, %(source)s, %(external_id)s, %(user)s, %(platform_params)s, '', '', '', '', %(now)s)
+    campaign_id, source, external_id, user_id, platform_params, consent_id, consented_at, entry_token,
+    age_group, gender, education, prior_knowledge, created_at)
+VALUES (%(campaign)s, %(source)s, %(external_id)s, %(user)s, %(platform_params)s, %(consent)s, %(now)s, %(entry_token)s,
+    '', '', '', '', %(now)s)
 ON CONFLICT (campaign_id, source, external_id) DO NOTHING
 RETURNING {columns(Annotator, "an")}
 """, (
     ("campaign", "bigint"), ("source", "text"), ("external_id", "text"), ("user", "integer"),
-    ("platform_params", "jsonb"), ("now", "timestamptz"),
+    ("platform_params", "jsonb"), ("consent", "bigint"), ("now", "timestamptz"), ("entry_token", "text"),
 ))
 
 # FOR NO KEY UPDATE, here and on the campaign: it excludes another session start or release, while
@@ -270,11 +272,11 @@ class PostgresStore:
 
     vendor = "postgresql"
 
-    def annotator_create(self, campaign, *, source, external_id, platform_params, user):
+    def annotator_create(self, campaign, *, source, external_id, platform_params, user, consent, entry_token, now):
         rows = ANNOTATOR_CREATE.execute({
             "campaign": campaign.pk, "source": source, "external_id": external_id,
             "user": user.pk if user is not None else None, "platform_params": json.dumps(platform_params),
-            "now": timezone.now(),
+            "consent": consent.pk, "now": now, "entry_token": entry_token,
         })
         if not rows:
             return None

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import json
 import random
 import re
@@ -101,7 +102,8 @@ async def annotator_life(ph: Phase, idx: int, serial: int, leave_after: int | No
     rng = random.Random()
     ph.annotators_started += 1
     page = f"/c/{SLUG}/"
-    pid = f"{ph.run_id}-{ph.seq}-{idx}-{serial}"
+    # Prolific's form (24 lowercase hex digits): a hash of the run, phase, client and serial.
+    pid = hashlib.sha256(f"{ph.run_id}-{ph.seq}-{idx}-{serial}".encode()).hexdigest()[:24]
     content = await b.follow("entry", *await b.request("entry", "GET", f"{page}?PROLIFIC_PID={pid}"), expect="/consent/")
     version = CONSENT_VERSION_RE.search(content)
     if not version:

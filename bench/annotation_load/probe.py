@@ -36,7 +36,7 @@ def probe_queries(choices: dict, show: bool, profile: bool) -> dict:
                        "sql": [q["sql"] for q in queries.captured_queries]}
         return response
 
-    measured("entry GET", client.get, f"{page}?PROLIFIC_PID=probe-{secrets.token_hex(4)}")
+    measured("entry GET", client.get, f"{page}?PROLIFIC_PID={secrets.token_hex(12)}")
     measured("consent GET", client.get, page + "consent/")
     measured("consent POST", client.post, page + "consent/", {"agree": "on", "version": "1"})
     measured("demographics POST", client.post, page + "about-you/", {k: v[0] for k, v in choices.items()})

@@ -5,12 +5,14 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from urllib.parse import urlencode
 
 import pytest
 
 from annotation.models import Annotator
 
 from ..conftest import ARTIFACTS
+from .. import ids
 from .test_browser import page, rate_attempt, take_lecture, wait_until  # noqa: F401 - the page fixture
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
@@ -35,7 +37,7 @@ def violations(page, name: str) -> list[dict]:
 def test_every_annotator_page_passes_axe(page, make_campaign):  # noqa: F811 - the fixture
     make_campaign()
     found = {}
-    page.goto(f"{page.base}/c/study/?PROLIFIC_PID=AXE1&STUDY_ID=st&SESSION_ID=se")
+    page.goto(f"{page.base}/c/study/?{urlencode(ids.prolific_params('AXE1'))}")
     found["consent"] = violations(page, "consent")
     page.check("input[name=agree]")
     page.click("#consent-submit")
@@ -48,7 +50,7 @@ def test_every_annotator_page_passes_axe(page, make_campaign):  # noqa: F811 - t
     found["lecture"] = violations(page, "lecture")
     take_lecture(page)
     found["rate"] = violations(page, "rate")
-    annotator = Annotator.objects.get(external_id="AXE1")
+    annotator = Annotator.objects.get(external_id=ids.prolific("AXE1"))
     rate_attempt(page, annotator, 1, miss_checker=False)
     found["review"] = violations(page, "review")
     page.click("#finish-button")

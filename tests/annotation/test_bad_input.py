@@ -11,6 +11,8 @@ from annotation.models import Annotator, Attempt, Rating
 
 from .test_views import post_answer, token_of, walk_to_rating
 
+from tests import ids
+
 pytestmark = pytest.mark.django_db
 
 
@@ -75,13 +77,13 @@ def test_numbers_beyond_the_columns_are_refused_by_the_forms(client, make_campai
     walk_to_rating(client)
     response = client.post("/c/study/review/", {"attempt": "9" * 30})
     assert response.status_code == 400 and "incomplete" in response.content.decode()
-    client.get("/c/study/", {"PROLIFIC_PID": "NEWONE"})
+    client.get("/c/study/", {"PROLIFIC_PID": ids.prolific("NEWONE")})
     response = client.post("/c/study/consent/", {"agree": "on", "version": "9" * 30})
-    assert response.status_code == 200 and Annotator.objects.get(external_id="NEWONE").consented_at is None
+    assert response.status_code == 200 and not Annotator.objects.filter(external_id=ids.prolific("NEWONE")).exists()
     assert Attempt.objects.count() == 1
 
 
-@pytest.mark.parametrize("pid", ["P1\x00", "P1\n", "P1%00", "P\u00e91"])
+@pytest.mark.parametrize("pid", [ids.prolific("P1") + "\x00", ids.prolific("P1") + "\n", "P1%00", "P\u00e91"])
 def test_a_crowd_id_with_control_or_foreign_characters_is_refused(client, make_campaign, pid):
     make_campaign()
     response = client.get("/c/study/", {"PROLIFIC_PID": pid})
@@ -96,15 +98,17 @@ def test_new_visitors_from_one_address_are_rate_limited_but_returning_ones_are_n
     cache.clear()
     settings.ENTRY_RATE_LIMIT, settings.ENTRY_RATE_WINDOW = 3, 60
     make_campaign()
-    assert client.get("/c/study/", {"PROLIFIC_PID": "FIRST", "STUDY_ID": "s", "SESSION_ID": "x"}).status_code == 302
+    assert client.get("/c/study/", ids.prolific_params("FIRST")).status_code == 302
     for n in range(2):
-        assert Client().get("/c/study/", {"PROLIFIC_PID": f"BOT{n}", "STUDY_ID": "s", "SESSION_ID": "x"}).status_code == 302
-    refused = Client().get("/c/study/", {"PROLIFIC_PID": "BOT9", "STUDY_ID": "s", "SESSION_ID": "x"})
+        assert Client().get("/c/study/", ids.prolific_params(f"BOT{n}")).status_code == 302
+    refused = Client().get("/c/study/", ids.prolific_params("BOT9"))
     assert refused.status_code == 429 and b"wait a few minutes" in refused.content
-    assert not Annotator.objects.filter(external_id="BOT9").exists() and Annotator.objects.count() == 3
-    assert client.get("/c/study/").status_code == 302  # the first visitor, back with their cookie
+    assert client.get("/c/study/").status_code == 302  # the first visitor, back with their cookie (not yet consented)
+    assert client.post("/c/study/consent/", {"agree": "on", "version": "1"}).status_code == 302
+    assert client.get("/c/study/").status_code == 302  # and once consented
+    assert list(Annotator.objects.values_list("external_id", flat=True)) == [ids.prolific("FIRST")]
     other = Client(REMOTE_ADDR="10.9.8.7")
-    assert other.get("/c/study/", {"PROLIFIC_PID": "ELSEWHERE", "STUDY_ID": "s", "SESSION_ID": "x"}).status_code == 302
+    assert other.get("/c/study/", ids.prolific_params("ELSEWHERE")).status_code == 302
     cache.clear()
 
 

@@ -5,12 +5,14 @@ import difflib
 import json
 import re
 import time
+from urllib.parse import urlencode
 
 import pytest
 
 from annotation.models import Annotator, Attempt, Rating, Video
 
 from ..conftest import ARTIFACTS
+from .. import ids
 
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
@@ -57,7 +59,7 @@ def page(browser, live_server):
 
 
 def enter_and_take_lecture(page, pid: str):
-    page.goto(f"{page.base}/c/study/?PROLIFIC_PID={pid}&STUDY_ID=st&SESSION_ID=se")
+    page.goto(f"{page.base}/c/study/?{urlencode(ids.prolific_params(pid))}")
     page.click("#consent-submit")  # not ticked: the browser refuses to send the form
     assert page.url.endswith("/consent/")
     assert page.eval_on_selector("input[name=agree]", "box => box.validity.valueMissing")
@@ -119,7 +121,7 @@ def test_qualified_journey_with_screenshot_and_no_leak(page, make_campaign):
     make_campaign()
     enter_and_take_lecture(page, "PW1")
     page.screenshot(path=str(ARTIFACTS / "rating_page_laptop.png"))
-    annotator = Annotator.objects.get(external_id="PW1")
+    annotator = Annotator.objects.get(external_id=ids.prolific("PW1"))
     shapes: set[str] = set()
     attempt = rate_attempt(page, annotator, 1, miss_checker=False, shapes=shapes)
     # A checker's page is indistinguishable from any other once the file and token are blanked out.
@@ -150,7 +152,7 @@ def test_qualified_journey_with_screenshot_and_no_leak(page, make_campaign):
 def test_disqualified_then_lecture_then_second_attempt(page, make_campaign):
     make_campaign()
     enter_and_take_lecture(page, "PW2")
-    annotator = Annotator.objects.get(external_id="PW2")
+    annotator = Annotator.objects.get(external_id=ids.prolific("PW2"))
     first = rate_attempt(page, annotator, 1, miss_checker=True)
     page.click("#finish-button")
     page.wait_for_url("**/not-accepted/")
@@ -172,7 +174,7 @@ def test_double_click_lost_connection_and_phone_layout(page, make_campaign):
     make_campaign()
     page.set_viewport_size({"width": 390, "height": 844})
     enter_and_take_lecture(page, "PW3")
-    annotator = Annotator.objects.get(external_id="PW3")
+    annotator = Annotator.objects.get(external_id=ids.prolific("PW3"))
 
     page.click("label[for=grade-2]")
     page.fill("#reason", "the seam around the face is visible")

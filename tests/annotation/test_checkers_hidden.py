@@ -9,6 +9,7 @@ import pytest
 
 from annotation.models import Attempt, Video
 
+from .. import ids
 from .test_views import post_answer, token_of, walk_to_rating
 
 pytestmark = pytest.mark.django_db
@@ -58,7 +59,7 @@ def test_checker_positions_are_not_predictable_across_annotators(client, make_ca
     positions = []
     for pid in ("PA", "PB", "PC", "PD", "PE", "PF"):
         walk_to_rating(client, pid=pid)
-        attempt = Attempt.objects.get(session__annotator__external_id=pid)
+        attempt = Attempt.objects.get(session__annotator__external_id=ids.prolific(pid))
         checkers = set(Video.objects.filter(pk__in=attempt.video_order, role=Video.Role.CHECKER).values_list("pk", flat=True))
         positions.append(tuple(i for i, v in enumerate(attempt.video_order, start=1) if v in checkers))
         client.cookies.clear()

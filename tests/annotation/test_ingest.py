@@ -2,12 +2,18 @@
 from __future__ import annotations
 
 import csv
+import errno
+import hashlib
+import hmac
+import os
 import shutil
+import subprocess
 from pathlib import Path
 
 import pytest
 from django.conf import settings
 from django.core.management import call_command
+from django.core.files.storage import default_storage
 from django.core.management.base import CommandError
 
 from annotation import media
@@ -33,7 +39,16 @@ def stray_files() -> list[Path]:
 
 @pytest.fixture
 def campaign():
-    return Campaign.objects.create(slug="ingest", title="Ingest")
+    campaign = Campaign.objects.create(slug="ingest", title="Ingest")
+    yield campaign
+    stored_files_delete(campaign)
+
+
+def stored_files_delete(campaign):
+    """The test's campaign has its own media key: its files would stay in the shared test media root."""
+    for video in Video.objects.filter(campaign=campaign):
+        for name in (video.file.name, video.poster.name):
+            default_storage.delete(name)
 
 
 @pytest.fixture
@@ -74,13 +89,17 @@ def test_import_reports_each_bad_row_and_imports_the_rest(campaign, folder, caps
     assert stray_files() == []
 
 
-def test_stored_files_are_named_by_hash_and_browser_safe(campaign, folder):
+def test_stored_files_are_named_by_a_key_of_the_campaign_and_browser_safe(campaign, folder):
     metadata = write_csv(folder / "meta.csv", [{"file": "regular_00.mp4", "method": "fs1"}])
     call_command("import_videos", str(folder), campaign="ingest", metadata=str(metadata), verbosity=0)
     video = Video.objects.get(campaign=campaign)
     digest = media.file_sha256(folder / "regular_00.mp4")
     assert video.content_hash == digest
-    assert video.file.name == f"videos/{digest}.mp4" and video.poster.name == f"posters/{digest}.jpg"
+    # An HMAC of the content keyed with the campaign's secret, computed here independently of the code.
+    key = hmac.new(campaign.media_secret.encode(), digest.encode(), hashlib.sha256).hexdigest()
+    assert video.file.name == f"videos/{key}.mp4" and video.poster.name == f"posters/{key}.jpg"
+    assert digest not in video.file.name and digest not in video.poster.name  # the public hash says nothing
+    assert len(campaign.media_secret) == 64 and campaign.media_secret != Campaign.objects.create(slug="other").media_secret
     assert "regular" not in video.file.name and "fs1" not in video.file.url
     stored = media.probe(Path(settings.MEDIA_ROOT) / video.file.name)
     assert stored.codec == "h264" and stored.pix_fmt == "yuv420p"
@@ -152,3 +171,72 @@ def test_files_outside_the_folder_empty_files_and_oversized_videos_are_named(cam
     assert errors.count("outside the folder") == 2 and "lies outside the import folder" in errors
     assert "empty (0 bytes)" in errors and "4128x2320" in errors and "4096x2304" in errors
     assert list(campaign.videos.values_list("source_name", flat=True)) == ["regular_00.mp4"]
+
+
+def test_the_same_file_in_two_campaigns_gets_two_names_and_in_one_campaign_one(campaign, folder):
+    other = Campaign.objects.create(slug="ingest-2", title="Ingest 2")
+    try:
+        shutil.copy(folder / "regular_00.mp4", folder / "again.mp4")
+        rows = [{"file": "regular_00.mp4", "method": "fs1"}, {"file": "again.mp4", "method": "fs1"}]  # same bytes, same labels
+        metadata = write_csv(folder / "meta.csv", rows)
+        for slug in ("ingest", "ingest-2"):
+            call_command("import_videos", str(folder), campaign=slug, metadata=str(metadata), verbosity=0)
+        first, second = Video.objects.get(campaign=campaign), Video.objects.get(campaign=other)  # one each: deduplicated
+        assert first.content_hash == second.content_hash == media.file_sha256(folder / "again.mp4")
+        assert first.file.name != second.file.name and first.poster.name != second.poster.name
+        for video in (first, second):
+            assert default_storage.exists(video.file.name) and default_storage.exists(video.poster.name)
+    finally:
+        stored_files_delete(other)
+
+
+@pytest.fixture
+def small_disk(tmp_path, settings):
+    """MEDIA_ROOT on a tmpfs of 256 KiB, mounted for the test: a real full (and then read-only) disk."""
+    mount_point = tmp_path / "small-disk"
+    mount_point.mkdir()
+    mounted = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=256k", "tmpfs", str(mount_point)], capture_output=True, text=True)
+    if mounted.returncode != 0:
+        pytest.skip(f"cannot mount a tmpfs here (needs root and mount rights): {mounted.stderr.strip()}")
+    settings.MEDIA_ROOT = str(mount_point)  # default_storage follows the setting (setting_changed)
+    try:
+        yield mount_point
+    finally:
+        subprocess.run(["umount", "-l", str(mount_point)], check=False)
+
+
+def stored_everything(root: Path) -> set[str]:
+    return {p.relative_to(root).as_posix() for p in root.rglob("*") if p.is_file()}
+
+
+def test_a_full_media_disk_is_a_clear_error_with_no_half_written_row_or_file(campaign, folder, small_disk, capsys):
+    # Fill the disk but for 12 KiB: a poster fits, no video does.
+    (small_disk / "filler").write_bytes(b"\0" * (256 - 12) * 1024)
+    metadata = write_csv(folder / "meta.csv", [{"file": name, "method": "m"} for name in ("regular_00.mp4", "regular_01.mp4", "checker_00.mp4")])
+    with pytest.raises(CommandError):
+        call_command("import_videos", str(folder), campaign="ingest", metadata=str(metadata), verbosity=0, workers=1)
+    errors = capsys.readouterr().err
+    assert "could not be stored: the media storage is full" in errors and "Free space" in errors
+    named = {name for v in Video.objects.filter(campaign=campaign) for name in (v.file.name, v.poster.name)}
+    assert stored_everything(small_disk) - {"filler"} == named  # no file without its row
+    assert not Video.objects.filter(campaign=campaign).exists()  # and no row without its files
+    # Space freed, the same import completes.
+    (small_disk / "filler").unlink()
+    call_command("import_videos", str(folder), campaign="ingest", metadata=str(metadata), verbosity=0)
+    videos = Video.objects.filter(campaign=campaign)
+    assert videos.count() == 3
+    assert stored_everything(small_disk) == {name for v in videos for name in (v.file.name, v.poster.name)}
+    assert all(media.probe(small_disk / v.file.name).codec == "h264" for v in videos)
+
+
+def test_a_read_only_media_disk_is_a_clear_error_and_writes_nothing(campaign, folder, small_disk, capsys):
+    remounted = subprocess.run(["mount", "-o", "remount,ro", str(small_disk)], capture_output=True, text=True)
+    if remounted.returncode != 0:
+        pytest.skip(f"cannot remount read-only here: {remounted.stderr.strip()}")
+    metadata = write_csv(folder / "meta.csv", [{"file": name, "method": "m"} for name in ("regular_00.mp4", "regular_01.mp4")])
+    with pytest.raises(CommandError):
+        call_command("import_videos", str(folder), campaign="ingest", metadata=str(metadata), verbosity=0, workers=1)
+    errors = capsys.readouterr().err
+    assert "the media storage is read-only" in errors
+    assert "row 3" in errors  # named: refused, or not tried once the storage failed
+    assert not Video.objects.filter(campaign=campaign).exists() and stored_everything(small_disk) == set()

@@ -11,6 +11,7 @@ from annotation import readiness, selectors
 from annotation.models import AnnotationSession, Annotator, Attempt, Campaign, ConsentText, Rating, Video
 
 from ..roles import researcher
+from .. import ids
 from .test_views import walk_to_rating
 
 READY = readiness.LaunchFacts(
@@ -64,7 +65,7 @@ def test_the_facts_follow_the_data(make_campaign):
 def test_the_link_refuses_a_campaign_not_ready_before_consent(client, make_campaign):
     campaign = make_campaign()
     Video.objects.filter(campaign=campaign, role=Video.Role.REGULAR).delete()
-    response = client.get(f"/c/{campaign.slug}/", {"PROLIFIC_PID": "P1", "STUDY_ID": "s", "SESSION_ID": "x"})
+    response = client.get(f"/c/{campaign.slug}/", ids.prolific_params("P1"))
     assert response.status_code == 503 and b"not ready yet" in response.content
     assert Annotator.objects.count() == 0
 
@@ -72,12 +73,12 @@ def test_the_link_refuses_a_campaign_not_ready_before_consent(client, make_campa
 @pytest.mark.django_db
 def test_a_campaign_that_stops_being_ready_refuses_at_consent_and_lecture(client, make_campaign):
     campaign = make_campaign()
-    client.get(f"/c/{campaign.slug}/", {"PROLIFIC_PID": "P1", "STUDY_ID": "s", "SESSION_ID": "x"})
+    client.get(f"/c/{campaign.slug}/", ids.prolific_params("P1"))
     Video.objects.filter(campaign=campaign, role=Video.Role.CHECKER).update(file="")
     response = client.get(f"/c/{campaign.slug}/consent/")
     assert response.status_code == 503 and b"not ready yet" in response.content
     assert client.post(f"/c/{campaign.slug}/consent/", {"agree": "on", "version": "1"}).status_code == 503
-    assert Annotator.objects.get().consented_at is None
+    assert not Annotator.objects.exists()
 
 
 @pytest.mark.django_db
@@ -92,7 +93,7 @@ def test_the_status_page_shows_the_checklist(client, make_campaign):
 @pytest.mark.django_db
 def test_the_consent_page_shows_duration_and_pay(client, make_campaign):
     campaign = make_campaign(expected_minutes=25, pay_text="£4.50")
-    client.get(f"/c/{campaign.slug}/", {"PROLIFIC_PID": "P1", "STUDY_ID": "s", "SESSION_ID": "x"})
+    client.get(f"/c/{campaign.slug}/", ids.prolific_params("P1"))
     page = client.get(f"/c/{campaign.slug}/consent/").content.decode()
     assert "about 25 minutes" in page and "£4.50" in page and 'id="consent-decline"' in page
 
@@ -100,8 +101,8 @@ def test_the_consent_page_shows_duration_and_pay(client, make_campaign):
 @pytest.mark.django_db
 def test_not_agreeing_keeps_nothing_and_shows_the_code(client, make_campaign):
     campaign = make_campaign(no_consent_code="NOCONSENT-9", no_consent_redirect_url="https://platform.example/out")
-    client.get(f"/c/{campaign.slug}/", {"PROLIFIC_PID": "P1", "STUDY_ID": "s", "SESSION_ID": "x"})
-    assert Annotator.objects.count() == 1
+    client.get(f"/c/{campaign.slug}/", ids.prolific_params("P1"))
+    assert Annotator.objects.count() == 0  # nothing is written before consent
     response = client.post(f"/c/{campaign.slug}/consent/decline/")
     assert response["Location"] == reverse("annotation:declined", kwargs={"slug": campaign.slug})
     page = client.get(response["Location"]).content.decode()
@@ -135,7 +136,7 @@ def test_the_last_attempt_missed_leads_to_the_screen_out_page(client, make_campa
     page = client.get(response["Location"]).content.decode()
     assert "SCREEN-7" in page
     # The link and the lecture send them back to the screen-out, never to a new session.
-    assert client.get("/c/study/", {"PROLIFIC_PID": "PID1", "STUDY_ID": "st", "SESSION_ID": "se"})["Location"].endswith("/lecture/")
+    assert client.get("/c/study/", ids.prolific_params("PID1"))["Location"].endswith("/lecture/")
     assert client.get("/c/study/lecture/")["Location"].endswith("/screened-out/")
     assert client.post("/c/study/lecture/")["Location"].endswith("/screened-out/")
     assert AnnotationSession.objects.get().status == AnnotationSession.Status.EXHAUSTED

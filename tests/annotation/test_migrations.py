@@ -69,3 +69,63 @@ def test_redundant_foreign_key_indexes_are_dropped_and_restored():
         executor.loader.build_graph()
         executor.migrate(executor.loader.graph.leaf_nodes())
     assert all(name not in index_columns(table) for name, (table, _) in redundant.items())
+
+
+@pytest.mark.django_db(transaction=True)
+def test_campaigns_get_their_own_media_secret_and_files_their_keyed_names():
+    """0009 deletes the rows of people who never consented; 0010 gives each campaign a secret and
+    renames its stored files to the HMAC names (a file two campaigns shared becomes one each; the
+    old name goes once nothing names it)."""
+    import hashlib
+    import hmac
+
+    from django.core.files.base import ContentFile
+    from django.core.files.storage import default_storage
+
+    before, after = [("annotation", "0008_campaign_launch_settings")], [("annotation", "0011_campaign_media_secret")]
+    executor = MigrationExecutor(connection)
+    executor.migrate(before)
+    apps = executor.loader.project_state(before).apps
+    Campaign, Video = apps.get_model("annotation", "Campaign"), apps.get_model("annotation", "Video")
+    Annotator, ConsentText = apps.get_model("annotation", "Annotator"), apps.get_model("annotation", "ConsentText")
+    digest = hashlib.sha256(b"migration test clip").hexdigest()
+    old_video, old_poster = f"videos/{digest}.mp4", f"posters/{digest}.jpg"
+    for name, data in ((old_video, b"mp4 bytes"), (old_poster, b"jpg bytes")):
+        default_storage.delete(name)
+        default_storage.save(name, ContentFile(data))
+    campaigns = [Campaign.objects.create(slug=f"old-{n}", title="Old") for n in range(2)]
+    for campaign in campaigns:  # the same source file in both
+        Video.objects.create(campaign=campaign, role="regular", content_hash=digest, source_name="clip.mp4",
+                             file=old_video, poster=old_poster)
+    consent = ConsentText.objects.create(campaign=campaigns[0], version=1, text="t")
+    Annotator.objects.create(campaign=campaigns[0], source="link", external_id="visited-only")
+    Annotator.objects.create(campaign=campaigns[0], source="link", external_id="agreed", consent=consent, consented_at=timezone.now())
+
+    executor = MigrationExecutor(connection)
+    executor.loader.build_graph()
+    executor.migrate(after)
+    apps = executor.loader.project_state(after).apps
+    Campaign, Video = apps.get_model("annotation", "Campaign"), apps.get_model("annotation", "Video")
+    Annotator = apps.get_model("annotation", "Annotator")
+    assert list(Annotator.objects.values_list("external_id", flat=True)) == ["agreed"]
+    secrets_ = set()
+    try:
+        for campaign in Campaign.objects.filter(slug__startswith="old-"):
+            assert len(campaign.media_secret) == 64
+            secrets_.add(campaign.media_secret)
+            key = hmac.new(campaign.media_secret.encode(), digest.encode(), hashlib.sha256).hexdigest()
+            video = Video.objects.get(campaign=campaign)
+            assert (video.file.name, video.poster.name) == (f"videos/{key}.mp4", f"posters/{key}.jpg")
+            assert default_storage.open(video.file.name).read() == b"mp4 bytes"
+            assert default_storage.open(video.poster.name).read() == b"jpg bytes"
+        assert len(secrets_) == 2
+        assert not default_storage.exists(old_video) and not default_storage.exists(old_poster)
+    finally:
+        for video in Video.objects.filter(campaign__slug__startswith="old-"):
+            default_storage.delete(video.file.name), default_storage.delete(video.poster.name)
+        Annotator.objects.filter(campaign__slug__startswith="old-").delete()
+        apps.get_model("annotation", "ConsentText").objects.filter(campaign__slug__startswith="old-").delete()
+        Campaign.objects.filter(slug__startswith="old-").delete()
+        executor = MigrationExecutor(connection)
+        executor.loader.build_graph()
+        executor.migrate(executor.loader.graph.leaf_nodes())

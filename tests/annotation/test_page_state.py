@@ -57,9 +57,13 @@ def assert_same_state(annotator: Annotator, expected_step: Step, *, now=None) ->
 
 def test_every_step_of_a_journey_loads_as_the_orm_does(make_campaign):
     campaign = make_campaign(sessions_per_annotator=2)
+    annotator = Annotator.objects.create(campaign=campaign, source="prolific", external_id="made-before-consent-rows",
+                                         platform_params={"STUDY_ID": "S"})  # a row of before consent created rows
+    annotator = Annotator.objects.get(pk=annotator.pk)
+    assert_same_state(annotator, Step.CONSENT)
     annotator = enter(campaign)
     assert annotator.platform_params  # a JSON field, decoded like the ORM decodes it
-    assert_same_state(annotator, Step.CONSENT)
+    assert_same_state(annotator, Step.DEMOGRAPHICS)
     annotator = ready(campaign, "P2")
     assert_same_state(annotator, Step.LECTURE)
 
@@ -89,8 +93,7 @@ def test_every_step_of_a_journey_loads_as_the_orm_does(make_campaign):
 
 def test_demographics_step_and_an_idle_session(make_campaign):
     campaign = make_campaign(session_timeout_minutes=30)
-    annotator = enter(campaign)
-    services.consent_give(annotator=annotator, consent=selectors.campaign_current_consent(campaign))
+    annotator = enter(campaign)  # consented
     assert_same_state(annotator, Step.DEMOGRAPHICS)
 
     annotator = ready(campaign, "P2")

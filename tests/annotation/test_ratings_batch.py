@@ -10,15 +10,17 @@ from annotation import platforms, selectors, services
 from annotation.errors import ApplicationError
 from annotation.models import AnnotationSession, Annotator, Attempt, Rating, Video
 
+from tests import ids
+
 pytestmark = pytest.mark.django_db
 
 FIELDS = ("position", "video_id", "score", "reason", "typed_reason", "seconds_spent", "played_to_end", "plays", "seeks", "fullscreen")
 
 
 def ready(campaign, pid: str) -> Annotator:
-    identity = platforms.identity_from_request({"PROLIFIC_PID": pid}, None)
-    annotator = services.annotator_enter(campaign=campaign, identity=identity, known_annotator_id=None)
-    services.consent_give(annotator=annotator, consent=selectors.campaign_current_consent(campaign))
+    identity = platforms.identity_from_request({"PROLIFIC_PID": ids.prolific(pid)}, None)
+    annotator = services.annotator_consent(campaign=campaign, identity=identity, entry_token=f"t-{pid}",
+                                           consent=selectors.campaign_current_consent(campaign))
     services.demographics_save(annotator=annotator, age_group="20-29", gender="female", education="master", prior_knowledge="heard")
     return annotator
 

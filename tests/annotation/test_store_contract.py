@@ -18,7 +18,7 @@ from annotation.errors import ApplicationError
 from annotation.models import AnnotationSession, Attempt, Rating, Video
 from annotation.store.orm import OrmStore
 
-from .test_workflow import enter, rate_attempt, ready
+from .test_workflow import enter, identity_of, rate_attempt, ready
 
 pytestmark = pytest.mark.django_db
 
@@ -200,11 +200,15 @@ def test_entry_rules(the_store, make_campaign):
     campaign = make_campaign()
     assert_rule(refused_by(lambda: platforms.identity_from_request({"PROLIFIC_PID": "a b"}, None)), rules.BAD_EXTERNAL_ID)
     first = enter(campaign, "P1")
-    assert enter(campaign, "P1").pk == first.pk  # a returning worker
+    assert enter(campaign, "P1").pk == first.pk  # the same browser agreeing twice
+    returning = lambda: services.annotator_enter(campaign=campaign, identity=identity_of("P1"), known_annotator_id=None)  # noqa: E731
+    assert returning().pk == first.pk  # a returning worker
     campaign.is_open = False
     campaign.save()
-    assert enter(campaign, "P1").pk == first.pk  # still resumes when the study closes
+    assert returning().pk == first.pk  # still resumes when the study closes
     assert_rule(refused_by(lambda: enter(campaign, "P-NEW")), rules.CAMPAIGN_CLOSED)
+    assert_rule(refused_by(lambda: services.annotator_enter(campaign=campaign, identity=identity_of("P-NEW"), known_annotator_id=None)),
+                rules.CAMPAIGN_CLOSED)
     assert_rule(refused_by(lambda: the_store.session_start_state(first.pk + 999, campaign.slug, now=timezone.now())),
                 rules.ANNOTATOR_NOT_FOUND)
 
@@ -226,6 +230,8 @@ def test_a_video_without_a_file_is_never_assigned_and_staff_are_told(the_store, 
 def test_a_campaign_not_ready_refuses_entry_before_any_row(the_store, make_campaign):
     campaign = make_campaign()
     campaign.videos.filter(role=Video.Role.REGULAR).delete()  # no video to give: the study cannot run
+    assert_rule(refused_by(lambda: services.annotator_enter(campaign=campaign, identity=identity_of("P1"), known_annotator_id=None)),
+                rules.CAMPAIGN_NOT_READY)
     assert_rule(refused_by(lambda: enter(campaign, "P1")), rules.CAMPAIGN_NOT_READY)
     assert campaign.annotators.count() == 0
 

@@ -9,12 +9,13 @@ from django.contrib.auth import get_user_model
 from django.urls import reverse
 
 from annotation.models import Annotator, Attempt, Rating, Video
+from tests import ids
 
 pytestmark = pytest.mark.django_db
 
 
 def walk_to_rating(client, slug="study", pid="PID1"):
-    response = client.get(f"/c/{slug}/", {"PROLIFIC_PID": pid, "STUDY_ID": "st", "SESSION_ID": "se"})
+    response = client.get(f"/c/{slug}/", ids.prolific_params(pid))
     assert response.status_code == 302 and response["Location"].endswith("/consent/")
     assert client.post(f"/c/{slug}/consent/", {"version": "1"}).status_code == 200  # box not ticked: the form says so
     client.post(f"/c/{slug}/consent/", {"agree": "on", "version": "1"})
@@ -23,7 +24,7 @@ def walk_to_rating(client, slug="study", pid="PID1"):
     assert response.status_code == 302
     assert client.get(f"/c/{slug}/rate/")["Location"].endswith("/lecture/")  # no skipping the lecture
     assert client.post(f"/c/{slug}/lecture/").status_code == 302
-    return Annotator.objects.get(external_id=pid)
+    return Annotator.objects.get(external_id=ids.prolific(pid))
 
 
 def post_answer(client, answer: dict):
@@ -38,7 +39,7 @@ def token_of(html: str) -> str:
 def test_rating_api_returns_next_item_without_labels(client, make_campaign):
     make_campaign()
     annotator = walk_to_rating(client)
-    assert annotator.platform_params == {"STUDY_ID": "st", "SESSION_ID": "se"}
+    assert annotator.platform_params == {k: v for k, v in ids.prolific_params("PID1").items() if k != "PROLIFIC_PID"}
     page = client.get("/c/study/rate/").content.decode()
     assert "1 / 40" in page
     payload = {"token": token_of(page), "score": "2", "reason": "blurry mouth", "plays": "2", "seeks": "1", "played_to_end": "on"}
@@ -66,9 +67,11 @@ def test_rating_api_needs_the_annotator_cookie_and_their_own_token(make_campaign
     response = post_answer(Client(), {"token": "x", "score": "3", "reason": "blurry"})
     assert response.status_code == 403 and response.json()["code"] == "no_annotator"
     victim, attacker = Client(enforce_csrf_checks=True), Client()
-    walk = victim.get("/c/study/", {"PROLIFIC_PID": "Z"})
+    walk = victim.get("/c/study/", {"PROLIFIC_PID": ids.prolific("Z")})
     assert walk.status_code == 302
     assert victim.post("/c/study/consent/", {"agree": "on", "version": "1"}).status_code == 403  # the pages' forms keep CSRF
+    csrf = victim.get("/c/study/consent/").content.decode().split('name="csrfmiddlewaretoken" value="')[1].split('"')[0]
+    assert victim.post("/c/study/consent/", {"agree": "on", "version": "1", "csrfmiddlewaretoken": csrf}).status_code == 302
     walk_to_rating(attacker, pid="ATTACKER")
     attackers_token = token_of(attacker.get("/c/study/rate/").content.decode())
     # A request forged in the victim's browser can only carry a token the attacker knows: refused.
@@ -109,7 +112,7 @@ def test_review_finish_and_thank_you_page(client, make_campaign):
     assert done["Location"] == "/c/study/thank-you/"
     page = client.get("/c/study/thank-you/").content.decode()
     assert campaign.completion_code in page and "https://example.org/done?cc=CODE-1234" in page
-    assert client.get("/c/study/", {"PROLIFIC_PID": "PID1"})["Location"].endswith("/thank-you/")
+    assert client.get("/c/study/", {"PROLIFIC_PID": ids.prolific("PID1")})["Location"].endswith("/thank-you/")
 
 
 def test_mturk_preview_creates_nobody(client, make_campaign):
@@ -164,7 +167,9 @@ def test_lab_annotator_binds_to_login(client, make_campaign):
     make_campaign()
     user = get_user_model().objects.create_user("lab1", password="pw")
     client.force_login(user)
-    client.get("/c/study/")
+    assert client.get("/c/study/")["Location"].endswith("/consent/")
+    assert not Annotator.objects.exists()  # the row comes with consent
+    client.post("/c/study/consent/", {"agree": "on", "version": "1"})
     annotator = Annotator.objects.get()
     assert annotator.source == Annotator.Source.LAB and annotator.user == user
 
@@ -201,18 +206,18 @@ def test_consent_records_the_version_the_page_showed(client, make_campaign):
     from annotation.models import ConsentText
 
     campaign = make_campaign()
-    client.get("/c/study/", {"PROLIFIC_PID": "READER"})
+    client.get("/c/study/", {"PROLIFIC_PID": ids.prolific("READER")})
     page = client.get("/c/study/consent/").content.decode()
     assert 'name="version" value="1"' in page
     ConsentText.objects.create(campaign=campaign, version=2, text="Version two: your answers are kept for ten years.")
     stale = client.post("/c/study/consent/", {"agree": "on", "version": "1"})
     assert stale.status_code == 200 and "updated while this page was open" in stale.content.decode()
     assert "kept for ten years" in stale.content.decode() and 'name="version" value="2"' in stale.content.decode()
-    assert Annotator.objects.get(external_id="READER").consented_at is None
+    assert not Annotator.objects.exists()  # nothing is written before the person agrees
     missing = client.post("/c/study/consent/", {"agree": "on"})
     assert missing.status_code == 200 and "out of date" in missing.content.decode()
     assert client.post("/c/study/consent/", {"agree": "on", "version": "2"})["Location"].endswith("/about-you/")
-    annotator = Annotator.objects.get(external_id="READER")
+    annotator = Annotator.objects.get(external_id=ids.prolific("READER"))
     assert annotator.consent.version == 2 and annotator.consented_at is not None
 
 
@@ -232,3 +237,31 @@ def test_review_rows_show_each_answer_escaped_and_the_missing_ones(client, make_
             '<td><a href="/c/study/rate/?position=3">Rate</a></td></tr>') in rows
     assert rows.count("<em>missing</em>") == 38 and rows.count(">Change<") == 2 and "<b>" not in rows
     assert "38 video(s) still need a grade" in review
+
+
+def test_a_video_whose_file_went_missing_is_given_to_no_new_session_and_staff_are_told(client, make_campaign):
+    """A stored file deleted (or a volume not mounted): the beat task takes the video out of
+    assignment; a session that already held it still renders (no 500); the status page names it."""
+    from django.test import Client
+
+    from annotation import selectors, tasks
+
+    from ..roles import researcher
+
+    campaign = make_campaign()
+    holder = walk_to_rating(client, pid="HOLDER")
+    attempt = Attempt.objects.get(session__annotator=holder)
+    gone = Video.objects.get(pk=attempt.video_order[0])
+    Video.objects.filter(pk=gone.pk).update(file=f"videos/{'0' * 64}.mp4")  # its row names a file the storage lacks
+    assert tasks.videos_missing_unlist_open() == 1
+    assert tasks.videos_missing_unlist_open() == 0  # once
+    gone.refresh_from_db()
+    assert gone.file.name == "" and gone.poster.name == ""
+    newcomer = walk_to_rating(Client(), pid="NEWCOMER")
+    assert gone.pk not in Attempt.objects.get(session__annotator=newcomer).video_order
+    selectors.video_media.cache_clear()
+    page = client.get("/c/study/rate/")
+    assert page.status_code == 200 and 'src=""' in page.content.decode()
+    client.force_login(researcher("res", campaign=campaign, role="viewer"))
+    status = client.get(f"/staff/campaigns/{campaign.slug}/").content.decode()
+    assert 'id="videos-without-file"' in status and gone.source_name in status

@@ -10,6 +10,7 @@ from django.utils import timezone
 from annotation import pseudonyms, selectors, services
 from annotation.models import AnnotationSession, Annotator, Attempt, Rating, SessionItem, Video, Withdrawal
 
+from .. import ids
 from ..roles import member
 from .test_workflow import rate_attempt, ready, submit
 
@@ -156,7 +157,7 @@ def test_the_admin_action_asks_first_then_withdraws_through_the_service(client, 
     assert {w.requested_by for w in withdrawals} == {superuser}
     assert selectors.video_counter_drift(campaign) == {}
     # The plain delete stays closed: the action is the only way, and it records what it did.
-    idle = Annotator.objects.get(campaign=campaign, external_id="P-IDLE")
+    idle = Annotator.objects.get(campaign=campaign, external_id=ids.prolific("P-IDLE"))
     assert client.post(f"/admin/annotation/annotator/{idle.pk}/delete/", {"post": "yes"}).status_code == 403
 
 

@@ -12,19 +12,26 @@ from annotation.errors import ApplicationError
 from annotation.models import AnnotationSession, Annotator, Attempt, Rating, Video
 from annotation.steps import Step
 
+from tests import ids
+
 from .test_assignment import recounted_loads
 
 pytestmark = pytest.mark.django_db
 
 
-def enter(campaign, pid="P1") -> Annotator:
-    identity = platforms.identity_from_request({"PROLIFIC_PID": pid, "STUDY_ID": "S", "SESSION_ID": "X"}, None)
-    return services.annotator_enter(campaign=campaign, identity=identity, known_annotator_id=None)
+def identity_of(pid: str) -> platforms.Identity:
+    return platforms.identity_from_request(
+        {"PROLIFIC_PID": ids.prolific(pid), "STUDY_ID": ids.prolific("S"), "SESSION_ID": ids.prolific("X")}, None)
+
+
+def enter(campaign, pid="P1", consent=None) -> Annotator:
+    """The annotator `pid` entered and consented (the row is created at consent)."""
+    return services.annotator_consent(campaign=campaign, identity=identity_of(pid), entry_token=f"token-{pid}",
+                                      consent=consent or selectors.campaign_current_consent(campaign))
 
 
 def ready(campaign, pid="P1") -> Annotator:
     annotator = enter(campaign, pid)
-    services.consent_give(annotator=annotator, consent=selectors.campaign_current_consent(campaign))
     services.demographics_save(annotator=annotator, age_group="20-29", gender="female", education="master", prior_knowledge="heard")
     return annotator
 
@@ -53,9 +60,9 @@ def rate_attempt(annotator, attempt, miss_checker=False):
 
 def test_steps_from_entry_to_qualified(make_campaign):
     campaign = make_campaign()
+    assert services.annotator_enter(campaign=campaign, identity=identity_of("P1"), known_annotator_id=None) is None
+    assert not Annotator.objects.exists()  # nothing before consent
     annotator = enter(campaign)
-    assert selectors.annotator_next_step(annotator) == Step.CONSENT
-    services.consent_give(annotator=annotator, consent=selectors.campaign_current_consent(campaign))
     annotator.refresh_from_db()
     assert annotator.consent.version == 1 and annotator.consented_at is not None
     assert selectors.annotator_next_step(annotator) == Step.DEMOGRAPHICS
@@ -187,11 +194,11 @@ def test_returning_worker_resumes_by_platform_id(make_campaign):
     annotator = ready(campaign, "WORKER9")
     attempt = services.lecture_complete(annotator=annotator)
     submit(annotator, attempt, 1, 3)
-    again = enter(campaign, "WORKER9")
+    again = services.annotator_enter(campaign=campaign, identity=identity_of("WORKER9"), known_annotator_id=None)
     assert again.pk == annotator.pk
     progress = selectors.annotator_progress(again)
     assert progress.step == Step.RATE and progress.next_position == 2
-    mturk = platforms.identity_from_request({"workerId": "A1B2", "assignmentId": "X9"}, None)
+    mturk = platforms.identity_from_request({"workerId": ids.mturk_worker("W"), "assignmentId": ids.mturk("X9")}, None)
     assert mturk.source == Annotator.Source.MTURK
     with pytest.raises(ApplicationError):
         platforms.identity_from_request({"PROLIFIC_PID": "<script>"}, None)
@@ -273,8 +280,9 @@ def test_closed_campaign_takes_no_new_annotators(make_campaign):
 
 
 @pytest.mark.django_db(transaction=True)
-def test_two_tabs_entering_at_once_get_one_annotator():
-    """A worker opens the study link twice at the same instant: both requests get the same, single annotator."""
+def test_a_consent_submitted_four_times_at_once_gets_one_annotator():
+    """A double (here quadruple) click on "I agree", the submissions racing past the session: all get
+    the same, single annotator (the INSERT's ON CONFLICT, then the browser's entry token)."""
     from django.db import connections
 
     from .test_assignment import at_once, bare_campaign, launch_ready
@@ -282,10 +290,10 @@ def test_two_tabs_entering_at_once_get_one_annotator():
     if connections["default"].vendor != "postgresql":
         pytest.skip("concurrent writers are what is tested; the test SQLite database locks whole tables")
     campaign = launch_ready(bare_campaign(regular=10, checkers=2, slug="tabs", videos_per_session=12, checkers_per_session=2))
-    open_link = lambda: enter(campaign, "SAME-PID").pk  # noqa: E731
-    entered = at_once(*[open_link] * 4)
+    agree = lambda: enter(campaign, "SAME-PID").pk  # noqa: E731
+    entered = at_once(*[agree] * 4)
     assert len(entered) == 4 and len(set(entered)) == 1
-    assert Annotator.objects.filter(campaign=campaign, external_id="SAME-PID").count() == 1
+    assert Annotator.objects.filter(campaign=campaign, external_id=ids.prolific("SAME-PID")).count() == 1
 
 
 @pytest.mark.django_db(transaction=True)
@@ -331,7 +339,7 @@ def test_a_new_annotator_enters_while_a_session_start_holds_the_campaign_lock(st
 
 
 def test_a_new_worker_is_one_statement_and_the_row_the_orm_would_store(make_campaign):
-    """On PostgreSQL a new crowd worker's entry is one INSERT ... ON CONFLICT DO NOTHING RETURNING;
+    """On PostgreSQL a new crowd worker's consent is one INSERT ... ON CONFLICT DO NOTHING RETURNING;
     the row and the returned annotator must be what the ORM stores and loads."""
     from django.db import connection
     from django.test.utils import CaptureQueriesContext
@@ -339,23 +347,27 @@ def test_a_new_worker_is_one_statement_and_the_row_the_orm_would_store(make_camp
     if connection.vendor != "postgresql":
         pytest.skip("the statement exists on PostgreSQL only")
     campaign = make_campaign()
-    enter(campaign, "FIRST")  # prepares the statement on this connection
+    consent = selectors.campaign_current_consent(campaign)
+    enter(campaign, "FIRST", consent)  # prepares the statement on this connection
     with CaptureQueriesContext(connection) as queries:
-        annotator = enter(campaign, "SECOND")
+        annotator = enter(campaign, "SECOND", consent)
     assert [q["sql"][:80] for q in queries.captured_queries] == [postgres.ANNOTATOR_CREATE.sql[:80]]  # one round trip: the statement
-    by_orm = Annotator.objects.create(campaign=campaign, source=Annotator.Source.PROLIFIC, external_id="THIRD",
-                                      platform_params={"STUDY_ID": "S", "SESSION_ID": "X"})
+    by_orm = Annotator.objects.create(campaign=campaign, source=Annotator.Source.PROLIFIC, external_id=ids.prolific("THIRD"),
+                                      platform_params={"STUDY_ID": ids.prolific("S"), "SESSION_ID": ids.prolific("X")},
+                                      consent=annotator.consent, consented_at=annotator.consented_at)
     stored = {f.attname: getattr(Annotator.objects.get(pk=annotator.pk), f.attname) for f in Annotator._meta.concrete_fields}
     returned = {f.attname: getattr(annotator, f.attname) for f in Annotator._meta.concrete_fields}
     assert returned == stored and not annotator._state.adding and annotator.campaign == campaign
     expected = {f.attname: getattr(by_orm, f.attname) for f in Annotator._meta.concrete_fields}
-    for name in ("id", "external_id", "created_at"):
+    for name in ("id", "external_id", "created_at", "entry_token"):
         stored.pop(name), expected.pop(name)
-    assert stored == expected
-    # A returning worker is found (two statements: the insert that does nothing, then the read).
+    assert stored == expected and returned["entry_token"] == "token-SECOND"
+    # A second submission finds the row: the insert that does nothing, then the locked read; no write.
     with CaptureQueriesContext(connection) as queries:
-        assert enter(campaign, "SECOND").pk == annotator.pk
-    assert len(queries) == 2 and Annotator.objects.filter(external_id="SECOND").count() == 1
+        assert enter(campaign, "SECOND", consent).pk == annotator.pk
+    statements = [q["sql"].split()[0] for q in queries.captured_queries]
+    assert statements.count("INSERT") == 1 and "UPDATE" not in statements
+    assert Annotator.objects.filter(external_id=ids.prolific("SECOND")).count() == 1
 
 
 @pytest.mark.parametrize("outcome", [Attempt.Outcome.QUALIFIED, Attempt.Outcome.DISQUALIFIED])

@@ -17,6 +17,7 @@ from modeling.models import TrainedModel
 from ..analysis.factories import rated_campaign
 from ..annotation.test_assignment import launch_ready
 from ..roles import researcher
+from .. import ids
 
 ROLES = ("anonymous", "annotator", "outsider", "viewer", "analyst", "owner")
 
@@ -75,8 +76,12 @@ def api_client(world: World, role: str) -> APIClient:
             campaign.videos_per_session, campaign.checkers_per_session = 5, 1
             campaign.save(update_fields=["videos_per_session", "checkers_per_session"])
             launch_ready(campaign)
-        response = client.get(f"/c/{world.campaign.slug}/", {"PROLIFIC_PID": "P-ANNOTATOR", "STUDY_ID": "s", "SESSION_ID": "x"})
-        assert response.status_code == 302 and client.session.get(f"annotator:{world.campaign.slug}")
+        response = client.get(f"/c/{world.campaign.slug}/", ids.prolific_params("P-ANNOTATOR"))
+        assert response.status_code == 302
+        version = campaign.consent_texts.order_by("-version").values_list("version", flat=True).first()
+        agreed = client.post(f"/c/{world.campaign.slug}/consent/", {"agree": "on", "version": str(version)}, format="multipart")  # the row comes with consent
+        assert agreed.status_code == 302, agreed.content[:300]
+        assert client.session.get(f"annotator:{world.campaign.slug}")
     elif role != "anonymous":
         token, _ = Token.objects.get_or_create(user=world.users[role])
         client.credentials(HTTP_AUTHORIZATION=f"Token {token.key}")

@@ -7,6 +7,8 @@ from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.test import Client
 
+from tests import ids
+
 pytestmark = pytest.mark.django_db
 
 
@@ -23,7 +25,7 @@ def test_logging_out_revokes_the_session_even_for_a_copied_cookie(client):
 
 def test_researchers_sessions_end_sooner_than_annotators(client, make_campaign):
     make_campaign()
-    client.get("/c/study/", {"PROLIFIC_PID": "LONGSTAY", "STUDY_ID": "s", "SESSION_ID": "x"})
+    client.get("/c/study/", ids.prolific_params("LONGSTAY"))
     assert client.session.get_expiry_age() == settings.SESSION_COOKIE_AGE == 30 * 24 * 3600
     researcher = Client()
     get_user_model().objects.create_user("res", password="pw-123456", is_staff=True)
