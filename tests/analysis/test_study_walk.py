@@ -21,13 +21,19 @@ from annotation.models import Attempt, Video
 
 from ..annotation.test_browser import take_lecture, wait_until
 from ..conftest import ARTIFACTS
+from ..ids import prolific
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
 # A study of 4-video sessions (3 regular + 1 checker): 4 regular videos, 2 checkers, a demo per grade.
 FILES = ["regular_00.mp4", "regular_01.mp4", "regular_02.mp4", "regular_03.mp4", "checker_00.mp4", "checker_01.mp4",
          *(f"demo_{grade}.mp4" for grade in range(1, 6))]
-ANNOTATORS = ("PWALK1", "PWALK2", "PWALK3")
+ANNOTATORS = tuple(prolific(f"walk{i}") for i in (1, 2, 3))  # Prolific PIDs, in Prolific's format
+STUDY_ID = prolific("walk-study")
+
+
+def _session_id(pid: str) -> str:
+    return prolific(f"session-{pid}")
 
 
 def _shot(page, name):
@@ -51,7 +57,7 @@ def _annotate(browser, base, pid):
     context = browser.new_context(viewport={"width": 1280, "height": 800})
     page = context.new_page()
     page.set_default_timeout(60_000)
-    page.goto(f"{base}/c/walk/?PROLIFIC_PID={pid}&STUDY_ID=STUDY1&SESSION_ID=S-{pid}")
+    page.goto(f"{base}/c/walk/?PROLIFIC_PID={pid}&STUDY_ID={STUDY_ID}&SESSION_ID={_session_id(pid)}")
     page.check("input[name=agree]")
     page.click("#consent-submit")
     for name, value in (("age_group", "30-39"), ("gender", "female"), ("education", "bachelor"), ("prior_knowledge", "heard")):
@@ -176,7 +182,7 @@ def test_a_researcher_runs_a_small_study_from_an_empty_database_in_the_browser(b
     body = open(download.value.path(), encoding="utf-8").read()
     rows = list(csv.DictReader(io.StringIO(body)))
     assert sorted((r["participant_id"], r["study_id"], r["session_id"], r["decision"]) for r in rows) == [
-        (pid, "STUDY1", f"S-{pid}", "APPROVE") for pid in ANNOTATORS]
+        (pid, STUDY_ID, _session_id(pid), "APPROVE") for pid in ANNOTATORS]
     context.close()
     assert errors == []
     print(f"walk: {time.monotonic() - started:.1f} s")

@@ -338,7 +338,7 @@ def test_the_annotator_chooses_where_the_campaign_lets_them(client, make_campaig
 @pytest.mark.django_db(transaction=True)
 def test_chinese_journey_in_chromium_with_screenshots(page, chinese_campaign):  # noqa: F811 (the page fixture)
     page.set_default_timeout(60_000)  # the shared 2-core machine is slow at times; a real hang still fails
-    page.goto(f"{page.base}/c/{chinese_campaign.slug}/?PROLIFIC_PID=5f0c1a2b3c4d5e6f7a8b9c0d&STUDY_ID=st&SESSION_ID=se")
+    page.goto(f"{page.base}/c/{chinese_campaign.slug}/?PROLIFIC_PID=5f0c1a2b3c4d5e6f7a8b9c0d&STUDY_ID=5f0c1a2b3c4d5e6f7a8b9c01&SESSION_ID=5f0c1a2b3c4d5e6f7a8b9c02")
     assert page.inner_text("h1") == "知情同意"
     page.check("input[name=agree]")
     page.click("#consent-submit")
