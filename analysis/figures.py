@@ -76,12 +76,14 @@ def fig2_groups(attribute: str, values: pd.Series, labels: dict) -> list[tuple[s
     and labelled in seconds.
     """
     present = set(values.astype(str))
+    blank = {"", "nan", "None"}
     if attribute == "time_group":
-        return [(value, label) for (_, label), value in sorted((_seconds_bin(v), v) for v in present)]
+        timed = [(value, label) for (_, label), value in sorted((_seconds_bin(v), v) for v in present - blank)]
+        return timed + [(value, "no time measured") for value in sorted(present & blank)]
     offered = dict(labels.get(attribute, ()))
     ordered = [(value, label) for value, label in offered.items() if value in present]
-    ordered += [(value, value) for value in sorted(present - set(offered) - {"", "nan", "None"})]
-    ordered += [(value, NOT_ANSWERED) for value in ("", "nan", "None") if value in present]
+    ordered += [(value, value) for value in sorted(present - set(offered) - blank)]
+    ordered += [(value, NOT_ANSWERED) for value in sorted(present & blank)]
     return ordered
 
 

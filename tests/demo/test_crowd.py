@@ -12,6 +12,7 @@ from dataclasses import replace
 import numpy as np
 import pandas as pd
 import pytest
+from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 from scipy.stats import pearsonr, spearmanr
@@ -151,17 +152,18 @@ def test_every_attempt_starts_before_it_finishes_and_holds_its_ratings(simulated
 
 
 def test_per_day_charts_count_the_data_the_same_way(simulated):
-    """The two per-day charts read one frame, and its days and totals are those of the stored rows (UTC days)."""
+    """The two per-day charts read one frame, and its days and totals are those of the stored rows (days in TIME_ZONE)."""
     activity, attempts, sessions = simulated["activity"], simulated["attempts"], simulated["session_times"]
+    zone = settings.TIME_ZONE
     assert len(activity) >= 2, "two simulated days"
     days = pd.to_datetime(activity["day"]).dt.date
     assert list(days) == sorted(days) and (pd.Series(days).diff().dropna() == pd.Timedelta(days=1)).all()
     assert activity["sessions_started"].sum() == len(sessions)
-    by_day = sessions["started_at"].dt.tz_convert("UTC").dt.date.value_counts()
+    by_day = sessions["started_at"].dt.tz_convert(zone).dt.date.value_counts()
     assert dict(zip(days, activity["sessions_started"])) == {day: by_day.get(day, 0) for day in days}
     for outcome, column in ((Attempt.Outcome.QUALIFIED, "qualified"), (Attempt.Outcome.DISQUALIFIED, "disqualified")):
         rows = attempts[attempts["outcome"] == outcome]
-        per_day = rows["finished_at"].dt.tz_convert("UTC").dt.date.value_counts()
+        per_day = rows["finished_at"].dt.tz_convert(zone).dt.date.value_counts()
         assert dict(zip(days, activity[column])) == {day: per_day.get(day, 0) for day in days}, column
     # A session qualifies with its qualifying attempt: the day's qualified sessions are its qualified attempts.
     assert activity["qualified"].sum() == (sessions["status"] == "qualified").sum()
