@@ -6,7 +6,8 @@ none computes statistics itself. Figure numbers refer to the DREAM paper.
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+import re
+from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
@@ -27,6 +28,8 @@ class Context:
     results: dict
     monitor: dict
     target: int = 0
+    # The answers annotators chose from, per attribute: value -> label (analysis.selectors.demographic_labels).
+    labels: dict = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -35,6 +38,7 @@ class Chart:
     title: str
     source: str  # "run" or "monitor"
     build: Callable[[Context], tuple[go.Figure, pd.DataFrame]]
+    wide: bool = False  # spans the dashboard's width (a figure of many labelled rows)
 
 
 def _frame(columns: dict | None) -> pd.DataFrame:
@@ -47,27 +51,92 @@ def _empty(title: str) -> tuple[go.Figure, pd.DataFrame]:
     return fig, pd.DataFrame()
 
 
+# Fig. 2's attributes in the paper's order: the four answers of the demographics form, then time.
+FIG2_ATTRIBUTES = ("age", "gender", "education", "prior_knowledge", "time_group")
+FIG2_TITLES = {**GROUP_TITLES, "time_group": "Mean time per video"}
+NOT_ANSWERED = "not answered"
+_INTERVAL = re.compile(r"^[\(\[]\s*(-?[\d.eE+-]+)\s*,\s*(-?[\d.eE+-]+)\s*[\)\]]$")
+
+
+def _seconds_bin(text: str) -> tuple[float, str]:
+    """A time group as the pipeline stores it ("(3.2, 10.5]", seconds) -> (its lower edge, "3.2-10.5 s")."""
+    match = _INTERVAL.match(str(text))
+    if match is None:
+        return float("inf"), str(text)
+    low, high = float(match.group(1)), float(match.group(2))
+    return low, f"{max(low, 0):.3g}\u2013{high:.3g} s"
+
+
+def fig2_groups(attribute: str, values: pd.Series, labels: dict) -> list[tuple[str, str]]:
+    """The groups of one attribute present in `values`, in their natural order, as (value, label) pairs.
+
+    Demographic answers come in the demographics form's order and under its labels (what annotators
+    chose from: `labels[attribute]`, value -> label); values the form does not offer follow, sorted,
+    and a blank answer comes last as "not answered". Time groups are ordered by their lower edge
+    and labelled in seconds.
+    """
+    present = set(values.astype(str))
+    blank = {"", "nan", "None"}
+    if attribute == "time_group":
+        timed = [(value, label) for (_, label), value in sorted((_seconds_bin(v), v) for v in present - blank)]
+        return timed + [(value, "no time measured") for value in sorted(present & blank)]
+    offered = dict(labels.get(attribute, ()))
+    ordered = [(value, label) for value, label in offered.items() if value in present]
+    ordered += [(value, value) for value in sorted(present - set(offered) - blank)]
+    ordered += [(value, NOT_ANSWERED) for value in sorted(present & blank)]
+    return ordered
+
+
 def annotators_chart(ctx: Context):
-    """Fig. 2: annotators per group and their false negative rates, with Kruskal-Wallis p-values."""
+    """Fig. 2: annotators per group (bars) and each group's false negative rate (boxes), one row per attribute.
+
+    Rows, not columns: group names are horizontal tick labels that never collide however long the
+    form's wording ("I have knowingly watched deepfakes"), and the x axes are shared per column, so
+    only the bottom row carries tick numbers and no row's ticks meet the next row's title. The
+    Chromium test measures the rendered texts' boxes for overlaps.
+    """
     groups = ctx.results.get("groups", {})
     fnr = _frame(groups.get("fnr"))
     tests = groups.get("tests", {})
-    attributes = [a for a in ("age", "gender", "education", "prior_knowledge") if a in fnr.columns]
-    if "time_group" in fnr.columns:
-        attributes.append("time_group")
+    attributes = [a for a in FIG2_ATTRIBUTES if a in fnr.columns]
     if fnr.empty or not attributes:
         return _empty("Annotators and false negative rates")
+    per_attribute = [(a, fig2_groups(a, fnr[a].fillna("").astype(str), ctx.labels)) for a in attributes]
     titles = []
-    for a in attributes:
-        test = tests.get("seconds" if a == "time_group" else a, {})
-        p = test.get("p")
-        titles.append(f"{GROUP_TITLES.get(a, 'Time per video')}<br>p = {p:.2g}" if p is not None else GROUP_TITLES.get(a, a))
-    fig = make_subplots(rows=1, cols=len(attributes), subplot_titles=titles, shared_yaxes=True)
-    for col, attribute in enumerate(attributes, start=1):
-        for group, rows in fnr.groupby(attribute, sort=True):
-            fig.add_trace(go.Box(y=rows["fnr"], name=f"{group} ({len(rows)})", boxpoints=False, showlegend=False), row=1, col=col)
-    fig.update_yaxes(title_text="false negative rate", row=1, col=1)
-    fig.update_layout(**{**LAYOUT, "margin": dict(l=50, r=20, t=110, b=90), "height": 460},
+    for attribute, _ in per_attribute:
+        p = tests.get("seconds" if attribute == "time_group" else attribute, {}).get("p")
+        titles.append(FIG2_TITLES[attribute] + (f" (Kruskal-Wallis p = {p:.2g})" if p is not None and p == p else ""))
+    # Heights in pixels: a group's row must hold its 12 px label (Plotly drops category labels that
+    # would touch), and the gap between attributes holds the next one's subplot title.
+    sizes = [max(len(ordered), 1) for _, ordered in per_attribute]
+    group_px, gap_px, margin = 30, 46, dict(l=20, r=20, t=90, b=70)
+    plot_px = group_px * sum(sizes) + gap_px * (len(sizes) - 1)
+    fig = make_subplots(rows=len(per_attribute), cols=2, shared_xaxes=True, shared_yaxes=True, column_widths=[0.3, 0.7],
+                        row_heights=[s / sum(sizes) for s in sizes], horizontal_spacing=0.08,
+                        vertical_spacing=gap_px / plot_px)
+    for row, (attribute, ordered) in enumerate(per_attribute, start=1):
+        values = fnr[attribute].fillna("").astype(str)
+        names = [label for _, label in ordered]
+        counts = [int((values == value).sum()) for value, _ in ordered]
+        fig.add_trace(go.Bar(x=counts, y=names, orientation="h", marker_color="#8aa9d6", showlegend=False,
+                             hovertemplate="%{y}: %{x} annotators<extra></extra>"), row=row, col=1)
+        for (value, label), count in zip(ordered, counts):
+            fig.add_trace(go.Box(x=fnr.loc[values == value, "fnr"], y=[label] * count, name=label, orientation="h",
+                                 boxpoints=False, showlegend=False, marker_color="#1856b8",
+                                 hovertemplate=f"{label}<br>%{{x:.0%}}<extra></extra>"), row=row, col=2)
+        # The range explicitly: autorange gives every row the same span of categories (measured in
+        # Chromium: [-1, 4] for a row of two groups), squeezing short rows until labels are dropped.
+        fig.update_yaxes(categoryorder="array", categoryarray=names[::-1], range=[-0.5, len(names) - 0.5], automargin=True, row=row)
+    # One title per attribute, left-aligned over its row: two centred per-column titles met in the
+    # middle once the figure was narrower than 760 px.
+    for row, title in enumerate(titles, start=1):
+        top = fig.get_subplot(row, 1).yaxis.domain[1]
+        fig.add_annotation(text=f"<b>{title}</b>", x=0, y=top, xref="paper", yref="paper", xanchor="left", yanchor="bottom",
+                           yshift=6, showarrow=False, font=dict(size=13))
+    fig.update_xaxes(title_text="annotators", row=len(per_attribute), col=1)
+    fig.update_xaxes(title_text="false negative rate (fakes rated 5)", tickformat=".0%", range=[0, 1],
+                     row=len(per_attribute), col=2)
+    fig.update_layout(**{**LAYOUT, "margin": margin, "height": plot_px + margin["t"] + margin["b"]},
                       title="Annotators per group and their false negative rate (Fig. 2)")
     return fig, fnr
 
@@ -95,15 +164,21 @@ def sos_chart(ctx: Context):
         return _empty("SOS hypothesis")
     a_before, a_after = sos.get("before", {}).get("a"), sos.get("after", {}).get("a")
     fig = go.Figure()
+    # Points carry their video's id (meta "video"): dashboard.js opens the video's page on a click.
     fig.add_trace(go.Scatter(x=before["mos"], y=before["variance"], mode="markers", name="before (all attempts)",
-                             marker=dict(size=4, opacity=0.45, color="#ef6c00")))
+                             marker=dict(size=6, opacity=0.45, color="#ef6c00"), customdata=before["video"], meta="video",
+                             hovertemplate="video %{customdata}<br>MOS %{x:.2f}<br>variance %{y:.2f}<extra>click to open</extra>"))
     fig.add_trace(go.Scatter(x=after["mos"], y=after["variance"], mode="markers", name="after (qualified)",
-                             marker=dict(size=4, opacity=0.45, color="#1856b8")))
+                             marker=dict(size=6, opacity=0.45, color="#1856b8"), customdata=after["video"], meta="video",
+                             hovertemplate="video %{customdata}<br>MOS %{x:.2f}<br>variance %{y:.2f}<extra>click to open</extra>"))
     grid = np.linspace(1, 5, 101)
     for a, label, color in ((a_before, "before", "#ef6c00"), (a_after, "after", "#1856b8")):
         if a is not None:
-            fig.add_trace(go.Scatter(x=grid, y=sos_stats.sos_curve(grid, a), mode="lines", name=f"a = {a:.3f} ({label})", line=dict(color=color)))
-    fig.update_layout(**LAYOUT, title="SOS hypothesis: variance against MOS (Fig. 4)", xaxis_title="MOS", yaxis_title="variance of ratings")
+            # No hover on the curves: the nearest point under the mouse, and so a click, is always a video.
+            fig.add_trace(go.Scatter(x=grid, y=sos_stats.sos_curve(grid, a), mode="lines", name=f"a = {a:.3f} ({label})",
+                                     line=dict(color=color), hoverinfo="skip"))
+    fig.update_layout(**LAYOUT, title="SOS hypothesis: variance against MOS (Fig. 4)", xaxis_title="MOS", yaxis_title="variance of ratings",
+                      hovermode="closest")
     table = before.merge(after, on="video", how="outer", suffixes=("_before", "_after"))
     return fig, table
 
@@ -157,22 +232,39 @@ def progress_chart(ctx: Context):
     return fig, per_video
 
 
+# The per-day charts read one frame (analysis.selectors.monitor_activity_per_day), so they count the
+# same days the same way; the axis says which days those are.
+def _day_axis() -> dict:
+    from django.conf import settings
+
+    return dict(title_text=f"day ({settings.TIME_ZONE})", type="date", tickformat="%b %d", dtick=86_400_000)
+
+
 def sessions_chart(ctx: Context):
-    per_day = ctx.monitor.get("sessions_per_day", pd.DataFrame())
+    """Sessions started and sessions qualified, per day."""
+    per_day = ctx.monitor.get("activity_per_day", pd.DataFrame())
     if per_day.empty:
         return _empty("Sessions per day")
-    fig = go.Figure([go.Bar(x=per_day["day"], y=per_day["started"], name="started"),
-                     go.Bar(x=per_day["day"], y=per_day["qualified"], name="qualified")])
-    fig.update_layout(**LAYOUT, title="Sessions per day", barmode="group")
+    days = pd.to_datetime(per_day["day"]).dt.strftime("%Y-%m-%d")
+    fig = go.Figure([go.Bar(x=days, y=per_day["sessions_started"], name="sessions started", marker_color="#8aa9d6"),
+                     go.Bar(x=days, y=per_day["qualified"], name="sessions qualified", marker_color="#1856b8")])
+    fig.update_layout(**LAYOUT, title="Sessions per day", barmode="group", yaxis_title="sessions")
+    fig.update_xaxes(**_day_axis())
     return fig, per_day
 
 
 def disqualification_chart(ctx: Context):
-    per_day = ctx.monitor.get("attempts_per_day", pd.DataFrame())
-    if per_day.empty:
+    """The share of the day's finished attempts that were disqualified."""
+    per_day = ctx.monitor.get("activity_per_day", pd.DataFrame())
+    finished = per_day[per_day["finished"] > 0] if not per_day.empty else per_day
+    if finished.empty:
         return _empty("Disqualification rate")
-    fig = go.Figure(go.Scatter(x=per_day["day"], y=per_day["disqualification_rate"], mode="lines+markers"))
+    days = pd.to_datetime(finished["day"]).dt.strftime("%Y-%m-%d")
+    fig = go.Figure(go.Scatter(x=days, y=finished["disqualification_rate"], mode="lines+markers",
+                               customdata=finished[["disqualified", "finished"]].to_numpy(),
+                               hovertemplate="%{x}: %{customdata[0]} of %{customdata[1]} finished attempts<extra></extra>"))
     fig.update_layout(**LAYOUT, title="Share of finished attempts disqualified, per day", yaxis_tickformat=".0%", yaxis_range=[0, 1])
+    fig.update_xaxes(**_day_axis())
     return fig, per_day
 
 
@@ -204,15 +296,15 @@ def subjects_chart(ctx: Context):
     for flag, name, color in ((False, "kept", "#1856b8"), (True, "rejected by BT.500", "#c62828")):
         rows = table[rejected == flag]
         fig.add_trace(go.Scatter(x=rows["bias"], y=rows["inconsistency"], mode="markers", name=name,
-                                 marker=dict(size=5, opacity=0.6, color=color), text=rows["annotator"],
-                                 hovertemplate="annotator %{text}<br>bias %{x:.2f}<br>inconsistency %{y:.2f}<extra></extra>"))
+                                 marker=dict(size=6, opacity=0.6, color=color), customdata=rows["annotator"], meta="annotator",
+                                 hovertemplate="annotator %{customdata}<br>bias %{x:.2f}<br>inconsistency %{y:.2f}<extra>click to open</extra>"))
     fig.update_layout(**LAYOUT, title="Annotator bias and inconsistency (maximum-likelihood subject model)",
                       xaxis_title="bias (grades)", yaxis_title="inconsistency (std, grades)")
     return fig, table
 
 
 CHARTS: tuple[Chart, ...] = (
-    Chart("annotators", "Annotators and FNR", "run", annotators_chart),
+    Chart("annotators", "Annotators and FNR", "run", annotators_chart, wide=True),
     Chart("consistency", "Split-half consistency", "run", consistency_chart),
     Chart("sos", "SOS hypothesis", "run", sos_chart),
     Chart("histograms", "MOS and SOS", "run", histograms_chart),

@@ -4,12 +4,17 @@ Ratings are read through annotation's published frame (annotation.contract), nev
 """
 from __future__ import annotations
 
+from dataclasses import dataclass
+
+import numpy as np
 import pandas as pd
 from django.db.models import Count, Q, QuerySet
 from django.db.models.functions import TruncDate
+from django.utils import timezone
 
 from annotation import checkers, contract
-from annotation.models import AnnotationSession, Attempt, Campaign, Video, Withdrawal
+from annotation.models import AnnotationSession, Attempt, Campaign, Rating, Video, Withdrawal
+from annotation.selectors import records
 from jobs import selectors as job_selectors
 from jobs.models import Job
 
@@ -56,8 +61,10 @@ def campaign_pipeline_frame(campaign: Campaign, *, exclude: list[int] | None = N
     )
     frame = ratings.rename(columns=_PIPELINE_NAMES)
     frame["is_fake"] = ~frame["is_fake"].to_numpy(dtype=bool)
-    # The day of each rating as text; computed per distinct day, not per rating.
-    frame["day"] = pd.Categorical(frame["day"].dt.floor("D")).rename_categories(lambda day: day.strftime("%Y-%m-%d"))
+    # The day of each rating as text, a calendar day in the server's time zone as every per-day count
+    # (`_day`); computed per distinct day, not per rating.
+    local = frame["day"].dt.tz_convert(timezone.get_default_timezone_name()).dt.normalize()
+    frame["day"] = pd.Categorical(local).rename_categories(lambda day: day.strftime("%Y-%m-%d"))
     return frame
 
 
@@ -142,29 +149,51 @@ def video_labels(campaign: Campaign) -> pd.DataFrame:
 # --- Live monitor -----------------------------------------------------------------------------
 
 
-def monitor_sessions_per_day(campaign: Campaign) -> pd.DataFrame:
-    rows = (
-        AnnotationSession.objects.filter(campaign=campaign)
-        .annotate(day=TruncDate("started_at"))
-        .values("day")
-        .annotate(started=Count("id"), qualified=Count("id", filter=Q(status=AnnotationSession.Status.QUALIFIED)))
-        .order_by("day")
-    )
-    return pd.DataFrame.from_records(list(rows), columns=["day", "started", "qualified"])
+# Every per-day count of the dashboards uses these days: calendar days in the server's time zone
+# (settings.TIME_ZONE, also the zone of every page's dates), whatever zone a request activated.
+def _day(field: str) -> TruncDate:
+    return TruncDate(field, tzinfo=timezone.get_default_timezone())
 
 
-def monitor_attempts_per_day(campaign: Campaign) -> pd.DataFrame:
-    rows = (
-        Attempt.objects.filter(session__campaign=campaign, finished_at__isnull=False)
-        .exclude(outcome=Attempt.Outcome.ABANDONED)
-        .annotate(day=TruncDate("finished_at"))
-        .values("day")
-        .annotate(finished=Count("id"), disqualified=Count("id", filter=Q(outcome=Attempt.Outcome.DISQUALIFIED)))
-        .order_by("day")
+def monitor_activity_per_day(campaign: Campaign) -> pd.DataFrame:
+    """Per calendar day (`_day`), every day from the first to the last with activity, zeros included:
+    sessions started, attempts finished, and of those the qualified and the disqualified ones.
+
+    One definition for every per-day chart: an event counts on the day it happened. A session counts
+    on the day it started; an attempt on the day the annotator finished it (abandoned attempts, closed
+    by the idle timeout, are not finished ones and count nowhere). A session qualifies when its
+    qualifying attempt finishes, so `qualified` is both the day's qualified attempts and its newly
+    qualified sessions. Columns: day (date), sessions_started, finished, qualified, disqualified,
+    disqualification_rate (NaN on a day without finished attempts).
+    """
+    started = dict(
+        AnnotationSession.objects.filter(campaign=campaign).annotate(day=_day("started_at"))
+        .values("day").annotate(n=Count("id")).order_by().values_list("day", "n")
     )
-    frame = pd.DataFrame.from_records(list(rows), columns=["day", "finished", "disqualified"])
+    finished = {
+        day: (qualified, disqualified)
+        for day, qualified, disqualified in Attempt.objects.filter(
+            session__campaign=campaign, outcome__in=[Attempt.Outcome.QUALIFIED, Attempt.Outcome.DISQUALIFIED],
+            finished_at__isnull=False,
+        ).annotate(day=_day("finished_at")).values("day").annotate(
+            qualified=Count("id", filter=Q(outcome=Attempt.Outcome.QUALIFIED)),
+            disqualified=Count("id", filter=Q(outcome=Attempt.Outcome.DISQUALIFIED)),
+        ).order_by().values_list("day", "qualified", "disqualified")
+    }
+    columns = ["day", "sessions_started", "finished", "qualified", "disqualified", "disqualification_rate"]
+    days = set(started) | set(finished)
+    if not days:
+        return pd.DataFrame(columns=columns)
+    every_day = pd.date_range(min(days), max(days), freq="D").date
+    frame = pd.DataFrame({
+        "day": every_day,
+        "sessions_started": [started.get(day, 0) for day in every_day],
+        "qualified": [finished.get(day, (0, 0))[0] for day in every_day],
+        "disqualified": [finished.get(day, (0, 0))[1] for day in every_day],
+    })
+    frame["finished"] = frame["qualified"] + frame["disqualified"]
     frame["disqualification_rate"] = frame["disqualified"] / frame["finished"].where(frame["finished"] > 0)
-    return frame
+    return frame[columns]
 
 
 def monitor_checker_accuracy(campaign: Campaign) -> pd.DataFrame:
@@ -200,9 +229,53 @@ def chart_context(campaign: Campaign, *, monitor: bool):
     if monitor:
         frames = {
             "ratings_per_video": monitor_ratings_per_video(campaign),
-            "sessions_per_day": monitor_sessions_per_day(campaign),
-            "attempts_per_day": monitor_attempts_per_day(campaign),
+            "activity_per_day": monitor_activity_per_day(campaign),
             "checker_accuracy": monitor_checker_accuracy(campaign),
             "seconds_per_video": monitor_seconds_per_video(campaign),
         }
-    return run, Context(results=run_results(run) if run else {}, monitor=frames, target=campaign.target_ratings_per_video)
+    return run, Context(results=run_results(run) if run else {}, monitor=frames, target=campaign.target_ratings_per_video,
+                        labels=demographic_labels())
+
+
+def demographic_labels() -> dict[str, dict[str, str]]:
+    """The demographics form's answers per attribute (the pipeline's names), value -> label, in the form's
+    order: what annotators saw and chose from, so figures name groups with the same words."""
+    from annotation.forms import DemographicsForm
+
+    form = DemographicsForm()
+    return {name: dict(form.fields[field].choices) for field, name in _PIPELINE_NAMES.items() if field in form.fields}
+
+
+# --- One video's page -------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class VideoRecord:
+    """A video with every rating it got (all attempts), and its opinion score over those the analysis keeps."""
+
+    video: Video
+    ratings: list[Rating]  # with attempt and session, in rating order
+    excluded: frozenset[int]  # annotators excluded from the campaign's analyses
+    kept: int  # ratings in qualified attempts of included annotators: what the MOS below is over
+    mos: float | None
+    sos: float | None
+
+
+def video_record(campaign: Campaign, video_id: int) -> VideoRecord | None:
+    """The campaign's video of that id with its ratings and reasons, or None when it has no such video.
+
+    The MOS and SOS are live, over the ratings the analysis would keep (qualified attempts, excluded
+    annotators left out), so they match the next run, not necessarily the latest one.
+    """
+    video = campaign.videos.filter(pk=video_id).first()
+    if video is None:
+        return None
+    ratings = list(records.campaign_ratings(campaign).filter(video=video))
+    excluded = frozenset(campaign_excluded_annotators(campaign))
+    kept = np.array([r.score for r in ratings
+                     if r.attempt.outcome == Attempt.Outcome.QUALIFIED and r.attempt.session.annotator_id not in excluded], dtype=float)
+    return VideoRecord(
+        video=video, ratings=ratings, excluded=excluded, kept=int(kept.size),
+        mos=float(kept.mean()) if kept.size else None,
+        sos=float(kept.std(ddof=1)) if kept.size > 1 else None,
+    )

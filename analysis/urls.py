@@ -11,6 +11,7 @@ urlpatterns = [
     path("staff/campaigns/<slug:slug>/exclusions/", views.exclusion, name="exclusion"),
     path("staff/campaigns/<slug:slug>/annotators/", views.annotators, name="annotators"),
     path("staff/campaigns/<slug:slug>/annotators/<str:ref>/", views.annotator, name="annotator"),
+    path("staff/campaigns/<slug:slug>/videos/<int:video_id>/", views.video, name="video"),
     path("staff/campaigns/<slug:slug>/approvals.csv", views.approvals_csv, name="approvals_csv"),
     path("staff/campaigns/<slug:slug>/withdrawals/", views.withdrawals, name="withdrawals"),
     path("staff/campaigns/<slug:slug>/charts/<slug:name>.csv", views.chart_csv, name="chart_csv"),

@@ -1,4 +1,4 @@
-"""Researchers' dashboards, chart data as CSV, dataset exports (CSV downloads and versioned export jobs),
+"""Researchers' dashboards, one video's page, chart data as CSV, dataset exports (CSV downloads and versioned export jobs),
 withdrawals and the run-status API, each guarded by the member's role in the campaign
 (annotation.access: view for pages and chart data, analyse for runs, exclusions, exports and withdrawals)."""
 from __future__ import annotations
@@ -28,7 +28,13 @@ from .figures import CHARTS, CHARTS_BY_NAME, figure_json
 
 
 def _charts(ctx, source: str) -> list[dict]:
-    return [{"name": c.name, "title": c.title, "json": figure_json(c.build(ctx)[0])} for c in CHARTS if c.source == source]
+    charts = []
+    for chart in CHARTS:
+        if chart.source == source:
+            figure = chart.build(ctx)[0]
+            charts.append({"name": chart.name, "title": chart.title, "wide": chart.wide, "json": figure_json(figure),
+                           "clickable": any(trace.meta in ("video", "annotator") for trace in figure.data)})
+    return charts
 
 
 @campaign_page(Action.VIEW)
@@ -82,10 +88,10 @@ def exclusion(request, campaign):
         back = redirect("analysis:annotator", slug=campaign.slug, ref=annotator.pk)
     if request.POST.get("action") == "include":
         services.exclusion_remove(campaign=campaign, annotator=annotator)
-        messages.info(request, f"Annotator {annotator.pk} is included again; rerun the analysis to update the numbers.")
+        messages.success(request, f"Annotator {annotator.pk} is included again; rerun the analysis to update the numbers.")
     else:
         services.exclusion_add(campaign=campaign, annotator=annotator, user=request.user, reason=request.POST.get("reason", ""))
-        messages.info(request, f"Annotator {annotator.pk} is excluded; rerun the analysis to update the numbers.")
+        messages.success(request, f"Annotator {annotator.pk} is excluded; rerun the analysis to update the numbers.")
     return back
 
 
@@ -118,6 +124,15 @@ def annotator(request, campaign, ref):
         "median_seconds": annotation_selectors.annotator_median_seconds(person),
         "exclusion": selectors.annotator_exclusion(campaign, person),
     })
+
+
+@campaign_page(Action.VIEW)
+def video(request, campaign, video_id):
+    """One video: playable, with its labels, its live MOS and every rating with its reason (charts link here)."""
+    record = selectors.video_record(campaign, video_id)
+    if record is None:
+        raise Http404("No such video in this campaign")
+    return render(request, "analysis/video.html", {"campaign": campaign, "record": record, "video": record.video})
 
 
 @campaign_page(Action.ANALYSE)

@@ -18,8 +18,9 @@ abandoned sessions) and calls the same service functions as the web views: entry
 demographics, lecture (which draws the session: assignment, hidden checkers), submissions with
 tokens from `selectors.rating_token_make` (through `services.ratings_submit_batch`, the batch form
 of `rating_submit`), and `attempt_finish`, which applies the checker rule. Nothing here writes a
-workflow row itself. The platform draws sessions with an unseeded generator on purpose, so two
-runs differ in who saw what; the crowd's own draws are seeded.
+workflow row itself, except the rows' creation times, which the services stamp with the wall clock
+and `crowd_clock_apply` moves to simulated time. The platform draws sessions with an unseeded
+generator on purpose, so two runs differ in who saw what; the crowd's own draws are seeded.
 """
 from __future__ import annotations
 
@@ -37,11 +38,13 @@ from types import MappingProxyType
 
 import numpy as np
 from django.db import connection, connections
+from django.db.models import F, OuterRef, Subquery
+from django.db.models.expressions import RawSQL
 from django.utils import timezone
 
 from annotation import platforms, selectors, services
 from annotation.errors import ApplicationError
-from annotation.models import Annotator, Attempt, Campaign, Video
+from annotation.models import AnnotationSession, Annotator, Attempt, Campaign, Rating, Video
 
 from .realism import EXPONENT, R_MAX, WEIGHTS
 from .wording import CARELESS, Observation, Voice, reason_write
@@ -57,6 +60,9 @@ PRIOR_KNOWLEDGE = MappingProxyType({"none": 0.72, "heard": 0.17, "seen": 0.08, "
 KNOWLEDGE_SHIFT = MappingProxyType({"none": 0.0, "heard": 0.2, "seen": 0.4, "expert": 0.7})
 # How much more of the artifacts such a person notices.
 KNOWLEDGE_ACUITY = MappingProxyType({"none": 1.0, "heard": 1.15, "seen": 1.3, "expert": 1.6})
+
+
+SIMULATED_ID_PREFIX = "5130"  # the crowd ids of simulated people ("SIM" in hex-like digits): 5130 and 20 hex digits, a Prolific PID's form
 
 
 @dataclass(frozen=True)
@@ -113,7 +119,7 @@ class Persona:
     @property
     def external_id(self) -> str:
         """A Prolific id of Prolific's form (24 lowercase hex digits) that says it is simulated: 5130 ("SIM")."""
-        return f"5130{self.index:020x}"
+        return f"{SIMULATED_ID_PREFIX}{self.index:020x}"
 
 
 def persona_draw(model: CrowdModel, rng: np.random.Generator, index: int) -> Persona:
@@ -321,9 +327,49 @@ def crowd_simulate(
         report = _run_forked(simulation, workers, ticker)
     if bar is not None and hasattr(bar, "close"):
         bar.close()
+    crowd_clock_apply(campaign)
     report.annotators = annotators
     report.seconds = time.perf_counter() - wall
     return report
+
+
+def crowd_clock_apply(campaign: Campaign) -> None:
+    """Move the simulated people's creation times from the wall clock to the simulated one.
+
+    The services take `now` for what they decide (consent, lecture, submissions, finish, idle
+    release), but rows stamp their creation with the server's clock (`auto_now_add`, SQL `now()`):
+    a session and its first attempt are written when the simulator runs, today, while the attempt
+    finishes days earlier in simulated time, so attempts finished before they started and the
+    per-day charts put every session on one day. The moments are known from what the services
+    stored with `now`; this sets each creation time to it, as the live platform would have:
+
+    - a session and its first attempt start when the lecture was completed (the session is drawn then);
+    - attempt n > 1 starts when attempt n - 1 finished (the platform creates it at that finish);
+    - an annotator arrives when they consented (the simulation enters and consents at one moment);
+    - a rating is created when it was submitted: served_at + seconds_spent (the batch submit the
+      simulator uses writes through the ORM, which stamps the wall clock).
+
+    Only the simulated people (crowd ids SIM...) are touched: a researcher trying the study keeps
+    their real times. Idempotent, so a second `crowd_simulate` on the campaign may run it again.
+    """
+    people = Annotator.objects.filter(campaign=campaign, external_id__startswith=SIMULATED_ID_PREFIX,
+                                      source=Annotator.Source.PROLIFIC)
+    people.exclude(consented_at=None).update(created_at=F("consented_at"))
+    attempts = Attempt.objects.filter(session__annotator__in=people)
+    attempts.filter(number=1).exclude(lecture_completed_at=None).update(started_at=F("lecture_completed_at"))
+    previous = Attempt.objects.filter(session=OuterRef("session"), number=OuterRef("number") - 1).values("finished_at")[:1]
+    attempts.filter(number__gt=1).update(started_at=Subquery(previous))
+    first = Attempt.objects.filter(session=OuterRef("pk"), number=1).values("started_at")[:1]
+    AnnotationSession.objects.filter(annotator__in=people).update(started_at=Subquery(first))
+    ratings = Rating.objects.filter(attempt__in=attempts)
+    if connection.vendor == "postgresql":  # one statement: 1.5 million ratings at the dream size
+        submitted = RawSQL("served_at + seconds_spent * interval '1 second'", ())
+        ratings.update(created_at=submitted, updated_at=submitted)
+    else:  # SQLite has no interval arithmetic the ORM can express; the small sizes run here
+        rows = list(ratings.only("id", "served_at", "seconds_spent", "updated_at"))
+        for rating in rows:
+            rating.created_at = rating.updated_at = rating.served_at + timedelta(seconds=rating.seconds_spent)
+        Rating.objects.bulk_update(rows, ["created_at", "updated_at"], batch_size=2000)
 
 
 @dataclass

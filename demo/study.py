@@ -9,7 +9,8 @@ in both directions of its pair (A's video with B's face and the reverse; 20 pair
 = 1,400 fakes in the paper), plus each identity's real videos (40 identities x 3 real "methods" =
 120), so 1,520 videos at the dream size. Checkers are drawn from the plan itself by the gold rule
 (realism.gold_score): every real video (gold 5) and every fake of realism 1.5 or less (gold 1), as
-in the paper. One extra pair provides the five lecture demos, one per grade.
+in the paper. Three extra pairs provide the five lecture demos, one per grade, each of a different
+person (DEMO_CAST).
 """
 from __future__ import annotations
 
@@ -155,14 +156,23 @@ def _clip(base: ClipSpec, config: StudyConfig, pair: str, method: Method, target
     )
 
 
+# The lecture's cast: (grade, target, face) as indices into the six identities of three extra pairs.
+# Five demos, five different people's videos: annotators see several faces, not one person's five
+# times (which taught them that person rather than the grades). Grade 5 is person 0's real video and
+# grade 4 puts person 0's face on their partner's video, so the best fake can be told from a face
+# already seen for real; the weaker fakes swap within the two other pairs, as the study's fakes do.
+DEMO_CAST = ((5, 0, None), (4, 1, 0), (3, 2, 3), (2, 3, 2), (1, 4, 5))
+
+
 def _demos(base: ClipSpec, config: StudyConfig, methods: list[Method]) -> list[PlannedClip]:
-    """Five lecture demos on an extra pair: a real video for grade 5, fakes of the nearest realism for 1-4."""
-    members = (2 * config.pairs, 2 * config.pairs + 1)
+    """Five lecture demos on three extra pairs (DEMO_CAST): a real video for grade 5, fakes of the nearest realism for 1-4."""
+    members = tuple(range(2 * config.pairs, 2 * config.pairs + 6))
     keys = [identity_make(i, seed=config.seed).key for i in members]
     fakes = [m for m in methods if not m.is_real]
     real = next(m for m in methods if m.is_real)
-    demos = [_clip(base, config, "demo", real, members[0], None, keys, members, demo_grade=5)]
-    for grade in (1, 2, 3, 4):
-        method = min(fakes, key=lambda m: abs(latent_realism(m.profile) - grade))
-        demos.append(_clip(base, config, "demo", method, members[0], members[1], keys, members, demo_grade=grade))
+    demos = []
+    for grade, target, face in DEMO_CAST:
+        method = real if grade == 5 else min(fakes, key=lambda m: abs(latent_realism(m.profile) - grade))
+        source = None if face is None else members[face]
+        demos.append(_clip(base, config, "demo", method, members[target], source, keys, members, demo_grade=grade))
     return [replace(d, spec=replace(d.spec, name=f"demo_grade{d.demo_grade}.mp4")) for d in demos]

@@ -1,10 +1,27 @@
-// Draws the server-built Plotly figures, offers each as PNG, and follows a running analysis.
+// Draws the server-built Plotly figures, opens the page of a clicked point, offers each figure as PNG,
+// and follows a running analysis.
 (function () {
   "use strict";
+  // A trace whose `meta` is "video" or "annotator" carries that page's id per point in `customdata`;
+  // the page's URL is the one the template wrote for id 0 (data-video-url, data-annotator-url).
+  function pageUrl(kind, id) {
+    var charts = document.querySelector(".charts");
+    var base = charts && charts.dataset[kind + "Url"];
+    if (!base || id === undefined || id === null || !/^\d+$/.test(String(id))) { return null; }
+    return base.replace(/\/0\/$/, "/" + String(id) + "/");
+  }
+  function openClicked(event) {
+    var point = event && event.points && event.points[0];
+    if (!point) { return; }
+    var url = pageUrl(point.data.meta, point.customdata);
+    if (url) { window.location.assign(url); }
+  }
   document.querySelectorAll(".chart").forEach(function (el) {
     var data = document.getElementById(el.dataset.name);
     var figure = JSON.parse(JSON.parse(data.textContent));
-    Plotly.newPlot(el, figure.data, figure.layout, { responsive: true, displaylogo: false });
+    Plotly.newPlot(el, figure.data, figure.layout, { responsive: true, displaylogo: false }).then(function (plot) {
+      plot.on("plotly_click", openClicked);
+    });
   });
   document.querySelectorAll(".png-button").forEach(function (button) {
     button.addEventListener("click", function () {

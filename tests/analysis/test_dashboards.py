@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import csv
 import io
+import re
 
 import pytest
 
 from analysis.models import AnalysisRun, AnnotatorExclusion
 from analysis.figures import CHARTS
-from annotation.models import Annotator, Rating
+from annotation.models import Annotator, Rating, Video
 
 from ..conftest import ARTIFACTS
 from ..roles import member, researcher
@@ -76,20 +77,46 @@ def test_exclude_and_include_again(staff_client):
     assert b"No annotator with that id" in response.content
 
 
+# Every text of a rendered Plotly figure (tick labels, subplot and axis titles) with its box on the page.
+TEXT_BOXES_JS = """(chart) => Array.from(document.querySelectorAll(`#${chart} svg text`))
+  .filter((t) => t.textContent.trim() && getComputedStyle(t).display !== "none" && getComputedStyle(t).visibility !== "hidden")
+  .map((t) => { const r = t.getBoundingClientRect(); return {text: t.textContent, x0: r.left, y0: r.top, x1: r.right, y1: r.bottom}; })
+  .filter((b) => b.x1 > b.x0 && b.y1 > b.y0)"""
+
+
+def overlapping_texts(boxes: list[dict], slack: float = 0.5) -> list[tuple[str, str]]:
+    """Pairs of texts whose boxes overlap by more than `slack` pixels both ways."""
+    return [(a["text"], b["text"]) for i, a in enumerate(boxes) for b in boxes[i + 1:]
+            if min(a["x1"], b["x1"]) - max(a["x0"], b["x0"]) > slack and min(a["y1"], b["y1"]) - max(a["y0"], b["y0"]) > slack]
+
+
+def test_overlap_measure_finds_overlaps():
+    """The measure the browser test relies on can fail."""
+    boxes = [{"text": "a", "x0": 0, "y0": 0, "x1": 10, "y1": 10}, {"text": "b", "x0": 5, "y0": 5, "x1": 20, "y1": 20},
+             {"text": "c", "x0": 20, "y0": 0, "x1": 30, "y1": 10}]
+    assert overlapping_texts(boxes) == [("a", "b")]
+
+
 @pytest.mark.browser
 @pytest.mark.django_db(transaction=True)
-def test_dashboards_render_in_chromium_without_console_errors(browser, live_server, django_capture_on_commit_callbacks):
+def test_dashboards_render_in_chromium_without_console_errors(browser, live_server, prepared_videos):
+    """The dashboards draw every chart; Fig. 2's texts do not collide; a click on a SOS point opens that
+    video's page, playable, with its ratings and reasons; an exclusion is confirmed in the success style."""
     from analysis import services
 
     campaign = rated_campaign(n_annotators=40, n_videos=30)
+    # Real files behind the rated videos, so that the video page plays one.
+    Video.objects.filter(campaign=campaign).update(file=prepared_videos[0].video_name, poster=prepared_videos[0].poster_name)
     services.analysis_run_start(campaign=campaign)  # transactional test: committed at once, runs in-process
-    researcher("staff", campaign=campaign, role="viewer", password="pw")
+    researcher("staff", campaign=campaign, role="analyst", password="pw")
     context = browser.new_context(viewport={"width": 1400, "height": 900})
     page = context.new_page()
     errors = []
     page.on("console", lambda msg: msg.type == "error" and errors.append(msg.text))
     page.on("pageerror", lambda exc: errors.append(str(exc)))
-    page.goto(f"{live_server.url}/accounts/login/?next=/staff/campaigns/rated/analysis/")
+    # The live server's first request imports every app's views: 22-26 s measured with the machine's
+    # two cores shared by eight test runs, past Playwright's default 30 s once the page's assets load.
+    page.goto(f"{live_server.url}/accounts/login/?next=/staff/campaigns/rated/analysis/", timeout=120_000)
     page.fill("input[name=username]", "staff")
     page.fill("input[name=password]", "pw")
     page.click("button[type=submit]")
@@ -99,13 +126,57 @@ def test_dashboards_render_in_chromium_without_console_errors(browser, live_serv
     # The vendored bundle has every trace type the charts use: the SOS scatter draws its points.
     assert page.locator("#chart-sos .scatterlayer .point").count() >= 2 * 30
     page.screenshot(path=str(ARTIFACTS / "analysis_dashboard.png"), full_page=True)
+
+    # Fig. 2: every text measured in the rendered SVG, none overlapping another; groups in the form's words.
+    page.wait_for_selector("#chart-annotators .boxlayer path")
+    boxes = page.evaluate(TEXT_BOXES_JS, "chart-annotators")
+    texts = [b["text"] for b in boxes]
+    # Every group shows, named with the demographics form's words (rated_campaign's answers), none with a code.
+    assert {"under 20", "20-29", "30-39", "Female", "Male", "Bachelor or equivalent", "Master or equivalent",
+            "I had never heard of deepfakes", "I have heard of deepfakes", "I work with or study deepfakes"} <= set(texts)
+    assert not {"<20", "female", "bachelor", "none", "expert"} & set(texts)
+    assert sum(t.endswith(" s") for t in texts) >= 2, "time groups carry their unit"
+    assert len(boxes) > 30 and overlapping_texts(boxes) == []
+    page.locator("#chart-annotators").screenshot(path=str(ARTIFACTS / "analysis_fig2.png"))
     with page.expect_download() as download:
         page.click("button[data-chart=chart-consistency]")
     assert download.value.suggested_filename.endswith(".png")
+
+    # A click on a point of the SOS scatter opens its video's page.
+    point = page.locator("#chart-sos .scatterlayer .trace").nth(1).locator(".point").first
+    point.scroll_into_view_if_needed()
+    box = point.bounding_box()
+    page.mouse.move(box["x"] + box["width"] / 2, box["y"] + box["height"] / 2)
+    page.wait_for_selector("#chart-sos .hoverlayer .hovertext")
+    video_id = int(re.search(r"video (\d+)", page.locator("#chart-sos .hoverlayer .hovertext").text_content()).group(1))
+    page.mouse.click(box["x"] + box["width"] / 2, box["y"] + box["height"] / 2)
+    page.wait_for_url(f"**/staff/campaigns/rated/videos/{video_id}/")
+    rows = page.locator("#video-ratings tbody tr")
+    assert rows.count() == Rating.objects.filter(video_id=video_id).count() > 0
+    assert "the mouth is slightly blurry" in page.locator("#video-ratings").inner_text() or "seam" in page.locator("#video-ratings").inner_text()
+    page.wait_for_function("document.getElementById('video-player').readyState >= 1")  # its metadata loaded: playable
+    page.screenshot(path=str(ARTIFACTS / "analysis_video_page.png"), full_page=True)
+
     page.goto(f"{live_server.url}/staff/campaigns/rated/monitor/")
     page.wait_for_selector("#chart-progress .main-svg")
     page.wait_for_selector("#chart-subjects .scatterlayer .point")
+    page.wait_for_selector("#chart-sessions .main-svg")
     page.screenshot(path=str(ARTIFACTS / "analysis_monitor.png"), full_page=True)
+    # Success in green with role=status; an error stays red with role=alert.
+    annotator = Annotator.objects.filter(campaign=campaign).first()
+    exclude = "form.inline-form:has(input[name=annotator])"
+    page.fill(f"{exclude} input[name=annotator]", str(annotator.pk))
+    page.click(f"{exclude} button[type=submit]")
+    success = page.locator(".messages .message-success[role=status]")
+    assert "is excluded" in success.inner_text()
+    assert success.evaluate("el => getComputedStyle(el).backgroundColor") == "rgb(230, 244, 231)"
+    success.screenshot(path=str(ARTIFACTS / "analysis_message_success.png"))
+    page.fill(f"{exclude} input[name=annotator]", "nobody-by-that-id")
+    page.click(f"{exclude} button[type=submit]")
+    error = page.locator(".messages .error[role=alert]")
+    assert error.count() == 1 and page.locator(".messages .message-success").count() == 0
+    assert error.evaluate("el => getComputedStyle(el).backgroundColor") != "rgb(230, 244, 231)"
+    error.screenshot(path=str(ARTIFACTS / "analysis_message_error.png"))
     context.close()
     assert errors == []
 
@@ -184,3 +255,46 @@ def test_anonymous_visitors_are_sent_to_log_in_with_the_page_to_come_back_to(cli
     rated_campaign(n_annotators=2, n_videos=2)
     response = client.get("/staff/campaigns/rated/monitor/")
     assert response.status_code == 302 and response["Location"] == "/accounts/login/?next=/staff/campaigns/rated/monitor/"
+
+
+@pytest.mark.django_db
+def test_a_video_page_shows_its_ratings_and_reasons_to_the_campaigns_members_only(client):
+    from annotation.models import Campaign
+
+    campaign = rated_campaign(n_annotators=5, n_videos=3)
+    video = Video.objects.filter(campaign=campaign, role=Video.Role.REGULAR).first()
+    ratings = Rating.objects.filter(video=video).select_related("attempt")
+    url = f"/staff/campaigns/rated/videos/{video.pk}/"
+    assert client.get(url).status_code == 302  # to the login page
+    client.force_login(researcher("outsider", campaign=Campaign.objects.create(slug="other", title="Other")))
+    assert client.get(url).status_code == 404
+    client.force_login(researcher("viewer", campaign=campaign, role="viewer"))
+    page = client.get(url).content.decode()
+    assert page.count("<tr") - 1 == len(ratings) == 7  # 5 annotators, 2 of them redid their attempt
+    assert all(r.typed_reason in page for r in ratings) and f'src="/media/{video.file.name}"' in page
+    qualified = [r.score for r in ratings if r.attempt.outcome == "qualified"]
+    assert f"{sum(qualified) / len(qualified):.2f}" in page  # the MOS of the qualified attempts
+    assert "disqualified" in page
+    other = Video.objects.create(campaign=Campaign.objects.get(slug="other"), content_hash="o" * 64, source_name="o.mp4")
+    for missing in (f"/staff/campaigns/rated/videos/{other.pk}/", "/staff/campaigns/rated/videos/999999/"):
+        assert client.get(missing).status_code == 404, missing
+
+
+def test_fig2_names_groups_as_the_form_did_in_natural_order_with_seconds():
+    from analysis import figures, selectors
+
+    fnr = {"annotator": list(range(8)), "fnr": [0.1] * 8,
+           "age": ["50+", "<20", "30-39", "20-29", "50+", "<20", "30-39", ""],
+           "prior_knowledge": ["expert", "none", "heard", "seen"] * 2,
+           "time_group": ["(10.2, 15.5]", "(2.999, 10.2]", "(15.5, 81.3]", "(2.999, 10.2]"] * 2}
+    ctx = figures.Context(results={"groups": {"fnr": fnr, "tests": {"age": {"p": 0.25}}}}, monitor={}, labels=selectors.demographic_labels())
+    figure, _ = figures.annotators_chart(ctx)
+    # Top to bottom (the category arrays run bottom-up).
+    assert list(figure.layout.yaxis.categoryarray)[::-1] == ["under 20", "20-29", "30-39", "50 or older", "not answered"]
+    assert list(figure.layout.yaxis3.categoryarray)[::-1] == [
+        "I had never heard of deepfakes", "I have heard of deepfakes", "I have knowingly watched deepfakes", "I work with or study deepfakes"]
+    assert list(figure.layout.yaxis5.categoryarray)[::-1] == ["3\u201310.2 s", "10.2\u201315.5 s", "15.5\u201381.3 s"]
+    titles = [a.text for a in figure.layout.annotations]
+    assert titles == ["<b>Age (Kruskal-Wallis p = 0.25)</b>", "<b>Prior knowledge</b>", "<b>Mean time per video</b>"]
+    bars = [t for t in figure.data if t.type == "bar"]
+    assert list(bars[0].x) == [2, 1, 2, 2, 1] and sum(bars[0].x) == 8

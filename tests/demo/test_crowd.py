@@ -12,10 +12,13 @@ from dataclasses import replace
 import numpy as np
 import pandas as pd
 import pytest
+from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 from scipy.stats import pearsonr, spearmanr
 
+from analysis import figures
+from analysis import selectors as analysis_selectors
 from analysis.stats.reasons import categorize
 from annotation.models import AnnotationSession, Annotator, Attempt, Rating, Video
 from annotation.selectors import campaign_status
@@ -54,6 +57,13 @@ def simulated(django_db_setup, django_db_blocker):
             "sessions": pd.DataFrame.from_records(list(AnnotationSession.objects.filter(campaign=campaign).values(
                 "id", "annotator_id", "status"))),
             "attempt_outcomes": dict(Attempt.objects.filter(session__campaign=campaign).values_list("id", "outcome")),
+            "attempts": pd.DataFrame.from_records(list(Attempt.objects.filter(session__campaign=campaign).values(
+                "id", "session_id", "number", "outcome", "lecture_completed_at", "started_at", "finished_at"))),
+            "session_times": pd.DataFrame.from_records(list(AnnotationSession.objects.filter(campaign=campaign).values(
+                "id", "status", "started_at", "finished_at"))),
+            "rating_times": pd.DataFrame.from_records(list(Rating.objects.filter(attempt__session__campaign=campaign).values(
+                "attempt_id", "served_at", "created_at"))),
+            "activity": analysis_selectors.monitor_activity_per_day(campaign),
         }
         transaction.set_rollback(True)
     return data
@@ -113,6 +123,58 @@ def test_times_are_the_simulated_ones(simulated):
     assert ratings["seconds_spent"].quantile(0.9) <= 120
     day_ago = timezone.now() - pd.Timedelta(hours=20)
     assert ratings["served_at"].max() < day_ago and annotators["consented_at"].max() < day_ago
+
+
+def test_every_attempt_starts_before_it_finishes_and_holds_its_ratings(simulated):
+    """Creation times are simulated ones too (crowd_clock_apply): the platform stamps them with the wall clock."""
+    attempts, sessions, ratings = simulated["attempts"], simulated["session_times"], simulated["rating_times"]
+    finished = attempts.dropna(subset=["finished_at"])
+    assert len(finished) and (finished["started_at"] <= finished["finished_at"]).all()
+    first = attempts[attempts["number"] == 1].set_index("session_id")
+    assert (first["started_at"] == first["lecture_completed_at"]).all()
+    later = attempts[attempts["number"] > 1]
+    assert len(later), "the simulation has redone attempts"
+    before = attempts.set_index(["session_id", "number"])["finished_at"]
+    assert (later["started_at"].to_numpy() == before.loc[list(zip(later["session_id"], later["number"] - 1))].to_numpy()).all()
+    # A session starts with its first attempt and, once qualified, ends with its qualifying one.
+    sessions = sessions.set_index("id")
+    assert (sessions["started_at"] == first["started_at"].reindex(sessions.index)).all()
+    qualified = attempts[attempts["outcome"] == Attempt.Outcome.QUALIFIED].set_index("session_id")
+    assert (sessions.loc[qualified.index, "finished_at"] == qualified["finished_at"]).all()
+    # Every rating lies within its attempt: served after the attempt (its lecture) started, created by its finish.
+    span = attempts.set_index("id")
+    joined = ratings.join(span[["started_at", "lecture_completed_at", "finished_at"]], on="attempt_id")
+    assert (joined["served_at"] >= joined["started_at"]).all() and (joined["served_at"] >= joined["lecture_completed_at"]).all()
+    assert (joined["created_at"] >= joined["served_at"]).all()
+    done = joined.dropna(subset=["finished_at"])
+    assert (done["created_at"] <= done["finished_at"]).all()
+    assert sessions["started_at"].max() < timezone.now() - pd.Timedelta(hours=20), "no creation time is the wall clock"
+
+
+def test_per_day_charts_count_the_data_the_same_way(simulated):
+    """The two per-day charts read one frame, and its days and totals are those of the stored rows (days in TIME_ZONE)."""
+    activity, attempts, sessions = simulated["activity"], simulated["attempts"], simulated["session_times"]
+    zone = settings.TIME_ZONE
+    assert len(activity) >= 2, "two simulated days"
+    days = pd.to_datetime(activity["day"]).dt.date
+    assert list(days) == sorted(days) and (pd.Series(days).diff().dropna() == pd.Timedelta(days=1)).all()
+    assert activity["sessions_started"].sum() == len(sessions)
+    by_day = sessions["started_at"].dt.tz_convert(zone).dt.date.value_counts()
+    assert dict(zip(days, activity["sessions_started"])) == {day: by_day.get(day, 0) for day in days}
+    for outcome, column in ((Attempt.Outcome.QUALIFIED, "qualified"), (Attempt.Outcome.DISQUALIFIED, "disqualified")):
+        rows = attempts[attempts["outcome"] == outcome]
+        per_day = rows["finished_at"].dt.tz_convert(zone).dt.date.value_counts()
+        assert dict(zip(days, activity[column])) == {day: per_day.get(day, 0) for day in days}, column
+    # A session qualifies with its qualifying attempt: the day's qualified sessions are its qualified attempts.
+    assert activity["qualified"].sum() == (sessions["status"] == "qualified").sum()
+    ctx = figures.Context(results={}, monitor={"activity_per_day": activity})
+    sessions_figure, _ = figures.sessions_chart(ctx)
+    rate_figure, _ = figures.disqualification_chart(ctx)
+    started, qualified = sessions_figure.data
+    assert sum(started.y) == len(sessions) and sum(qualified.y) == activity["qualified"].sum()
+    finished = activity[activity["finished"] > 0]
+    assert list(rate_figure.data[0].x) == list(pd.to_datetime(finished["day"]).dt.strftime("%Y-%m-%d"))
+    assert list(rate_figure.data[0].y) == pytest.approx(list(finished["disqualified"] / finished["finished"]))
 
 
 def test_demographics_follow_the_papers_proportions(simulated):

@@ -103,6 +103,14 @@ def test_methods_mean_realism_is_their_target_and_videos_vary_around_it():
     assert 0.1 < np.corrcoef(first, second)[0, 1] < 0.45  # expected 0.25^2 / (0.25^2 + 0.45^2) = 0.24
     # Lecture demos show their method's median video, the grade they were chosen for.
     assert [round(c.realism) for c in sorted(plan.demos, key=lambda c: c.demo_grade)] == [1, 2, 3, 4, 5]
+    # Each demo is a different person's video, none of the study's people; grade 5 is a real one, and
+    # the face of grade 4 (the hardest fake to tell) is that real person's.
+    demos = {c.demo_grade: c for c in plan.demos}
+    studied = {c.target_key for c in plan.clips if c.demo_grade is None}
+    assert len({c.target_key for c in plan.demos}) == 5 and not studied & {c.target_key for c in plan.demos}
+    assert demos[5].is_real and not any(demos[g].is_real for g in (1, 2, 3, 4))
+    assert demos[4].source_key == demos[5].target_key
+    assert all(demos[g].source_key != demos[g].target_key for g in (1, 2, 3, 4))
 
 
 def test_dream_plan_has_the_papers_shape():

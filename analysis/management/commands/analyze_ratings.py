@@ -13,6 +13,7 @@ from tqdm import tqdm
 
 from analysis import pipeline
 from analysis.figures import CHARTS, Context, write_html_report
+from analysis.selectors import demographic_labels
 from annotation import csvsafe
 
 _TRUE = {"1", "true", "yes", "y", "t"}
@@ -142,7 +143,7 @@ def _write(results: dict, summary: dict, folder: Path) -> None:
         annotators = annotators.join(pd.DataFrame(fnr).set_index("annotator")[["fnr"]], how="left")
     csvsafe.frame(annotators.reset_index()).to_csv(folder / "annotators.csv", index=False)
     (folder / "summary.json").write_text(json.dumps(summary, indent=2))
-    ctx = Context(results=results, monitor={})
+    ctx = Context(results=results, monitor={}, labels=demographic_labels())
     write_html_report([(c.name, c.build(ctx)[0]) for c in CHARTS if c.source == "run" or c.name == "subjects"],
                       folder / "figures.html")
     shutil.copy(finders.find("vendor/plotly.min.js"), folder / "plotly.min.js")
