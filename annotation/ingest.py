@@ -15,10 +15,9 @@ from concurrent.futures import ThreadPoolExecutor, as_completed
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from django.conf import settings
 from django.db import transaction
 
-from . import media
+from . import media, storage
 from .models import Campaign, Video
 
 REQUIRED_COLUMNS = {"file"}
@@ -148,8 +147,8 @@ class Prepared:
     source: media.VideoInfo
 
 
-def prepare_file(spec: VideoSpec, source_dir: Path, media_root: Path) -> Prepared:
-    """Hash, probe and (unless already stored) transcode one file. Runs in a worker thread."""
+def prepare_file(spec: VideoSpec, source_dir: Path) -> Prepared:
+    """Hash, probe and (unless already stored) transcode one file into the media storage. Runs in a worker thread."""
     source = source_dir / spec.file
     if not source.resolve().is_relative_to(source_dir.resolve()):  # a link leading out of the folder
         raise media.MediaError(media.MISSING, source, "lies outside the import folder", "Copy the file into the folder.")
@@ -167,11 +166,8 @@ def prepare_file(spec: VideoSpec, source_dir: Path, media_root: Path) -> Prepare
             media.NOT_VIDEO, source, f"is {source_info.width}x{source_info.height}, larger than browsers decode reliably "
             "(H.264 level 5.1: 4096x2304 at most)", "Scale it down to 1920x1080 (as the DREAM videos are) and import it again.",
         )
-    video_path, poster_path = media_root / video_name, media_root / poster_name
-    if not (video_path.is_file() and poster_path.is_file()):
-        video_path.parent.mkdir(parents=True, exist_ok=True)
-        poster_path.parent.mkdir(parents=True, exist_ok=True)
-        media.transcode(source, video_path, poster_path)
+    if not storage.media_stored(video_name, poster_name):
+        storage.media_transcode(source, video_name, poster_name)
     return Prepared(spec, digest, video_name, poster_name, source_info)
 
 
@@ -215,11 +211,10 @@ def import_videos(
     registered in row order; returns what was created, updated and refused (one message per row)."""
     specs, errors = read_metadata(metadata)
     report = IngestReport(errors=list(errors))
-    media_root = Path(settings.MEDIA_ROOT)
     workers = workers or os.cpu_count() or 1
     ready: list[Prepared] = []
     with ThreadPoolExecutor(max_workers=workers) as pool:
-        futures = {pool.submit(prepare_file, spec, source_dir, media_root): spec for spec in specs}
+        futures = {pool.submit(prepare_file, spec, source_dir): spec for spec in specs}
         for future in progress(as_completed(futures)):
             spec = futures[future]
             try:

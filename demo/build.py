@@ -21,7 +21,6 @@ from concurrent.futures import ProcessPoolExecutor, ThreadPoolExecutor, as_compl
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from django.conf import settings
 from django.db import transaction
 
 from annotation.ingest import Prepared, VideoSpec, prepare_file, video_register
@@ -129,7 +128,6 @@ def study_videos_build(
     if not todo:
         return report
     workers = workers or os.cpu_count() or 1
-    media_root = Path(settings.MEDIA_ROOT)
     # Workers are spawned, not forked: they start clean, without this process's database connection.
     with tempfile.TemporaryDirectory(prefix="demo-study-") as tmp, \
             ProcessPoolExecutor(max_workers=workers, mp_context=multiprocessing.get_context("spawn")) as renderers, \
@@ -139,7 +137,7 @@ def study_videos_build(
             source = Path(tmp) / clip.name
             renderers.submit(clip_write, clip.spec, str(source)).result()
             try:
-                return prepare_file(_video_spec(row, clip), Path(tmp), media_root)
+                return prepare_file(_video_spec(row, clip), Path(tmp))
             finally:
                 source.unlink(missing_ok=True)
 

@@ -85,7 +85,7 @@ def prepared_videos(video_library):
     specs, errors = read_metadata(metadata)
     assert not errors
     with ThreadPoolExecutor(max_workers=os.cpu_count() or 2) as pool:
-        return list(pool.map(lambda spec: prepare_file(spec, folder, Path(settings.MEDIA_ROOT)), specs))
+        return list(pool.map(lambda spec: prepare_file(spec, folder), specs))
 
 
 @pytest.fixture

@@ -1,0 +1,92 @@
+"""Where media files live and how their bytes reach a browser: the storage layer under the ingest and /media/.
+
+Files go through Django's storage API (`default_storage` for videos and posters, the `exports`
+storage for dataset exports under MEDIA_STORAGE=s3), so the same code writes to MEDIA_ROOT or to
+a bucket (config.settings.media_storages). How names are chosen is the ingest's business
+(annotation.ingest); this module only writes, checks and serves a name it is given.
+"""
+from __future__ import annotations
+
+import shutil
+import tempfile
+from pathlib import Path
+
+from django.conf import settings
+from django.core.files.storage import FileSystemStorage, Storage, default_storage, storages
+from django.http import FileResponse, HttpResponseRedirect
+
+from . import media
+
+_COPY_BUFFER = 1024 * 1024
+
+
+def is_local(storage: Storage) -> bool:
+    """True when the storage keeps files in a folder of this host (they have a path)."""
+    return isinstance(storage, FileSystemStorage)
+
+
+def exports_storage() -> Storage | None:
+    """The object storage of dataset exports, or None when exports stay in their job's folder (MEDIA_STORAGE=local)."""
+    return storages["exports"] if "exports" in settings.STORAGES else None
+
+
+# --- media: videos and posters ----------------------------------------------------------------
+
+
+def media_stored(*names: str) -> bool:
+    """True when every one of these names is in the media storage."""
+    return all(default_storage.exists(name) for name in names)
+
+
+def media_transcode(source: Path, video_name: str, poster_name: str) -> media.VideoInfo:
+    """Transcode `source` and store the MP4 and the poster under these names: written into place
+    (renamed, atomically) in a local folder, uploaded from a temporary folder to a bucket. A poster
+    is stored only after its video, so `media_stored(video, poster)` means both are complete."""
+    if is_local(default_storage):
+        video_path, poster_path = Path(default_storage.path(video_name)), Path(default_storage.path(poster_name))
+        video_path.parent.mkdir(parents=True, exist_ok=True)
+        poster_path.parent.mkdir(parents=True, exist_ok=True)
+        return media.transcode(source, video_path, poster_path)
+    with tempfile.TemporaryDirectory(prefix="dream-media-") as tmp:
+        video_path, poster_path = Path(tmp) / "video.mp4", Path(tmp) / "poster.jpg"
+        info = media.transcode(source, video_path, poster_path)
+        media_upload(video_path, video_name)
+        media_upload(poster_path, poster_name)
+        return info
+
+
+def media_upload(path: Path, name: str) -> None:
+    """Store a local file under exactly `name` in the media storage (a bucket: one PUT, or a multipart upload)."""
+    with open(path, "rb") as handle:
+        saved = default_storage.save(name, handle)
+    if saved != name:  # file_overwrite keeps the name; anything else would orphan the row's file
+        raise RuntimeError(f"the media storage stored {name} as {saved}")
+
+
+def media_copy(name: str, destination: Path) -> None:
+    """Copy a stored media file to a local path (a dataset export's videos/)."""
+    with default_storage.open(name, "rb") as source, open(destination, "wb") as target:
+        shutil.copyfileobj(source, target, _COPY_BUFFER)
+
+
+# --- dataset exports --------------------------------------------------------------------------
+
+
+def exports_upload(folder: Path, prefix: str, names: list[str], last: str) -> None:
+    """Upload `names` (paths relative to `folder`) under `prefix`/, then `last` (the manifest): an
+    export is complete in the bucket once its manifest is there. Runs again whole after a crash."""
+    storage = exports_storage()
+    for relative in [*names, last]:
+        with open(folder / relative, "rb") as handle:
+            storage.save(f"{prefix}/{relative}", handle)
+
+
+def exports_download(prefix: str, relative: str, *, filename: str, content_type: str):
+    """The answer to a download of an export's file from the bucket: a redirect to a signed URL that
+    names the file (the bytes never pass through Django)."""
+    return HttpResponseRedirect(exports_storage().signed_url(f"{prefix}/{relative}", filename=filename, content_type=content_type))
+
+
+def file_download(path: Path, *, filename: str, content_type: str) -> FileResponse:
+    """The answer to a download of a local file."""
+    return FileResponse(open(path, "rb"), as_attachment=True, content_type=content_type, filename=filename)
