@@ -223,7 +223,9 @@ def media_storages(environ) -> tuple[dict, str, str]:
         "file_overwrite": True,  # names are content hashes: the same name is the same bytes
         "default_acl": None,  # private objects; only signed URLs read them
     }
-    storages["default"] = {"BACKEND": "annotation.s3.MediaS3Storage", "OPTIONS": {**s3, "location": "media"}}
+    # Served like /media/ under local storage: content-named files never change (annotation.streaming).
+    media_objects = {"CacheControl": "private, max-age=31536000, immutable"}
+    storages["default"] = {"BACKEND": "annotation.s3.MediaS3Storage", "OPTIONS": {**s3, "location": "media", "object_parameters": media_objects}}
     storages["exports"] = {"BACKEND": "annotation.s3.PrivateS3Storage", "OPTIONS": {**s3, "location": "exports"}}
     origin = endpoint or f"https://{bucket}.s3.{region}.amazonaws.com"
     parsed = urlparse(origin)
