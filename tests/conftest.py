@@ -10,6 +10,7 @@ import csv
 import logging
 import os
 import shutil
+import threading
 import uuid
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -164,3 +165,29 @@ def s3_media(settings, moto_s3):
     settings.CONTENT_SECURITY_POLICY = content_security_policy(origin)
     client.bucket = bucket
     yield client
+
+
+@pytest.fixture
+def django_server():
+    """This Django on a free port, as gunicorn would run it; yields host:port. pytest-django's live_server answers
+    /media/ itself (Django's test server serves MEDIA_ROOT), so it cannot stand for the web service where /media/'s
+    delivery is tested. Its middleware (the CSP) is built from the settings of the moment it starts."""
+    from django.core.handlers.wsgi import WSGIHandler
+    from django.core.servers.basehttp import ThreadedWSGIServer, WSGIRequestHandler
+    from django.urls import get_resolver
+
+    class Quiet(WSGIRequestHandler):
+        def log_message(self, *args):
+            pass
+
+    get_resolver().url_patterns  # the URLconf imports torch (modeling): once, here, not in the first request
+    server = ThreadedWSGIServer(("127.0.0.1", 0), Quiet, allow_reuse_address=False)
+    server.set_app(WSGIHandler())
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"127.0.0.1:{server.server_address[1]}"
+    finally:
+        server.shutdown()
+        server.server_close()
+        thread.join(timeout=10)

@@ -111,3 +111,28 @@ def test_checkers_are_served_exactly_like_regular_videos_by_signed_url(client, s
 def _masked(url: str) -> str:
     """A signed URL with its per-request parts (date, signature, credential scope) masked."""
     return re.sub(r"[0-9a-f]{64}", "<hex>", re.sub(r"X-Amz-Date=\w+", "X-Amz-Date=<date>", url))
+
+
+def test_chromium_plays_a_video_through_the_redirect_to_the_bucket_under_the_pages_csp(s3_media, django_server, video_library, browser):
+    """The CSP's media-src names the bucket's origin: without it Chromium refuses the redirected video."""
+    folder, metadata = video_library
+    prepared = prepare_file(read_metadata(metadata)[0][1], folder)
+    context = browser.new_context()
+    page = context.new_page()
+    try:
+        response = page.goto(f"http://{django_server}/accounts/login/")  # any page of the site, with its CSP
+        assert s3_media.meta.endpoint_url in response.headers["content-security-policy"]
+        state = page.evaluate("""async (src) => {
+            const video = document.createElement("video");
+            video.muted = true;
+            const done = new Promise((resolve) => {
+                video.addEventListener("loadeddata", () => resolve("loaded"));
+                video.addEventListener("error", () => resolve("error " + (video.error && video.error.code)));
+            });
+            video.src = src;
+            document.body.appendChild(video);
+            return await done;
+        }""", f"/media/{prepared.video_name}")
+        assert state == "loaded"
+    finally:
+        context.close()

@@ -9,7 +9,6 @@ import re
 import shutil
 import socket
 import subprocess
-import threading
 import time
 from pathlib import Path
 
@@ -64,31 +63,6 @@ def _config_for_here(folder: Path, port: int, upstream: str, media_root: Path) -
 
 def _nginx_args(folder: Path, config: Path) -> list[str]:
     return [NGINX, "-p", str(folder), "-c", str(config), "-g", f"daemon off; master_process off; pid {folder}/nginx.pid; error_log {folder}/error.log;"]
-
-
-@pytest.fixture
-def django_server():
-    """This Django on a free port, as gunicorn would run it: pytest-django's live_server answers /media/
-    itself (Django's test server serves MEDIA_ROOT), so it cannot stand for the web service here."""
-    from django.core.handlers.wsgi import WSGIHandler
-    from django.core.servers.basehttp import ThreadedWSGIServer, WSGIRequestHandler
-    from django.urls import get_resolver
-
-    class Quiet(WSGIRequestHandler):
-        def log_message(self, *args):
-            pass
-
-    get_resolver().url_patterns  # the URLconf imports torch (modeling): once, here, not in the first request
-    server = ThreadedWSGIServer(("127.0.0.1", 0), Quiet, allow_reuse_address=False)
-    server.set_app(WSGIHandler())
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield f"127.0.0.1:{server.server_address[1]}"
-    finally:
-        server.shutdown()
-        server.server_close()
-        thread.join(timeout=10)
 
 
 @pytest.fixture
