@@ -56,7 +56,9 @@ def media_transcode(source: Path, video_name: str, poster_name: str) -> media.Vi
 
 
 def media_upload(path: Path, name: str) -> None:
-    """Store a local file under exactly `name` in the media storage (a bucket: one PUT, or a multipart upload)."""
+    """Store a local file under exactly `name` in the media storage (a bucket: one PUT, or a multipart upload).
+    For a bucket only: a local storage gets its files renamed into place by media_transcode, and would
+    store a second copy of an existing name under another name (refused here)."""
     with open(path, "rb") as handle:
         saved = default_storage.save(name, handle)
     if saved != name:  # file_overwrite keeps the name; anything else would orphan the row's file

@@ -2,7 +2,7 @@
 
 Defaults give the embedded run: a SQLite file under var/, Celery tasks executed in-process and
 DEBUG on. Production sets DATABASE_URL (PostgreSQL through psycopg 3), CELERY_BROKER_URL (Redis),
-MEDIA_ROOT and SECRET_KEY, and turns DEBUG off.
+MEDIA_ROOT (or MEDIA_STORAGE=s3 and its bucket: media_storages) and SECRET_KEY, and turns DEBUG off.
 """
 import os
 import secrets
