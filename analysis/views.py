@@ -4,10 +4,9 @@ withdrawals and the run-status API, each guarded by the member's role in the cam
 from __future__ import annotations
 
 import csv
-import mimetypes
 
 from django.contrib import messages
-from django.http import FileResponse, Http404, HttpResponse, StreamingHttpResponse
+from django.http import Http404, HttpResponse, StreamingHttpResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_POST
 from rest_framework.response import Response
@@ -23,6 +22,7 @@ from annotation import selectors as annotation_selectors
 
 from . import approvals, exports, selectors, services
 from .export import selectors as export_selectors
+from .export.downloads import export_download
 from .export import services as export_services
 from .figures import CHARTS, CHARTS_BY_NAME, figure_json
 
@@ -219,12 +219,7 @@ def dataset_export_build(request, campaign):
 @campaign_page(Action.ANALYSE)
 def dataset_export_file(request, campaign, version, path):
     job = export_selectors.campaign_export(campaign, version)
-    file = export_selectors.export_file_path(job, path) if job else None
-    if file is None:
-        raise Http404("No such file in this export")
-    content_type = mimetypes.guess_type(file.name)[0] or "application/octet-stream"
-    return FileResponse(open(file, "rb"), as_attachment=True, content_type=content_type,
-                        filename=f"{campaign.slug}-export-v{version}-{path.replace('/', '-')}")
+    return export_download(job, path, filename=f"{campaign.slug}-export-v{version}-{path.replace('/', '-')}")
 
 
 class RunStatusApi(APIView):

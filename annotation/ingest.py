@@ -24,7 +24,7 @@ from django.core.files import File
 from django.core.files.storage import default_storage
 from django.db import transaction
 
-from . import media
+from . import media, storage
 from .models import Campaign, Video
 
 REQUIRED_COLUMNS = {"file"}
@@ -181,7 +181,7 @@ def prepare_file(spec: VideoSpec, source_dir: Path, campaign: Campaign) -> Prepa
             "(H.264 level 5.1: 4096x2304 at most)", "Scale it down to 1920x1080 (as the DREAM videos are) and import it again.",
         )
     with _name_lock(video_name):  # two rows of the same bytes: one transcode, one store
-        if not (default_storage.exists(video_name) and default_storage.exists(poster_name)):
+        if not (storage.media_stored(video_name, poster_name)):
             with tempfile.TemporaryDirectory(prefix="ingest-") as work:
                 video_path, poster_path = Path(work) / "video.mp4", Path(work) / "poster.jpg"
                 media.transcode(source, video_path, poster_path)

@@ -1,7 +1,14 @@
-"""Serve stored media with HTTP Range support, so the browser's player can seek.
+"""/media/: check the request, then send a transcoded video or poster, or have it sent.
 
-Django's static serving answers every request with the whole file; Chromium then cannot seek in a
-video. Files are named by content hash and never change, so they are cached for a year.
+Who sends the bytes is settings.MEDIA_DELIVERY (config.settings.media_storages):
+- `django`: this view, with HTTP Range support so the browser's player can seek (Django's static
+  serving answers every request with the whole file; Chromium then cannot seek in a video);
+- `x-accel`: nginx, told by an `X-Accel-Redirect` header to its internal location over the same
+  folder (docker/nginx.conf); nginx answers Range requests itself;
+- `signed-url`: the bucket, by a redirect to a short-lived presigned URL.
+The checks come first and are the same in every mode, and the answer depends on nothing but the
+stored name, so a checker is served exactly like a regular video. Files are named by content and
+never change, so they are cached for a year; a redirect is cached for half its URL's life.
 """
 from __future__ import annotations
 
@@ -9,10 +16,11 @@ import mimetypes
 import os
 import posixpath
 import re
+from urllib.parse import quote
 
 from django.conf import settings
-from django.http import FileResponse, Http404, HttpResponse, StreamingHttpResponse
-from django.utils._os import safe_join
+from django.core.files.storage import default_storage
+from django.http import FileResponse, Http404, HttpResponse, HttpResponseRedirect, StreamingHttpResponse
 from django.views.decorators.http import require_safe
 
 # At most 18 digits a bound: enough for any file, and int() of thousands of digits is refused by
@@ -54,14 +62,18 @@ def serve_media(request, path: str):
     # Normalised first: "videos/../secret" must not pass as a video.
     if ".." in path.split("/") or posixpath.normpath(path) != path or not path.startswith(PUBLIC_PREFIXES):
         raise Http404("No such file")
+    if settings.MEDIA_DELIVERY == "signed-url":
+        return _signed_redirect(path)
     try:
-        full_path = safe_join(settings.MEDIA_ROOT, path)
+        full_path = default_storage.path(path)
     except Exception:
         raise Http404("No such file")
     if not os.path.isfile(full_path):
         raise Http404("No such file")
-    size = os.path.getsize(full_path)
     content_type = mimetypes.guess_type(full_path)[0] or "application/octet-stream"
+    if settings.MEDIA_DELIVERY == "x-accel":
+        return _accel_redirect(path, content_type)
+    size = os.path.getsize(full_path)
     etag = f'"{os.path.basename(full_path)}-{size}"'
     if request.headers.get("If-None-Match") == etag:
         return HttpResponse(status=304)
@@ -91,5 +103,28 @@ def serve_media(request, path: str):
         response["Content-Length"] = str(size)
     response["Accept-Ranges"] = "bytes"
     response["ETag"] = etag
-    response["Cache-Control"] = "private, max-age=31536000, immutable"
+    response["Cache-Control"] = CACHE_FOREVER
+    return response
+
+
+CACHE_FOREVER = "private, max-age=31536000, immutable"
+
+
+def _accel_redirect(path: str, content_type: str) -> HttpResponse:
+    """An empty answer that tells nginx to send the file from its internal location (Range and all).
+    nginx keeps this answer's Content-Type and Cache-Control; docker/nginx.conf drops its own ETag and
+    Last-Modified there (a file's time would tell when it was imported)."""
+    response = HttpResponse(content_type=content_type)
+    response["X-Accel-Redirect"] = settings.MEDIA_ACCEL_PREFIX + quote(path)
+    response["Cache-Control"] = CACHE_FOREVER
+    return response
+
+
+def _signed_redirect(path: str) -> HttpResponse:
+    """A redirect to a presigned URL of the bucket, after checking the file is there (a HEAD request).
+    The browser may reuse the redirect, and so the bytes it led to, for half the URL's life."""
+    if not default_storage.exists(path):
+        raise Http404("No such file")
+    response = HttpResponseRedirect(default_storage.signed_url(path))
+    response["Cache-Control"] = f"private, max-age={default_storage.querystring_expire // 2}"
     return response

@@ -2,7 +2,7 @@
 
 Defaults give the embedded run: a SQLite file under var/, Celery tasks executed in-process and
 DEBUG on. Production sets DATABASE_URL (PostgreSQL through psycopg 3), CELERY_BROKER_URL (Redis),
-MEDIA_ROOT and SECRET_KEY, and turns DEBUG off.
+MEDIA_ROOT (or MEDIA_STORAGE=s3 and its bucket: media_storages) and SECRET_KEY, and turns DEBUG off.
 """
 import os
 import secrets
@@ -161,22 +161,6 @@ SECURE_HSTS_PRELOAD = env_bool("SECURE_HSTS_PRELOAD", False)
 _proxy_header = os.environ.get("SECURE_PROXY_SSL_HEADER", "")
 SECURE_PROXY_SSL_HEADER = tuple(_proxy_header.split(",", 1)) if _proxy_header else None
 X_FRAME_OPTIONS = "DENY"
-# Content-Security-Policy (config.middleware): scripts from this site only, never inline. Styles may
-# be inline: plotly.js writes its own <style> elements. Forms may post to MTurk's externalSubmit.
-CONTENT_SECURITY_POLICY = "; ".join([
-    "default-src 'self'",
-    "script-src 'self'",
-    "style-src 'self' 'unsafe-inline'",
-    "img-src 'self' data: blob:",
-    "media-src 'self' blob:",
-    "font-src 'self' data:",
-    "worker-src 'self' blob:",
-    "connect-src 'self'",
-    "frame-ancestors 'none'",
-    "base-uri 'self'",
-    "object-src 'none'",
-    "form-action 'self' https://www.mturk.com https://workersandbox.mturk.com",
-])
 
 # One upload through the API may carry a whole study: DREAM's 1,520 videos and their CSV (Django's
 # default stops at 100 files). Files over 2.5 MB stream to temporary files, not memory.
@@ -209,6 +193,87 @@ STATICFILES_DIRS = [BASE_DIR / "static"]
 STATIC_ROOT = Path(os.environ.get("STATIC_ROOT", VAR_DIR / "staticfiles"))
 MEDIA_URL = "/media/"
 MEDIA_ROOT = Path(os.environ.get("MEDIA_ROOT", VAR_DIR / "media"))
+
+
+def media_storages(environ) -> tuple[dict, str, str]:
+    """STORAGES, the media delivery and the object store's origin, from MEDIA_STORAGE / MEDIA_DELIVERY.
+
+    MEDIA_STORAGE=local (the default: MEDIA_ROOT, and exports stay in their job's folder) or s3
+    (videos, posters and dataset exports in one bucket through django-storages: MEDIA_S3_BUCKET,
+    MEDIA_S3_ENDPOINT_URL for minio or any other S3 service, MEDIA_S3_REGION, MEDIA_S3_ACCESS_KEY_ID /
+    MEDIA_S3_SECRET_ACCESS_KEY or the host's own AWS credentials, MEDIA_SIGNED_URL_SECONDS).
+    MEDIA_DELIVERY says who sends the bytes of /media/ once Django has checked the request
+    (annotation.streaming): django (the default with local storage), x-accel (nginx, from the same
+    folder: docker/nginx.conf's internal location) or signed-url (the default with s3: a redirect to
+    a short-lived presigned URL of the bucket).
+    """
+    kind = environ.get("MEDIA_STORAGE", "local").strip().lower()
+    if kind not in {"local", "s3"}:
+        raise ImproperlyConfigured(f"MEDIA_STORAGE must be local or s3, not {kind!r}")
+    delivery = environ.get("MEDIA_DELIVERY", "signed-url" if kind == "s3" else "django").strip().lower()
+    allowed = {"local": {"django", "x-accel"}, "s3": {"signed-url"}}[kind]
+    if delivery not in allowed:
+        raise ImproperlyConfigured(
+            f"MEDIA_DELIVERY={delivery} does not go with MEDIA_STORAGE={kind}: use {' or '.join(sorted(allowed))} "
+            "(nginx's X-Accel reads the media folder; a bucket's files are fetched by signed URL, never streamed through Django)")
+    storages = {"staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"}}
+    if kind == "local":
+        storages["default"] = {"BACKEND": "django.core.files.storage.FileSystemStorage"}
+        return storages, delivery, ""
+    bucket = environ.get("MEDIA_S3_BUCKET", "")
+    if not bucket:
+        raise ImproperlyConfigured("MEDIA_STORAGE=s3 needs MEDIA_S3_BUCKET")
+    endpoint = environ.get("MEDIA_S3_ENDPOINT_URL", "") or None
+    region = environ.get("MEDIA_S3_REGION", "us-east-1")
+    s3 = {
+        "bucket_name": bucket,
+        "endpoint_url": endpoint,
+        "region_name": region,
+        "access_key": environ.get("MEDIA_S3_ACCESS_KEY_ID") or None,
+        "secret_key": environ.get("MEDIA_S3_SECRET_ACCESS_KEY") or None,
+        # Short-lived: a link copied out of a page stops working soon after (the page asks again).
+        "querystring_expire": int(environ.get("MEDIA_SIGNED_URL_SECONDS", "300")),
+        "signature_version": "s3v4",
+        "addressing_style": environ.get("MEDIA_S3_ADDRESSING_STYLE", "path" if endpoint else "auto"),
+        "file_overwrite": True,  # names are content hashes: the same name is the same bytes
+        "default_acl": None,  # private objects; only signed URLs read them
+    }
+    # Served like /media/ under local storage: content-named files never change (annotation.streaming).
+    media_objects = {"CacheControl": "private, max-age=31536000, immutable"}
+    storages["default"] = {"BACKEND": "annotation.s3.MediaS3Storage", "OPTIONS": {**s3, "location": "media", "object_parameters": media_objects}}
+    storages["exports"] = {"BACKEND": "annotation.s3.PrivateS3Storage", "OPTIONS": {**s3, "location": "exports"}}
+    origin = endpoint or f"https://{bucket}.s3.{region}.amazonaws.com"
+    parsed = urlparse(origin)
+    return storages, delivery, f"{parsed.scheme}://{parsed.netloc}"
+
+
+STORAGES, MEDIA_DELIVERY, MEDIA_ORIGIN = media_storages(os.environ)
+# X-Accel: nginx's internal location that aliases MEDIA_ROOT (docker/nginx.conf).
+MEDIA_ACCEL_PREFIX = os.environ.get("MEDIA_ACCEL_PREFIX", "/_protected_media/")
+
+
+def content_security_policy(media_origin: str = "") -> str:
+    """Content-Security-Policy (config.middleware): scripts from this site only, never inline. Styles may
+    be inline: plotly.js writes its own <style> elements. Forms may post to MTurk's externalSubmit.
+    Under MEDIA_STORAGE=s3 the player follows /media/'s redirect to the bucket: its origin is allowed
+    for media and images (posters), nothing else."""
+    return "; ".join([
+        "default-src 'self'",
+        "script-src 'self'",
+        "style-src 'self' 'unsafe-inline'",
+        " ".join(["img-src 'self' data: blob:", media_origin]).strip(),
+        " ".join(["media-src 'self' blob:", media_origin]).strip(),
+        "font-src 'self' data:",
+        "worker-src 'self' blob:",
+        "connect-src 'self'",
+        "frame-ancestors 'none'",
+        "base-uri 'self'",
+        "object-src 'none'",
+        "form-action 'self' https://www.mturk.com https://workersandbox.mturk.com",
+    ])
+
+
+CONTENT_SECURITY_POLICY = content_security_policy(MEDIA_ORIGIN)
 
 REST_FRAMEWORK = {
     # A token for scripts (`manage.py api_token USERNAME`), the browser's login for pages. The token

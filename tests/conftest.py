@@ -7,8 +7,11 @@ always the right one.
 from __future__ import annotations
 
 import csv
+import logging
 import os
 import shutil
+import threading
+import uuid
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
@@ -130,3 +133,68 @@ def browser():
         )
         yield browser
         browser.close()
+
+
+@pytest.fixture(scope="session")
+def moto_s3():
+    """moto's S3 server on 127.0.0.1 (a real HTTP endpoint, as minio would be), with an empty bucket per test that asks
+    for `s3_media`; yields its endpoint URL."""
+    import socket
+
+    from moto.server import ThreadedMotoServer
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    logging.getLogger("werkzeug").setLevel(logging.WARNING)  # a line per request otherwise
+    server = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
+    server.start()
+    try:
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        server.stop()
+
+
+@pytest.fixture
+def s3_media(settings, moto_s3):
+    """MEDIA_STORAGE=s3 (signed-url delivery) against a fresh bucket of moto's server; yields a boto3 client of it."""
+    import boto3
+
+    from config.settings import content_security_policy, media_storages
+
+    bucket = f"dream-test-{uuid.uuid4().hex[:16]}"
+    env = {"MEDIA_STORAGE": "s3", "MEDIA_S3_BUCKET": bucket, "MEDIA_S3_ENDPOINT_URL": moto_s3,
+           "MEDIA_S3_ACCESS_KEY_ID": "testing", "MEDIA_S3_SECRET_ACCESS_KEY": "testing", "MEDIA_SIGNED_URL_SECONDS": "120"}
+    client = boto3.client("s3", endpoint_url=moto_s3, region_name="us-east-1", aws_access_key_id="testing",
+                          aws_secret_access_key="testing")
+    client.create_bucket(Bucket=bucket)
+    settings.STORAGES, settings.MEDIA_DELIVERY, origin = media_storages(env)
+    settings.CONTENT_SECURITY_POLICY = content_security_policy(origin)
+    client.bucket = bucket
+    yield client
+
+
+@pytest.fixture
+def django_server():
+    """This Django on a free port, as gunicorn would run it; yields host:port. pytest-django's live_server answers
+    /media/ itself (Django's test server serves MEDIA_ROOT), so it cannot stand for the web service where /media/'s
+    delivery is tested. Its middleware (the CSP) is built from the settings of the moment it starts."""
+    from django.core.handlers.wsgi import WSGIHandler
+    from django.core.servers.basehttp import ThreadedWSGIServer, WSGIRequestHandler
+    from django.urls import get_resolver
+
+    class Quiet(WSGIRequestHandler):
+        def log_message(self, *args):
+            pass
+
+    get_resolver().url_patterns  # the URLconf imports torch (modeling): once, here, not in the first request
+    server = ThreadedWSGIServer(("127.0.0.1", 0), Quiet, allow_reuse_address=False)
+    server.set_app(WSGIHandler())
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"127.0.0.1:{server.server_address[1]}"
+    finally:
+        server.shutdown()
+        server.server_close()
+        thread.join(timeout=10)

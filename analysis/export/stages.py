@@ -3,7 +3,8 @@
 Every file is written in the job's artifact folder (jobs.artifacts, JOBS_ARTIFACT_ROOT/export/<job
 id>), which is the export itself; `_work/` holds what one stage hands to the next and is removed
 before the manifest is written. Each stage overwrites what it writes, so a stage run again after
-a worker crash leaves one copy.
+a worker crash leaves one copy. Under MEDIA_STORAGE=s3 the manifest stage then uploads the export to
+the bucket (export/<job id>/, manifest last), and downloads are redirects to signed URLs there.
 
 Memory: only the ratings stage reads ratings, chunk by chunk through annotation's published frame
 (contract.campaign_ratings_chunks), and writes each chunk to the ratings files at once; what it
@@ -27,7 +28,7 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from annotation import contract
+from annotation import contract, storage
 from annotation.errors import ApplicationError
 from annotation.models import Campaign, Video
 from annotation.pseudonyms import annotator_name, video_name
@@ -216,10 +217,10 @@ def stage_media(ctx: StageContext) -> None:
     folder.mkdir(parents=True)
     for file, video_id in zip(videos["file"].tolist(), videos["video_id"].tolist()):
         source = sources.get(video_id)
-        if source is None or not source.is_file():
+        if source is None or not storage.media_stored(source):
             raise ApplicationError("video_file_missing", f"The file of video {file} is missing from the media storage; re-ingest it or export without videos.")
         with atomic(folder / file) as tmp:
-            shutil.copyfile(source, tmp)
+            storage.media_copy(source, tmp)
         _report(MEDIA, 1)
 
 
@@ -281,6 +282,8 @@ def stage_manifest(ctx: StageContext) -> None:
         "columns": COLUMN_MEANINGS,
     }
     written = manifest.manifest_write(_folder(ctx), header)
+    if storage.exports_storage() is not None:  # MEDIA_STORAGE=s3: downloads come from the bucket
+        storage.exports_upload(_folder(ctx), selectors.export_key(ctx.job), sorted(written["files"]), manifest.MANIFEST)
     ctx.summary_record({
         "ratings": inputs.get("ratings"), "videos": len(videos), "splits": len(split_records),
         "files": len(written["files"]), "bytes": sum(f["bytes"] for f in written["files"].values()),

@@ -1,15 +1,13 @@
 """Dataset exports of a campaign (analysis.export): list them, build one, download a file; and consent withdrawal."""
 from __future__ import annotations
 
-import mimetypes
-
-from django.http import FileResponse
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework import status
 from rest_framework.response import Response
 
 from analysis.export import selectors as export_selectors, services as export_services
+from analysis.export.downloads import export_download
 from annotation import pseudonyms, services as annotation_services
 from annotation.access import Action
 from annotation.errors import ApplicationError
@@ -54,16 +52,14 @@ class ExportFileApi(CampaignScopedApi):
 
     @extend_schema(responses={
         (200, "application/octet-stream"): OpenApiResponse(OpenApiTypes.BINARY, description="The file."),
+        302: OpenApiResponse(description="Under MEDIA_STORAGE=s3: a redirect to a short-lived signed URL of the file in the bucket."),
         404: OpenApiResponse(ErrorSerializer, description="No such export or file."),
     })
     def get(self, request, slug, version, path):
         job = export_selectors.campaign_export(self.campaign, version)
-        file = export_selectors.export_file_path(job, path) if job else None
-        if file is None:
+        if job is None or not export_selectors.export_file_listed(job, path):
             raise ApplicationError("not_found", f"Campaign {slug!r} has no completed export v{version} with a file {path!r}.", status=404)
-        content_type = mimetypes.guess_type(file.name)[0] or "application/octet-stream"
-        return FileResponse(open(file, "rb"), as_attachment=True, content_type=content_type,
-                            filename=f"{slug}-export-v{version}-{path.replace('/', '-')}")
+        return export_download(job, path, filename=f"{slug}-export-v{version}-{path.replace('/', '-')}")
 
 
 @extend_schema(tags=["annotators"])
