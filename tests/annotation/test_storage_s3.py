@@ -17,7 +17,7 @@ from django.core.files.storage import default_storage
 
 from annotation import storage
 from annotation.ingest import prepare_file, read_metadata
-from annotation.models import Attempt, Video
+from annotation.models import Attempt, Campaign, Video
 from config.settings import content_security_policy, media_storages
 
 from .test_checkers_hidden import shape
@@ -55,7 +55,7 @@ def test_settings_pick_storage_and_delivery_and_refuse_what_does_not_go_together
 def test_the_ingest_writes_into_the_bucket_and_media_answers_with_a_signed_url_served_with_range(client, s3_media, video_library):
     folder, metadata = video_library
     specs, errors = read_metadata(metadata)
-    prepared = prepare_file(specs[0], folder)
+    prepared = prepare_file(specs[0], folder, Campaign(slug="s3", media_secret="s3-test-" + "0" * 56))  # never saved: its key names the files
     keys = {o["Key"] for o in s3_media.list_objects_v2(Bucket=s3_media.bucket)["Contents"]}
     assert keys == {f"media/{prepared.video_name}", f"media/{prepared.poster_name}"}
     assert storage.media_stored(prepared.video_name, prepared.poster_name)
@@ -116,7 +116,7 @@ def _masked(url: str) -> str:
 def test_chromium_plays_a_video_through_the_redirect_to_the_bucket_under_the_pages_csp(s3_media, django_server, video_library, browser):
     """The CSP's media-src names the bucket's origin: without it Chromium refuses the redirected video."""
     folder, metadata = video_library
-    prepared = prepare_file(read_metadata(metadata)[0][1], folder)
+    prepared = prepare_file(read_metadata(metadata)[0][1], folder, Campaign(slug="s3", media_secret="s3-test-" + "0" * 56))
     context = browser.new_context()
     page = context.new_page()
     try:
