@@ -3,6 +3,7 @@
 - `entry`: entering a campaign (the annotator of a visit), consent and demographics;
 - `sessions`: starting a session after the lecture, releasing idle ones;
 - `ratings`: storing answers, one from the rating page or a batch;
+- `playback`: a video's start and end as the pages report them (campaigns requiring play to the end);
 - `finish`: the checker rule at the end of an attempt;
 - `withdrawal`: deleting an annotator's data when they withdraw consent;
 - `campaigns`: researchers creating, editing, opening and closing campaigns, their members and video labels.
@@ -23,6 +24,7 @@ from .campaigns import (
 )
 from .entry import annotator_decline, annotator_enter, consent_give, demographics_save
 from .finish import attempt_finish
+from .playback import play_end, play_start, play_video_of_demo, play_video_of_token
 from .ratings import RatingInput, rating_submit, ratings_submit_batch
 from .sessions import (
     lecture_complete,
@@ -36,6 +38,6 @@ from .withdrawal import annotator_withdraw
 __all__ = [
     "ACTIVITY_RESOLUTION", "Playback", "RatingInput", "SubmitResult", "annotator_decline", "annotator_enter", "annotator_withdraw",
     "campaign_create", "campaign_open_set", "campaign_update", "membership_remove", "membership_set", "video_labels_update",
-    "attempt_finish", "consent_give", "demographics_save", "lecture_complete",
+    "attempt_finish", "consent_give", "play_end", "play_start", "play_video_of_demo", "play_video_of_token", "demographics_save", "lecture_complete",
     "rating_submit", "ratings_submit_batch", "session_start", "sessions_release", "sessions_release_abandoned", "video_counters_recount",
 ]

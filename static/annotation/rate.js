@@ -1,4 +1,5 @@
-// Rating page: playback facts, keys 1-5, and a submit that survives double clicks and lost connections.
+// Rating page: playback facts (and, where required, play start and end reported to the server), keys 1-5,
+// Ctrl+Enter, the time left, and a submit that survives double clicks and lost connections.
 // The server keys each answer by (attempt, position), so re-sending the same answer is always safe.
 (function () {
   "use strict";
@@ -10,8 +11,14 @@
   var grade5Hint = document.getElementById("grade5-hint");
   var reasonLabel = document.getElementById("reason-label");
   var minReason = parseInt(reason.dataset.min || "0", 10);
+  var playsUrl = form.dataset.playsUrl || "";  // set where the campaign requires play to the end
+  var timeLeft = document.getElementById("time-left");
+  var serverPace = parseFloat(timeLeft.dataset.secondsPerItem || "0");
+  var paces = [];  // seconds per saved answer on this page: the person's own pace, as it goes
+  var shownAt = Date.now();
   var facts;
   var sending = false;
+  var playStarted = Promise.resolve(null);
 
   function resetFacts() {
     facts = { plays: 0, seeks: 0, ended: false, fullscreen: false, replaying: false };
@@ -26,8 +33,27 @@
   }
   resetFacts();
 
-  player.addEventListener("play", function () { facts.plays += 1; });
-  player.addEventListener("ended", function () { facts.ended = true; });
+  // Where the campaign requires it, the server times each play from the beginning to the end
+  // (annotation.services.playback): it accepts an end only when the video's duration has passed.
+  function report(event) {
+    return fetch(playsUrl, {
+      method: "POST",
+      body: JSON.stringify({ event: event, token: document.getElementById("token").value }),
+      headers: { "Accept": "application/json", "Content-Type": "application/json" },
+      credentials: "same-origin"
+    }).then(function (response) { return response.json(); });
+  }
+  player.addEventListener("play", function () {
+    facts.plays += 1;
+    if (playsUrl && player.currentTime < 0.5) { playStarted = report("start").catch(function () { return null; }); }
+  });
+  player.addEventListener("ended", function () {
+    facts.ended = true;
+    if (!playsUrl) { return; }
+    playStarted.then(function () { return report("end"); }).then(function (data) {
+      if (data && data.error) { showError(data.error); } else if (errorBox.dataset.code === "play" || errorBox.dataset.code === "not_played_to_end") { showError(""); }
+    }).catch(function () { /* the submit will say so if the end did not reach the server */ });
+  });
   player.addEventListener("seeked", function () {
     if (facts.replaying) { facts.replaying = false; return; }
     facts.seeks += 1;
@@ -37,6 +63,7 @@
   });
   document.getElementById("replay-button").addEventListener("click", function () {
     facts.replaying = player.currentTime > 0;
+    if (playsUrl && !player.paused) { playStarted = report("start").catch(function () { return null; }); }  // no "play" event follows
     player.currentTime = 0;
     player.play();
   });
@@ -59,6 +86,11 @@
   updateHints();
 
   document.addEventListener("keydown", function (event) {
+    if (event.key === "Enter" && (event.ctrlKey || event.metaKey)) {  // save from anywhere, the reason box included
+      event.preventDefault();
+      form.requestSubmit();
+      return;
+    }
     if (event.target === reason || event.altKey || event.ctrlKey || event.metaKey) { return; }
     if (event.key >= "1" && event.key <= "5") {
       var radio = document.getElementById("grade-" + event.key);
@@ -68,10 +100,28 @@
     }
   });
 
-  function showError(message) {
+  function showError(message, code) {
     errorBox.textContent = message;
     errorBox.hidden = !message;
+    errorBox.dataset.code = message ? (code || "play") : "";
   }
+
+  function median(values) {
+    var sorted = values.slice().sort(function (a, b) { return a - b; });
+    var middle = Math.floor(sorted.length / 2);
+    return sorted.length % 2 ? sorted[middle] : (sorted[middle - 1] + sorted[middle]) / 2;
+  }
+
+  // The items left times the person's pace: their own on this page once they saved an answer here,
+  // the server's estimate before (their earlier ratings, or the campaign's expected duration).
+  function updateTimeLeft(total, rated) {
+    var pace = paces.length ? median(paces) : serverPace;
+    timeLeft.hidden = !(pace > 0) || rated >= total;
+    if (!timeLeft.hidden) {
+      document.getElementById("minutes-left").textContent = Math.max(1, Math.round((total - rated) * pace / 60));
+    }
+  }
+  updateTimeLeft(parseInt(document.getElementById("progress-bar").max, 10), parseInt(document.getElementById("progress-bar").value, 10));
 
   function show(item) {
     // Swap in the next video without reloading the page.
@@ -92,6 +142,9 @@
     back.hidden = item.position <= 1;
     back.href = "?position=" + (item.position - 1);
     history.replaceState(null, "", "?position=" + item.position);
+    updateTimeLeft(item.total, item.rated);
+    shownAt = Date.now();
+    playStarted = Promise.resolve(null);
     resetFacts();
     updateHints();
     showError("");
@@ -102,12 +155,12 @@
     event.preventDefault();
     if (sending) { return; }  // a double click sends once
     var score = selectedScore();
-    if (score === null) { showError("Pick one of the five grades (keys 1 to 5)."); return; }
+    if (score === null) { showError("Pick one of the five grades (keys 1 to 5).", "form"); return; }
     // Visible characters only, as the server counts them (annotation.rules.visible_length).
     if (reason.value.replace(/[\s\p{C}]/gu, "").length < minReason) {
       showError(score === 5
         ? "Please describe the person in the video in at least " + minReason + " characters."
-        : "Please describe why you chose this grade in at least " + minReason + " characters.");
+        : "Please describe why you chose this grade in at least " + minReason + " characters.", "form");
       reason.focus();
       return;
     }
@@ -129,12 +182,13 @@
         throw new Error("The server answered with an error (" + response.status + "). Your answer is still here: press Save again.");
       });
     }).then(function (data) {
+      if (data.item || data.redirect) { paces.push((Date.now() - shownAt) / 1000); }
       if (data.item) { show(data.item); }
       else if (data.redirect) { window.location.assign(data.redirect); return; }
-      else { showError(data.error || "Your answer could not be saved. Press Save again."); }
+      else { showError(data.error || "Your answer could not be saved. Press Save again.", data.code); }
     }).catch(function (error) {
       showError(error && error.message && error.message.indexOf("server") >= 0 ? error.message
-        : "Connection lost: your answer was not saved yet. It is still here; check your connection and press Save again.");
+        : "Connection lost: your answer was not saved yet. It is still here; check your connection and press Save again.", "connection");
     }).then(function () {
       sending = false;
       submitButton.disabled = false;

@@ -61,7 +61,7 @@ def test_every_submit_rule_has_a_check_and_the_table_has_no_duplicate():
     assert len(set(names)) == len(names)
     checks = rules.submit_checks(
         owner=True, position=1, positions=1, attempt_open=True, last_activity=timezone.now(),
-        timeout=timedelta(minutes=1), now=timezone.now(), lecture_done=True, score=3, typed_reason="x",
+        timeout=timedelta(minutes=1), now=timezone.now(), lecture_done=True, played=True, score=3, typed_reason="x",
         min_reason_length=1,
     )
     assert list(checks) == names and all(checks.values())
