@@ -112,10 +112,10 @@ PLAY_TOO_SHORT = Rule(
 PLAY_END = (PLAY_VIDEO_UNKNOWN, PLAY_NOT_STARTED, PLAY_TOO_SHORT)
 
 # An end counts when the server's time since the start is at least the duration less this much:
-# the start's request may be slower than the end's (a phone's first request on a cold connection
-# took 0.3-0.4 s in the Chromium tests' throttled runs), and the probed duration of a container
-# can exceed its last frame's time by a frame or two. Seeking to the end of a 10 s video gives
-# an end within a second, which stays refused.
+# the start's request may reach the server later than the play began by more than the end's does
+# (a slow first request on a phone), and a container's probed duration can exceed its last frame's
+# time by a frame or two. Not measured on real phones: a guess kept small, so that seeking to the
+# end of a 10 s video (an end within a second) stays refused while a play-through is not.
 PLAY_TOLERANCE_S = 0.5
 PLAY_TOLERANCE_SHARE = 0.05
 

@@ -177,9 +177,9 @@ def test_ctrl_enter_saves_and_the_review_keeps_its_place_with_thumbnails(page, m
 
 @pytest.fixture(scope="module")
 def long_clip(prepared_videos):
-    """A 3-second clip, prepared by the ingest: long enough that a seek to its end is told from a play
-    through even on a loaded machine (the library's 1-second clips played through in 0.75-1.0 s of
-    the server's time there, as long as a seek took)."""
+    """A 3-second clip, prepared by the ingest: an end reported at once must be told from a play-through
+    by seconds, not tenths, on a loaded machine (with the library's 1-second clips a play-through and
+    an early end were both under a second apart on the server's clock)."""
     from annotation import media
     from annotation.ingest import prepare_file
 
