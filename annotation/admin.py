@@ -111,8 +111,15 @@ class CampaignAdmin(admin.ModelAdmin):
         ("Texts", {"fields": ["lecture_text", "min_reason_length", "grade5_reason"]}),
         ("Crowd platform", {"fields": ["expected_minutes", "pay_text", "completion_code", "completion_redirect_url",
                                        "no_consent_code", "no_consent_redirect_url",
-                                       "max_attempts", "screen_out_code", "screen_out_redirect_url"]}),
+                                       "max_attempts", "screen_out_code", "screen_out_redirect_url", "contact"]}),
+        ("Quality", {"fields": ["require_play_to_end"]}),
     ]
+
+    def get_changeform_initial_data(self, request):
+        """A campaign set up in the admin is a study for real people: it requires play to the end
+        unless unticked (the model's default stays off for campaigns made by code: the demo study's
+        simulated crowd and replayed batches send no playback events)."""
+        return {"require_play_to_end": True, **super().get_changeform_initial_data(request)}
 
     @admin.display(description="Status")
     def status_link(self, obj):

@@ -8,7 +8,7 @@ of the same session, so the ratings of every attempt stay stored beside their ou
 import secrets
 
 from django.conf import settings
-from django.core.validators import MaxValueValidator, MinValueValidator
+from django.core.validators import EmailValidator, MaxValueValidator, MinValueValidator, URLValidator
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import gettext_noop
@@ -27,6 +27,15 @@ GRADES = {
 }
 
 grade_validators = [MinValueValidator(1), MaxValueValidator(5)]
+
+
+def validate_contact(value: str) -> None:
+    """A campaign's contact: an email address or an http(s) address, nothing else (it becomes a link)."""
+    if "@" in value and not value.lower().startswith(("http://", "https://")):
+        EmailValidator(message="Enter an email address or a web address starting with https://.")(value)
+    else:
+        URLValidator(schemes=["http", "https"], message="Enter an email address or a web address starting with https://.")(value)
+
 
 # The lecture a new campaign starts with. A campaign's lecture is the researchers' text, shown as they
 # wrote it; only this default, left unchanged, is shown translated (annotation.language.lecture_text).
@@ -114,6 +123,18 @@ class Campaign(models.Model):
     screen_out_redirect_url = models.URLField(
         db_default="", blank=True, help_text="Where a screened-out person is sent, e.g. the platform's screen-out link."
     )
+    contact = models.CharField(
+        db_default="", max_length=200, blank=True, validators=[validate_contact],
+        help_text="An email address or web address where annotators can reach the researchers; every annotator page links to it.",
+    )
+    # Off for every campaign the migration found, and by default for a new one made by code (the demo
+    # study, the API, tests): their simulated crowds and replays send no playback events. The admin's
+    # add form ticks it (CampaignAdmin), as the P.910 crowdsourcing toolkit does for a paid study.
+    require_play_to_end = models.BooleanField(
+        db_default=False, default=False,
+        help_text="Accept a rating only after the video played to the end once, and the lecture's start only after "
+        "every demo did, as the server's clock measured it (skipping ahead does not count).",
+    )
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
@@ -127,6 +148,13 @@ class Campaign(models.Model):
     @property
     def regular_per_session(self) -> int:
         return max(self.videos_per_session - self.checkers_per_session, 0)
+
+    @property
+    def contact_href(self) -> str:
+        """The contact as a link target: a mailto: for an email address."""
+        if self.contact and not self.contact.lower().startswith(("http://", "https://")):
+            return f"mailto:{self.contact}"
+        return self.contact
 
 
 class CampaignMembership(models.Model):
@@ -365,6 +393,27 @@ class Rating(models.Model):
     def __str__(self):
         return f"{self.score} for video {self.video_id}"
 
+
+class VideoPlay(models.Model):
+    """When an annotator's browser last started a video from its beginning, and when it last reported
+    the end, by the server's clock: what `rules.SUBMIT_PLAYED` and `rules.LECTURE_DEMOS_PLAYED` read
+    when a campaign requires play to the end. An end is stored only when the time since the start
+    is at least the video's duration (`rules.play_long_enough`), so seeking ahead cannot produce one.
+    One row per annotator and video, rewritten by replays; a play belongs to an attempt when it ended
+    after the attempt started."""
+
+    # No index of its own: `video_play_unique` starts with this column and serves its lookups.
+    annotator = models.ForeignKey(Annotator, on_delete=models.CASCADE, related_name="video_plays", db_index=False)
+    video = models.ForeignKey(Video, on_delete=models.CASCADE, related_name="+")
+    started_at = models.DateTimeField()
+    ended_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["annotator_id", "video_id"]
+        constraints = [models.UniqueConstraint(fields=["annotator", "video"], name="video_play_unique")]
+
+    def __str__(self):
+        return f"play of video {self.video_id} by annotator {self.annotator_id}"
 
 
 class Withdrawal(models.Model):

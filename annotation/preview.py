@@ -196,7 +196,8 @@ def preview_review(request, campaign, state):
         qualified = attempt_qualifies([s for s, _ in checked], [g for _, g in checked], campaign.checker_tolerance)
         request.session.pop(_key(campaign), None)
         return render(request, "annotation/preview_done.html", {"campaign": campaign, "preview": True, "qualified": qualified})
-    rows = [{"position": p, "score": answers.get(str(p), [None, ""])[0], "reason": answers.get(str(p), [None, ""])[1]}
+    rows = [{"position": p, "score": answers.get(str(p), [None, ""])[0], "reason": answers.get(str(p), [None, ""])[1],
+             "poster_url": video_media(state["order"][p - 1]).poster_url}
             for p in range(1, len(state["order"]) + 1)]
     return render(request, "annotation/review.html", {
         "campaign": campaign, "preview": True, "attempt": {"number": 1}, "rows": rows,

@@ -97,7 +97,40 @@ ATTEMPTS_EXHAUSTED = Rule(
     _("You have used every attempt this study allows, so it cannot give you another session. Thank you for your time."),
     403,
 )
+# Only where the campaign requires play to the end (`Campaign.require_play_to_end`); checked before the others.
+LECTURE_DEMOS_PLAYED = Rule(
+    "demos_played", "demos_not_played",
+    _("Please watch every example video to the end before you start (skipping ahead does not count)."), 409,
+)
 SESSION_START = (CAMPAIGN_CLOSED, ATTEMPTS_EXHAUSTED, NO_MORE_SESSIONS, CAMPAIGN_FULL)
+
+# --- Playback events (a campaign that requires play to the end) ---------------------------------
+
+PLAY_VIDEO_UNKNOWN = Rule("play_video", "bad_video", _("This video is not part of your study. Reload the page."), 404)
+PLAY_NOT_STARTED = Rule(
+    "play_started", "play_not_started", _("The start of this video did not reach us. Press Replay and watch it to the end."), 409,
+)
+PLAY_TOO_SHORT = Rule(
+    "play_long_enough", "play_too_short",
+    _("The video ended sooner than it lasts, so it does not count as watched (skipping ahead or a faster speed). "
+      "Press Replay and watch it to the end."),
+    409,
+)
+PLAY_END = (PLAY_VIDEO_UNKNOWN, PLAY_NOT_STARTED, PLAY_TOO_SHORT)
+
+# An end counts when the server's time since the start is at least the duration less this much:
+# the start's request may reach the server later than the play began by more than the end's does
+# (a slow first request on a phone), and a container's probed duration can exceed its last frame's
+# time by a frame or two. Not measured on real phones: a guess kept small, so that seeking to the
+# end of a 10 s video (an end within a second) stays refused while a play-through is not.
+PLAY_TOLERANCE_S = 0.5
+PLAY_TOLERANCE_SHARE = 0.05
+
+
+def play_long_enough(*, started_at: datetime, ended_at: datetime, duration_s: float) -> bool:
+    """Whether a play started at `started_at` may have reached the end of a `duration_s` video by `ended_at`."""
+    needed = duration_s * (1 - PLAY_TOLERANCE_SHARE) - PLAY_TOLERANCE_S
+    return (ended_at - started_at).total_seconds() >= needed
 
 # --- Rating submit ----------------------------------------------------------------------------
 
@@ -123,6 +156,10 @@ SUBMIT_ACTIVE = Rule(
     409,
 )
 SUBMIT_LECTURE = Rule("lecture", "lecture_first", _("Please take the lecture before rating."), 409)
+# Only where the campaign requires it: the video's end reached the server during this attempt (`VideoPlay`).
+SUBMIT_PLAYED = Rule(
+    "played", "not_played_to_end", _("Please watch the video to the end once before rating it (press Replay)."), 409,
+)
 SUBMIT_SCORE = Rule("score", "bad_score", _("Pick one of the five grades (keys 1 to 5)."))
 # A translation may name {min_han} (the minimum in Chinese characters, `han_minimum`) instead of
 # {min_length}; tests/annotation/test_i18n.py fills every translated message with these parameters.
@@ -131,7 +168,7 @@ SUBMIT_REASON = Rule(
     # xgettext:no-python-brace-format
     _("Please describe {what} in at least {min_length} characters."),
 )
-SUBMIT = (SUBMIT_OWNER, SUBMIT_POSITION, SUBMIT_OPEN, SUBMIT_ACTIVE, SUBMIT_LECTURE, SUBMIT_SCORE, SUBMIT_REASON)
+SUBMIT = (SUBMIT_OWNER, SUBMIT_POSITION, SUBMIT_OPEN, SUBMIT_ACTIVE, SUBMIT_LECTURE, SUBMIT_PLAYED, SUBMIT_SCORE, SUBMIT_REASON)
 
 GRADES = (1, 2, 3, 4, 5)
 # Characters that show nothing: controls, format characters (zero-width space and joiners, the
@@ -179,18 +216,21 @@ def submit_checks(
     timeout: timedelta,
     now: datetime,
     lecture_done: bool,
+    played: bool,
     score: int,
     typed_reason: str,
     min_reason_length: int,
 ) -> dict[str, bool]:
     """Each check of `SUBMIT` for one answer, by rule name: the Python twin of the submit statement's
-    columns (`annotation.store.postgres`), for the ORM store and for batches."""
+    columns (`annotation.store.postgres`), for the ORM store and for batches. `played`: the campaign
+    does not require play to the end, or the video's end reached the server during the attempt."""
     return {
         SUBMIT_OWNER.name: owner,
         SUBMIT_POSITION.name: 1 <= position <= positions,
         SUBMIT_OPEN.name: attempt_open,
         SUBMIT_ACTIVE.name: last_activity >= now - timeout,
         SUBMIT_LECTURE.name: lecture_done,
+        SUBMIT_PLAYED.name: played,
         SUBMIT_SCORE.name: score in GRADES,
         SUBMIT_REASON.name: visible_length(typed_reason) >= min_reason_length,
     }

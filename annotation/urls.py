@@ -14,6 +14,7 @@ urlpatterns = [
     path("c/<slug:slug>/lecture/", views.lecture, name="lecture"),
     path("c/<slug:slug>/rate/", views.rate, name="rate"),
     path("c/<slug:slug>/api/ratings/", views.rating_submit_api, name="rating_submit_api"),
+    path("c/<slug:slug>/api/plays/", views.play_event_api, name="play_event_api"),
     path("c/<slug:slug>/review/", views.review, name="review"),
     path("c/<slug:slug>/not-accepted/", views.disqualified, name="disqualified"),
     path("c/<slug:slug>/thank-you/", views.done, name="done"),

@@ -23,8 +23,8 @@ from . import access, language, platforms, rules, selectors, services, throttle
 from .access import Action
 from .errors import ApplicationError
 from .guards import CampaignAccess, campaign_page
-from .forms import ConsentForm, DemographicsForm, FinishForm, rating_answer_parse
-from .models import GRADES, REASON_EXAMPLE, REASON_SUGGESTION, Attempt, Campaign
+from .forms import INTEGER_MAX, ConsentForm, DemographicsForm, FinishForm, rating_answer_parse
+from .models import GRADES, REASON_EXAMPLE, REASON_SUGGESTION, Annotator, Attempt, Campaign
 from .steps import Step
 
 STEP_URLS = {
@@ -207,6 +207,7 @@ def lecture(request, annotator, progress):
         "reason_suggestion": REASON_SUGGESTION,
         "repeat": progress.attempt is not None and progress.attempt.number > 1,
         "total": len(progress.attempt.video_order) if progress.attempt else campaign.videos_per_session,
+        "plays_url": reverse("annotation:play_event_api", kwargs={"slug": campaign.slug}) if campaign.require_play_to_end else "",
     })
 
 
@@ -221,14 +222,34 @@ def rate(request, annotator, progress):
         position = last_allowed
     position = min(max(position, 1), last_allowed)
     item = selectors.rating_item(attempt, position, progress.rated)
+    campaign = annotator.campaign
     return render(request, "annotation/rate.html", {
-        "campaign": annotator.campaign,
+        "campaign": campaign,
         "item": item,
-        "submit_url": reverse("annotation:rating_submit_api", kwargs={"slug": annotator.campaign.slug}),
+        "submit_url": reverse("annotation:rating_submit_api", kwargs={"slug": campaign.slug}),
+        "plays_url": reverse("annotation:play_event_api", kwargs={"slug": campaign.slug}) if campaign.require_play_to_end else "",
+        **_time_left(annotator, item),
         "grades": [{"grade": g, "name": n, "definition": d} for g, (n, d) in GRADES.items()],
         "reason_example": REASON_EXAMPLE,
         "texts": language.rate_page_texts(annotator.campaign),
     })
+
+
+def _time_left(annotator, item) -> dict:
+    """The rating page's estimate of the time left: the items not rated yet times the person's own
+    median seconds per item (their ratings so far, as the disqualified page's redo time), or before
+    their first rating the campaign's `expected_minutes` spread over a session's videos; 0 when
+    neither is known (the page then shows no estimate). The page refines it with the pace it
+    measures itself. A median rather than `expected_minutes` alone: a researcher's guess is for an
+    average person, while one's own pace is what the person can plan with, and a median is not
+    thrown by one long pause on a video."""
+    campaign = annotator.campaign
+    pace = selectors.annotator_median_seconds(annotator)
+    if pace is None and campaign.expected_minutes:
+        pace = campaign.expected_minutes * 60 / max(campaign.videos_per_session, 1)
+    pace = round(pace or 0)
+    left = item.total - item.rated_count
+    return {"seconds_per_item": pace, "minutes_left": max(round(left * pace / 60), 1) if pace else 0}
 
 
 # A reason of 2,000 characters, 4 bytes each at most, with the token and the playback facts.
@@ -288,6 +309,47 @@ def rating_submit_api(request, slug):
         return JsonResponse({"saved": result.rating_position, "redirect": reverse(target, kwargs={"slug": slug})})
     item = selectors.rating_item(result.attempt, result.next_position, result.rated)
     return JsonResponse({"saved": result.rating_position, "item": item.as_public_dict()})
+
+
+# Small: an event name and a token or a demo's id.
+PLAY_EVENT_MAX_BYTES = 2 * 1024
+
+
+# No CSRF check, as the rating submit: a JSON body (which no other site can make a browser send), and
+# a rating token the service refuses unless it names the cookie's annotator's attempt.
+@csrf_exempt
+@require_POST
+def play_event_api(request, slug):
+    """The rating and lecture pages' playback events: {"event": "start" | "end", "token": a rating
+    page's token} or {"event": ..., "demo": a lecture demo's id}; the server's clock times them."""
+    annotator_id = request.session.get(_cookie_key(slug))
+    annotator = Annotator.objects.filter(pk=annotator_id, campaign__slug=slug).first() if annotator_id else None
+    if annotator is None:
+        return JsonResponse({"code": "no_annotator", "error": "Your browser lost this study's cookie. Open the study link again.",
+                             "redirect": reverse("annotation:entry", kwargs={"slug": slug})}, status=403)
+    if request.content_type != "application/json" or _content_length(request) > PLAY_EVENT_MAX_BYTES:
+        return JsonResponse({"code": "invalid", "error": "The player's report could not be read. Reload the page."}, status=400)
+    try:
+        data = json.loads(request.body)
+        event = data["event"]
+        if event not in ("start", "end"):
+            raise ValueError(event)
+        if isinstance(data.get("token"), str) and data["token"]:
+            video_id = services.play_video_of_token(annotator=annotator, token=data["token"][:500])
+        else:
+            demo = data["demo"]
+            if isinstance(demo, bool) or not isinstance(demo, (int, str)) or not str(demo).isdigit() or int(demo) > INTEGER_MAX:
+                raise ValueError(demo)
+            video_id = services.play_video_of_demo(annotator=annotator, demo_id=int(demo))
+    except (ValueError, KeyError, TypeError, RecursionError):
+        return JsonResponse({"code": "invalid", "error": "The player's report could not be read. Reload the page."}, status=400)
+    except ApplicationError as error:
+        return JsonResponse(error.as_dict(), status=error.status)
+    try:
+        (services.play_start if event == "start" else services.play_end)(annotator=annotator, video_id=video_id)
+    except ApplicationError as error:
+        return JsonResponse(error.as_dict(), status=error.status)
+    return JsonResponse({"event": event, "ok": True})
 
 
 @require_http_methods(["GET", "POST"])

@@ -5,6 +5,7 @@
 - `tokens`: the signed rating token of a rating page;
 - `pages`: what the annotator pages show (consent, demos, the video to rate, the review);
 - `reports`: the researchers' view of a campaign's progress and its launch checklist;
+- `playback`: the lecture demos an annotator has not played to the end yet;
 - `people`: one annotator for the researchers (found by platform id, their attempts and missed checkers);
 - `records`: a campaign's videos, annotators, sessions, attempts and ratings as querysets for lists.
 
@@ -20,6 +21,7 @@ from .pages import (
     rating_item,
     video_media,
 )
+from .playback import annotator_demos_unplayed
 from .people import (
     annotator_by_ref,
     annotator_failed_attempts,
@@ -53,7 +55,7 @@ from .tokens import RATING_TOKEN_SALT, RatingToken, rating_token_make, rating_to
 
 __all__ = [
     "CampaignStatus", "RATING_TOKEN_SALT", "RatingItem", "RatingToken", "VideoMedia",
-    "annotator_by_ref", "annotator_failed_attempts", "annotator_current_attempt", "annotator_last_misses", "annotator_median_seconds",
+    "annotator_by_ref", "annotator_demos_unplayed", "annotator_failed_attempts", "annotator_current_attempt", "annotator_last_misses", "annotator_median_seconds",
     "annotator_record", "attempt_checker_misses", "annotator_last_outcome", "annotator_next_step", "annotator_page_state",
     "annotator_progress", "annotator_qualified_sessions", "annotator_screened_out", "attempt_rated_positions", "attempt_review",
     "campaign_annotators", "campaign_attempts", "campaign_current_consent", "campaign_ratings", "campaign_sessions",

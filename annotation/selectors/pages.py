@@ -84,7 +84,8 @@ def rating_item(attempt: Attempt, position: int, rated: set[int] | frozenset[int
 
 
 def attempt_review(attempt: Attempt) -> list[dict]:
-    """Every position of the attempt with the grade given so far (None where none yet)."""
+    """Every position of the attempt with the grade given so far (None where none yet) and its
+    video's poster (the thumbnail; named by content hash, like every file an annotator sees)."""
     given = {
         position: (score, reason)
         for position, score, reason in Rating.objects.filter(attempt_id=attempt.pk)
@@ -94,7 +95,8 @@ def attempt_review(attempt: Attempt) -> list[dict]:
     rows = []
     for position in range(1, len(attempt.video_order) + 1):
         score, reason = given.get(position, (None, ""))
-        rows.append({"position": position, "score": score, "reason": reason})
+        rows.append({"position": position, "score": score, "reason": reason,
+                     "poster_url": video_media(attempt.video_order[position - 1]).poster_url})
     return rows
 
 

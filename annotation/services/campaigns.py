@@ -18,7 +18,8 @@ EDITABLE_FIELDS = (
     "title", "videos_per_session", "checkers_per_session", "checker_tolerance", "target_ratings_per_video",
     "min_reason_length", "sessions_per_annotator", "session_timeout_minutes", "lecture_text", "grade5_reason",
     "completion_code", "completion_redirect_url", "expected_minutes", "pay_text", "no_consent_code",
-    "no_consent_redirect_url", "max_attempts", "screen_out_code", "screen_out_redirect_url", "language",
+    "no_consent_redirect_url", "max_attempts", "screen_out_code", "screen_out_redirect_url", "language", "contact",
+    "require_play_to_end",
 )
 
 

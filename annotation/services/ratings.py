@@ -11,7 +11,9 @@ from django.utils import timezone
 from .. import rules, selectors, store
 from ..models import Attempt, Rating
 from ..store.base import Playback, SubmitResult
-from ..store.orm import attempt_for_submit, rating_row, ratings_upsert, submit_checks, submit_message_params
+from ..store.orm import (
+    attempt_for_submit, attempt_played_videos, rating_row, ratings_upsert, submit_checks, submit_message_params,
+)
 
 
 def rating_submit(
@@ -76,10 +78,11 @@ def ratings_submit_batch(*, annotator_id: int, items: Sequence[RatingInput]) -> 
     session, campaign = attempt.session, attempt.session.campaign
     rows: dict[int, Rating] = {}
     last_activity = session.last_activity_at
+    played = attempt_played_videos(attempt) if campaign.require_play_to_end else None
     for item, ticket in zip(items, tickets):
         now = item.now or timezone.now()
         typed_reason = (item.typed_reason or "").strip()
-        checks = submit_checks(attempt, annotator_id, ticket, item.score, typed_reason, now, last_activity)
+        checks = submit_checks(attempt, annotator_id, ticket, item.score, typed_reason, now, last_activity, played)
         refused = rules.first_refused(rules.SUBMIT, checks)
         if refused is rules.SUBMIT_OPEN:
             if rows:  # the attempt cannot close within the batch: all items are late, or none

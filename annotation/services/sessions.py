@@ -34,6 +34,11 @@ def lecture_complete(*, annotator: Annotator, now: datetime | None = None) -> At
     the_store.annotator_lock(annotator.pk)
     state = the_store.session_start_state(annotator.pk, annotator.campaign.slug, now=now)
     attempt = state.progress.attempt
+    # The lecture's own condition, before a session is started or unlocked: its demos, each played
+    # to the end by the server's clock since this attempt began (any time before a first session).
+    if state.annotator.campaign.require_play_to_end and (attempt is None or attempt.lecture_completed_at is None):
+        if selectors.annotator_demos_unplayed(state.annotator, since=attempt.started_at if attempt else None):
+            raise rules.LECTURE_DEMOS_PLAYED.error()
     if attempt is None:
         # The campaign row is locked too now: start the session in this transaction.
         done = state.progress.step == Step.DONE

@@ -11,7 +11,7 @@ from datetime import datetime, timedelta
 from django.db.models import F
 
 from .. import rules
-from ..models import AnnotationSession, Annotator, Attempt, Campaign, Rating, SessionItem, Video
+from ..models import AnnotationSession, Annotator, Attempt, Campaign, Rating, SessionItem, Video, VideoPlay
 from ..selectors import assignment as assignment_selectors, progress as progress_selectors
 from .base import AssignmentCandidates, Playback, SessionStartState, SubmitOutcome, SubmitResult
 
@@ -54,11 +54,26 @@ def ratings_upsert(ratings: list[Rating], session: AnnotationSession, last_activ
         AnnotationSession.objects.filter(pk=session.pk).update(last_activity_at=last_activity)
 
 
+def attempt_played_videos(attempt: Attempt) -> set[int]:
+    """The videos whose end reached the server (`VideoPlay.ended_at`) since the attempt started, for
+    its session's annotator: the ORM twin of the submit statement's `played` column."""
+    return set(VideoPlay.objects.filter(
+        annotator_id=attempt.session.annotator_id, video_id__in=attempt.video_order, ended_at__gte=attempt.started_at,
+    ).values_list("video_id", flat=True))
+
+
 def submit_checks(attempt: Attempt, annotator_id: int, ticket, score: int, typed_reason: str, now: datetime,
-                  last_activity: datetime | None = None) -> dict[str, bool]:
+                  last_activity: datetime | None = None, played_videos: set[int] | None = None) -> dict[str, bool]:
     """`rules.submit_checks` for an attempt loaded with `.session.campaign`; `last_activity` replaces
-    the session's (a batch's earlier items count as activity)."""
+    the session's (a batch's earlier items count as activity); `played_videos` the attempt's videos
+    played to the end (`attempt_played_videos`, read here when needed and not given)."""
     session, campaign = attempt.session, attempt.session.campaign
+    played = True
+    if campaign.require_play_to_end:
+        if played_videos is None:
+            played_videos = attempt_played_videos(attempt)
+        in_range = 1 <= ticket.position <= len(attempt.video_order)
+        played = in_range and attempt.video_order[ticket.position - 1] in played_videos
     return rules.submit_checks(
         owner=session.annotator_id == annotator_id,
         position=ticket.position,
@@ -68,6 +83,7 @@ def submit_checks(attempt: Attempt, annotator_id: int, ticket, score: int, typed
         timeout=timedelta(minutes=campaign.session_timeout_minutes),
         now=now,
         lecture_done=attempt.lecture_completed_at is not None,
+        played=played,
         score=score,
         typed_reason=typed_reason,
         min_reason_length=campaign.min_reason_length,

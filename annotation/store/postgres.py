@@ -13,7 +13,7 @@ import json
 from django.utils import timezone
 
 from .. import rules
-from ..models import AnnotationSession, Annotator, Attempt, Campaign, Rating, SessionItem, Video
+from ..models import AnnotationSession, Annotator, Attempt, Campaign, Rating, SessionItem, Video, VideoPlay
 from ..selectors.progress import session_idle_cutoff
 from ..steps import progress_of
 from . import orm
@@ -22,6 +22,7 @@ from .statements import PreparedStatement, columns, instance, literal, table
 
 ANNOTATOR, CAMPAIGN, SESSION = table(Annotator), table(Campaign), table(AnnotationSession)
 ATTEMPT, ITEM, RATING, VIDEO = table(Attempt), table(SessionItem), table(Rating), table(Video)
+PLAY = table(VideoPlay)
 ACTIVE, QUALIFIED = literal(AnnotationSession.Status.ACTIVE), literal(AnnotationSession.Status.QUALIFIED)
 IN_PROGRESS = literal(Attempt.Outcome.IN_PROGRESS)
 REGULAR, CHECKER = literal(Video.Role.REGULAR), literal(Video.Role.CHECKER)
@@ -177,6 +178,10 @@ _RULE_COLUMNS = {
     rules.SUBMIT_OPEN.name: f"a.outcome = {IN_PROGRESS} AND s.status = {ACTIVE}",
     rules.SUBMIT_ACTIVE.name: "s.last_activity_at >= %(now)s - make_interval(mins => c.session_timeout_minutes)",
     rules.SUBMIT_LECTURE.name: "a.lecture_completed_at IS NOT NULL",
+    # One index probe (video_play_unique) and only where the campaign requires it: orm.attempt_played_videos.
+    rules.SUBMIT_PLAYED.name: f"""NOT c.require_play_to_end OR EXISTS (
+        SELECT 1 FROM {PLAY} p WHERE p.annotator_id = s.annotator_id
+          AND p.video_id = (a.video_order ->> (%(position)s - 1))::bigint AND p.ended_at >= a.started_at)""",
     rules.SUBMIT_SCORE.name: "%(score)s BETWEEN 1 AND 5",
     rules.SUBMIT_REASON.name: "%(reason_length)s >= c.min_reason_length",  # rules.visible_length
 }

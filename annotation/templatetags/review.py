@@ -14,14 +14,16 @@ register = template.Library()
 
 @register.simple_tag
 def review_rows(rows, rate_url):
-    """One <tr> per position: number, grade badge (or "missing"), reason, and a link to change it."""
+    """One <tr> per position: number, the video's poster as a thumbnail, grade badge (or "missing"),
+    reason, and a link to change it."""
     missing = format_html("<em>{}</em>", gettext("missing"))
     change, rate = gettext("Change"), gettext("Rate")
     return format_html_join("\n", (
-        '<tr><td>{}</td><td>{}</td><td class="reason-cell">{}</td><td><a href="{}?position={}">{}</a></td></tr>'
+        '<tr id="row-{}"><td>{}</td><td class="thumb-cell"><img class="thumb" src="{}" alt="" loading="lazy" width="64" height="36"></td>'
+        '<td>{}</td><td class="reason-cell">{}</td><td><a class="change-link" href="{}?position={}">{}</a></td></tr>'
     ), (
         (
-            row["position"],
+            row["position"], row["position"], row.get("poster_url", ""),
             format_html('<span class="grade-badge g{}">{}</span>', row["score"], row["score"]) if row["score"] else missing,
             row["reason"],
             rate_url, row["position"],

@@ -1,4 +1,5 @@
-// Rating page: playback facts, keys 1-5, and a submit that survives double clicks and lost connections.
+// Rating page: playback facts (and, where required, play start and end reported to the server), keys 1-5,
+// Ctrl+Enter, the time left, and a submit that survives double clicks and lost connections.
 // The server keys each answer by (attempt, position), so re-sending the same answer is always safe.
 (function () {
   "use strict";
@@ -12,8 +13,14 @@
   var minReason = parseInt(reason.dataset.min || "0", 10);
   // The page's texts in the annotator's language (annotation.language.rate_page_texts).
   var texts = JSON.parse(document.getElementById("rate-texts").textContent);
+  var playsUrl = form.dataset.playsUrl || "";  // set where the campaign requires play to the end
+  var timeLeft = document.getElementById("time-left");
+  var serverPace = parseFloat(timeLeft.dataset.secondsPerItem || "0");
+  var paces = [];  // seconds per saved answer on this page: the person's own pace, as it goes
+  var shownAt = Date.now();
   var facts;
   var sending = false;
+  var playStarted = Promise.resolve(null);
 
   function resetFacts() {
     facts = { plays: 0, seeks: 0, ended: false, fullscreen: false, replaying: false };
@@ -28,8 +35,27 @@
   }
   resetFacts();
 
-  player.addEventListener("play", function () { facts.plays += 1; });
-  player.addEventListener("ended", function () { facts.ended = true; });
+  // Where the campaign requires it, the server times each play from the beginning to the end
+  // (annotation.services.playback): it accepts an end only when the video's duration has passed.
+  function report(event) {
+    return fetch(playsUrl, {
+      method: "POST",
+      body: JSON.stringify({ event: event, token: document.getElementById("token").value }),
+      headers: { "Accept": "application/json", "Content-Type": "application/json" },
+      credentials: "same-origin"
+    }).then(function (response) { return response.json(); });
+  }
+  player.addEventListener("play", function () {
+    facts.plays += 1;
+    if (playsUrl && player.currentTime < 0.5) { playStarted = report("start").catch(function () { return null; }); }
+  });
+  player.addEventListener("ended", function () {
+    facts.ended = true;
+    if (!playsUrl) { return; }
+    playStarted.then(function () { return report("end"); }).then(function (data) {
+      if (data && data.error) { showError(data.error); } else if (errorBox.dataset.code === "play" || errorBox.dataset.code === "not_played_to_end") { showError(""); }
+    }).catch(function () { /* the submit will say so if the end did not reach the server */ });
+  });
   player.addEventListener("seeked", function () {
     if (facts.replaying) { facts.replaying = false; return; }
     facts.seeks += 1;
@@ -39,6 +65,7 @@
   });
   document.getElementById("replay-button").addEventListener("click", function () {
     facts.replaying = player.currentTime > 0;
+    if (playsUrl && !player.paused) { playStarted = report("start").catch(function () { return null; }); }  // no "play" event follows
     player.currentTime = 0;
     player.play();
   });
@@ -61,6 +88,11 @@
   updateHints();
 
   document.addEventListener("keydown", function (event) {
+    if (event.key === "Enter" && (event.ctrlKey || event.metaKey)) {  // save from anywhere, the reason box included
+      event.preventDefault();
+      form.requestSubmit();
+      return;
+    }
     if (event.target === reason || event.altKey || event.ctrlKey || event.metaKey) { return; }
     if (event.key >= "1" && event.key <= "5") {
       var radio = document.getElementById("grade-" + event.key);
@@ -70,10 +102,28 @@
     }
   });
 
-  function showError(message) {
+  function showError(message, code) {
     errorBox.textContent = message;
     errorBox.hidden = !message;
+    errorBox.dataset.code = message ? (code || "play") : "";
   }
+
+  function median(values) {
+    var sorted = values.slice().sort(function (a, b) { return a - b; });
+    var middle = Math.floor(sorted.length / 2);
+    return sorted.length % 2 ? sorted[middle] : (sorted[middle - 1] + sorted[middle]) / 2;
+  }
+
+  // The items left times the person's pace: their own on this page once they saved an answer here,
+  // the server's estimate before (their earlier ratings, or the campaign's expected duration).
+  function updateTimeLeft(total, rated) {
+    var pace = paces.length ? median(paces) : serverPace;
+    timeLeft.hidden = !(pace > 0) || rated >= total;
+    if (!timeLeft.hidden) {
+      document.getElementById("minutes-left").textContent = Math.max(1, Math.round((total - rated) * pace / 60));
+    }
+  }
+  updateTimeLeft(parseInt(document.getElementById("progress-bar").max, 10), parseInt(document.getElementById("progress-bar").value, 10));
 
   function show(item) {
     // Swap in the next video without reloading the page.
@@ -94,6 +144,9 @@
     back.hidden = item.position <= 1;
     back.href = "?position=" + (item.position - 1);
     history.replaceState(null, "", "?position=" + item.position);
+    updateTimeLeft(item.total, item.rated);
+    shownAt = Date.now();
+    playStarted = Promise.resolve(null);
     resetFacts();
     updateHints();
     showError("");
@@ -104,13 +157,13 @@
     event.preventDefault();
     if (sending) { return; }  // a double click sends once
     var score = selectedScore();
-    if (score === null) { showError(texts.grade_missing); return; }
+    if (score === null) { showError(texts.grade_missing, "form"); return; }
     // Visible characters only, a Han ideograph counting han_weight, as the server counts them
     // (annotation.rules.visible_length: the same blocks).
     var visible = reason.value.replace(/[\s\p{C}]/gu, "");
     var han = (visible.match(/[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\u{20000}-\u{3ffff}]/gu) || []).length;
     if (Array.from(visible).length + (texts.han_weight - 1) * han < minReason) {
-      showError(score === 5 ? texts.too_short_5 : texts.too_short);
+      showError(score === 5 ? texts.too_short_5 : texts.too_short, "form");
       reason.focus();
       return;
     }
@@ -134,11 +187,12 @@
         throw failed;
       });
     }).then(function (data) {
+      if (data.item || data.redirect) { paces.push((Date.now() - shownAt) / 1000); }
       if (data.item) { show(data.item); }
       else if (data.redirect) { window.location.assign(data.redirect); return; }
-      else { showError(data.error || texts.not_saved); }
+      else { showError(data.error || texts.not_saved, data.code); }
     }).catch(function (error) {
-      showError(error && error.fromServer ? error.message : texts.offline);
+      showError(error && error.fromServer ? error.message : texts.offline, "connection");
     }).then(function () {
       sending = false;
       submitButton.disabled = false;

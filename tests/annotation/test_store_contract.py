@@ -61,7 +61,7 @@ def test_every_submit_rule_has_a_check_and_the_table_has_no_duplicate():
     assert len(set(names)) == len(names)
     checks = rules.submit_checks(
         owner=True, position=1, positions=1, attempt_open=True, last_activity=timezone.now(),
-        timeout=timedelta(minutes=1), now=timezone.now(), lecture_done=True, score=3, typed_reason="x",
+        timeout=timedelta(minutes=1), now=timezone.now(), lecture_done=True, played=True, score=3, typed_reason="x",
         min_reason_length=1,
     )
     assert list(checks) == names and all(checks.values())
@@ -271,3 +271,62 @@ def test_no_attempt_cap_keeps_giving_attempts(the_store, make_campaign):
         attempt = services.lecture_complete(annotator=annotator)
         assert attempt.number == number + 1
     assert not selectors.annotator_screened_out(annotator)
+
+
+def watch_demos(annotator):
+    """Every lecture demo started and, its duration later by the given clock, ended."""
+    start = timezone.now()
+    for demo in selectors.demo_videos(annotator.campaign).values():
+        services.play_start(annotator=annotator, video_id=demo.pk, now=start)
+        services.play_end(annotator=annotator, video_id=demo.pk, now=start + timedelta(seconds=demo.duration_s))
+
+
+def test_play_to_end_is_required_by_each_store_and_timed_by_the_server(the_store, make_campaign):
+    """`rules.SUBMIT_PLAYED`: a campaign requiring play to the end takes a rating only after the video's
+    end reached the server at least its duration after its start; seeking ahead (an early end) is
+    refused and stores nothing; a batch is held to the same rule."""
+    campaign = make_campaign(require_play_to_end=True)
+    annotator = ready(campaign)
+    watch_demos(annotator)
+    attempt = services.lecture_complete(annotator=annotator)
+    video = Video.objects.get(pk=attempt.video_order[0])
+    assert video.duration_s > 0.6  # the rule must have something to measure
+    now = timezone.now() + timedelta(seconds=1)
+    assert_rule(refused_by(lambda: submit(annotator.pk, attempt, 1, 3, now=now)), rules.SUBMIT_PLAYED)
+    token = selectors.rating_token_make(attempt, 1, now)
+    video_id = services.play_video_of_token(annotator=annotator, token=token)
+    assert video_id == video.pk
+    assert_rule(refused_by(lambda: services.play_end(annotator=annotator, video_id=video_id, now=now)), rules.PLAY_NOT_STARTED)
+    services.play_start(annotator=annotator, video_id=video_id, now=now)
+    early = now + timedelta(seconds=0.1)  # a seek to the end
+    assert_rule(refused_by(lambda: services.play_end(annotator=annotator, video_id=video_id, now=early)), rules.PLAY_TOO_SHORT)
+    assert_rule(refused_by(lambda: submit(annotator.pk, attempt, 1, 3, now=early)), rules.SUBMIT_PLAYED)
+    assert_rule(refused_by(lambda: services.ratings_submit_batch(annotator_id=annotator.pk, items=[services.RatingInput(
+        token=token, score=3, typed_reason="the mouth is blurry", now=early)])), rules.SUBMIT_PLAYED)
+    assert not Rating.objects.exists()
+    ended = now + timedelta(seconds=video.duration_s)
+    services.play_end(annotator=annotator, video_id=video_id, now=ended)
+    assert submit(annotator.pk, attempt, 1, 3, now=ended).rated == {1}
+    # Another annotator's page cannot report plays, and a played video counts for its own position only.
+    other = ready(campaign, "P2")
+    assert_rule(refused_by(lambda: services.play_video_of_token(annotator=other, token=token)), rules.SUBMIT_OWNER)
+    assert_rule(refused_by(lambda: submit(annotator.pk, attempt, 2, 3, now=ended)), rules.SUBMIT_PLAYED)
+
+
+def test_the_lecture_starts_only_after_every_demo_played_to_the_end(the_store, make_campaign):
+    """`rules.LECTURE_DEMOS_PLAYED`, checked by the session start on both stores."""
+    campaign = make_campaign(require_play_to_end=True)
+    annotator = ready(campaign)
+    demos = [video.pk for video in selectors.demo_videos(campaign).values()]
+    assert_rule(refused_by(lambda: services.lecture_complete(annotator=annotator)), rules.LECTURE_DEMOS_PLAYED)
+    assert_rule(refused_by(lambda: services.play_video_of_demo(annotator=annotator, demo_id=Video.objects.filter(
+        role=Video.Role.REGULAR).first().pk)), rules.PLAY_VIDEO_UNKNOWN)
+    start = timezone.now()
+    for demo in demos:
+        services.play_start(annotator=annotator, video_id=services.play_video_of_demo(annotator=annotator, demo_id=demo), now=start)
+    for demo in demos[:-1]:
+        services.play_end(annotator=annotator, video_id=demo, now=start + timedelta(seconds=2))
+    assert_rule(refused_by(lambda: services.lecture_complete(annotator=annotator)), rules.LECTURE_DEMOS_PLAYED)
+    assert AnnotationSession.objects.filter(annotator=annotator).count() == 0
+    services.play_end(annotator=annotator, video_id=demos[-1], now=start + timedelta(seconds=2))
+    assert services.lecture_complete(annotator=annotator).lecture_completed_at is not None

@@ -1,6 +1,8 @@
 """Pages and endpoints through Django's client: routing by step, the rating API, Range requests, staff pages."""
 from __future__ import annotations
 
+import re
+
 from pathlib import Path
 
 import pytest
@@ -229,12 +231,17 @@ def test_review_rows_show_each_answer_escaped_and_the_missing_ones(client, make_
         assert post_answer(client, {"token": token_of(page), "score": "2", "reason": reason}).status_code == 200
     review = client.get("/c/study/review/", {"position": 3}).content.decode()
     rows = review.split("<tbody>")[1].split("</tbody>")[0]
-    assert rows.count("<tr>") == 40
-    assert ('<tr><td>1</td><td><span class="grade-badge g2">2</span></td>'
+    # Each row's thumbnail is its video's poster, named by content hash like every file an annotator sees.
+    thumbs = re.findall(r'<td class="thumb-cell"><img class="thumb" src="(/media/posters/[0-9a-f]{64}\.jpg)" alt="" '
+                        r'loading="lazy" width="64" height="36"></td>', rows)
+    assert len(thumbs) == 40 and len(set(thumbs)) == 40
+    rows = re.sub(r'<td class="thumb-cell">.*?</td>', "", rows)
+    assert rows.count("<tr id=") == 40
+    assert ('<tr id="row-1"><td>1</td><td><span class="grade-badge g2">2</span></td>'
             '<td class="reason-cell">the &lt;b&gt;mouth&lt;/b&gt; &amp; &quot;eyes&quot; blur</td>'
-            '<td><a href="/c/study/rate/?position=1">Change</a></td></tr>') in rows
-    assert ('<tr><td>3</td><td><em>missing</em></td><td class="reason-cell"></td>'
-            '<td><a href="/c/study/rate/?position=3">Rate</a></td></tr>') in rows
+            '<td><a class="change-link" href="/c/study/rate/?position=1">Change</a></td></tr>') in rows
+    assert ('<tr id="row-3"><td>3</td><td><em>missing</em></td><td class="reason-cell"></td>'
+            '<td><a class="change-link" href="/c/study/rate/?position=3">Rate</a></td></tr>') in rows
     assert rows.count("<em>missing</em>") == 38 and rows.count(">Change<") == 2 and "<b>" not in rows
     assert "38 video(s) still need a grade" in review
 
