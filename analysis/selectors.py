@@ -239,11 +239,12 @@ def chart_context(campaign: Campaign, *, monitor: bool):
 
 def demographic_labels() -> dict[str, dict[str, str]]:
     """The demographics form's answers per attribute (the pipeline's names), value -> label, in the form's
-    order: what annotators saw and chose from, so figures name groups with the same words."""
+    order: what annotators saw and chose from, so figures name groups with the same words. Labels are
+    plain strings in the active language (staff pages and jobs: English), not the form's lazy ones."""
     from annotation.forms import DemographicsForm
 
     form = DemographicsForm()
-    return {name: dict(form.fields[field].choices) for field, name in _PIPELINE_NAMES.items() if field in form.fields}
+    return {name: {value: str(label) for value, label in form.fields[field].choices} for field, name in _PIPELINE_NAMES.items() if field in form.fields}
 
 
 # --- One video's page -------------------------------------------------------------------------

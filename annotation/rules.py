@@ -251,6 +251,7 @@ FINISH = (NO_ATTEMPT, INCOMPLETE)
 
 
 # --- Imports (the ingest's upload and server-folder import: analysis.ingest, its page and the API) -
+# Only researchers meet these, on pages that stay in English (annotation.language): not translated.
 
 UPLOAD_TOO_LARGE = Rule(
     "file_size", "too_large",
@@ -271,3 +272,6 @@ FOLDER_NO_METADATA = Rule(
     "folder_metadata", "bad_metadata",
     "{folder} holds no metadata.csv; put the metadata CSV there, or choose it in the form with the folder.",
 )
+# The refusals only researchers meet (English, never through the catalog): tests/annotation/test_i18n.py
+# holds every other rule to a translation.
+RESEARCHERS_ONLY = (UPLOAD_TOO_LARGE, NO_INGEST_FOLDERS, FOLDER_NOT_ALLOWED, FOLDER_MISSING, FOLDER_NO_METADATA)

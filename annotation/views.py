@@ -135,11 +135,12 @@ def entrant_page(view):
         state = selectors.annotator_page_state(annotator_id, slug) if annotator_id else None
         if state is not None and state[1].step != Step.CONSENT:
             return step_redirect(slug, state[1].step)
+        campaign = get_object_or_404(Campaign, slug=slug)
         entrant = _entrant(request, slug)
         if entrant is None:
-            get_object_or_404(Campaign, slug=slug)
             return redirect("annotation:entry", slug=slug)
-        return view(request, get_object_or_404(Campaign, slug=slug), *entrant)
+        language.activate(request, campaign)
+        return view(request, campaign, *entrant)
 
     return wrapper
 

@@ -75,6 +75,8 @@ class CampaignStatusVideoSerializer(serializers.Serializer):
     source_name = serializers.CharField()
     method = serializers.CharField()
     identity_pair = serializers.CharField()
+    role = serializers.CharField(help_text="Always regular: only regular videos are counted here.")
+    poster = serializers.CharField(help_text="The poster's stored name, served at /media/<poster>.")
     qualified = serializers.IntegerField(help_text="Ratings in qualified attempts.")
     in_progress = serializers.IntegerField(help_text="Sessions in progress that hold the video.")
 

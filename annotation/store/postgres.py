@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import json
 
-from django.utils import timezone
 
 from .. import rules
 from ..models import AnnotationSession, Annotator, Attempt, Campaign, Rating, SessionItem, Video, VideoPlay

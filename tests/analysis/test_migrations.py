@@ -24,9 +24,15 @@ def leaves():
     return executor.loader.graph.leaf_nodes()
 
 
+def before():
+    """Analysis back at 0001, the other apps at their latest (the campaign rows the test writes need
+    today's columns: annotation's own migrations are not under test here)."""
+    return BEFORE + [node for node in leaves() if node[0] != "analysis"]
+
+
 @pytest.mark.django_db(transaction=True)
 def test_runs_move_to_jobs_and_back():
-    apps = migrate(BEFORE)
+    apps = migrate(before())
     Campaign, User = apps.get_model("annotation", "Campaign"), apps.get_model("auth", "User")
     Run, Result = apps.get_model("analysis", "AnalysisRun"), apps.get_model("analysis", "StageResult")
     campaign = Campaign.objects.create(slug="old", title="Old study")
@@ -65,7 +71,7 @@ def test_runs_move_to_jobs_and_back():
     assert list(selectors.run_stage_seconds(run)) == ["load", "videos", "store"]
     assert selectors.campaign_latest_run(CurrentCampaign.objects.get(pk=campaign.pk)).pk == done.pk
 
-    apps = migrate(BEFORE)
+    apps = migrate(before())
     Run = apps.get_model("analysis", "AnalysisRun")
     back = Run.objects.get(pk=done.pk)
     assert (back.version, back.status, back.code_version, back.summary, back.requested_by_id) == (1, "completed", "analysis-abc", job.summary, researcher.pk)

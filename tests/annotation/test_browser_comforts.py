@@ -5,16 +5,16 @@ enforced by the server (ratings and the lecture's start)."""
 from __future__ import annotations
 
 import dataclasses
-from pathlib import Path
+from urllib.parse import urlencode
 
 import pytest
-from django.conf import settings
 from django.utils import timezone
 
 from annotation import selectors, services
-from annotation.models import AnnotationSession, Annotator, Attempt, Rating, Video
+from annotation.models import AnnotationSession, Annotator, Attempt, Campaign, Rating, Video
 
-from ..conftest import ARTIFACTS
+from .. import ids
+from ..conftest import ARTIFACTS, LIBRARY_MEDIA_SECRET
 from .test_browser import page, take_lecture, wait_until  # noqa: F401 (page: the fixture)
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
@@ -33,7 +33,7 @@ def urls_imported():
 
 
 def enter_to_lecture(page, pid: str, check=lambda name: None):
-    page.goto(f"{page.base}/c/study/?PROLIFIC_PID={pid}&STUDY_ID=st&SESSION_ID=se")
+    page.goto(f"{page.base}/c/study/?{urlencode(ids.prolific_params(pid))}")
     page.wait_for_url("**/consent/")
     check("consent")
     page.check("input[name=agree]")
@@ -87,7 +87,7 @@ def test_every_annotator_page_fits_a_phone(page, make_campaign):
         if name != "preview" and page.locator("#contact-link").get_attribute("href") != "mailto:team@example.org":
             no_contact.append(name)
 
-    page.goto(f"{page.base}/c/study/?assignmentId=ASSIGNMENT_ID_NOT_AVAILABLE&hitId=H&workerId=W")  # MTurk's preview
+    page.goto(f"{page.base}/c/study/?assignmentId=ASSIGNMENT_ID_NOT_AVAILABLE&hitId={ids.mturk('hit')}")  # MTurk's preview
     check("preview")
     enter_to_lecture(page, "PH1", check)
     check("lecture")
@@ -108,7 +108,7 @@ def test_every_annotator_page_fits_a_phone(page, make_campaign):
     assert in_view(page, "#player") and in_view(page, "#submit-button")
     page.screenshot(path=str(ARTIFACTS / "phone_rate_reason.png"))
 
-    annotator = Annotator.objects.get(external_id="PH1")
+    annotator = Annotator.objects.get(external_id=ids.prolific("PH1"))
     rate_rest(annotator, 1, miss_checker=True)
     page.goto(f"{page.base}/c/study/review/")
     check("review")
@@ -151,7 +151,7 @@ def test_ctrl_enter_saves_and_the_review_keeps_its_place_with_thumbnails(page, m
     page.fill("#reason", "slight flicker on the cheeks")
     page.keyboard.press("Meta+Enter")
     wait_until(page, "document.getElementById('progress-text').textContent.trim() === '3 / 40'")
-    annotator = Annotator.objects.get(external_id="PH2")
+    annotator = Annotator.objects.get(external_id=ids.prolific("PH2"))
     assert dict(Rating.objects.filter(attempt__session__annotator=annotator).values_list("position", "score")) == {1: 2, 2: 3}
     # Two answers in a few seconds: the page's own pace now sets the estimate (about a minute for 38).
     assert page.is_visible("#time-left") and int(page.inner_text("#minutes-left")) <= 5
@@ -190,7 +190,8 @@ def long_clip(prepared_videos):
     path = folder / "long_3s.mp4"
     if not path.exists():
         media.make_test_pattern(path, seed=4242, seconds=3.0, size=(160, 96), fps=25)
-    return prepare_file(dataclasses.replace(prepared_videos[0].spec, file=path.name), folder, Path(settings.MEDIA_ROOT))
+    library = Campaign(slug="library", media_secret=LIBRARY_MEDIA_SECRET)  # never saved: the test campaigns' key
+    return prepare_file(dataclasses.replace(prepared_videos[0].spec, file=path.name), folder, library)
 
 
 # Started from the beginning (the page reports the start), then an "ended" at once: what a seek to the

@@ -7,12 +7,11 @@ import json
 import re
 import shutil
 import statistics
+import string
 import subprocess
 from html.parser import HTMLParser
-from pathlib import Path
 
 import pytest
-from django.conf import settings
 from django.utils import translation
 
 from annotation import rules
@@ -25,8 +24,8 @@ from .test_browser import page, wait_until, take_lecture  # noqa: F401 (fixtures
 PO = ROOT / "locale" / "zh_Hans" / "LC_MESSAGES" / "django.po"
 MO = PO.with_suffix(".mo")
 HAN = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff]")
-# Latin words a Chinese page may show: names of things, and the switcher's "English".
-LATIN_ALLOWED = {"English", "deepfake", "JavaScript", "JSON", "Cookie"}
+# Latin words a Chinese page may show: names of things, keys as printed on keyboards, and the switcher's "English".
+LATIN_ALLOWED = {"English", "deepfake", "JavaScript", "JSON", "Cookie", "Ctrl", "Enter", "Mac"}
 
 
 # --- The catalog ------------------------------------------------------------------------------
@@ -53,17 +52,25 @@ def test_committed_catalog_is_the_compiled_po_with_every_message_translated(tmp_
     assert len(fresh_catalog) > 150 and all(fresh_catalog.values())
 
 
-def _rule_params() -> dict:
-    return {**rules.submit_message_params(score=1, timeout_minutes=120, min_reason_length=10), "missing": 2}
+def _rule_params(rule: rules.Rule) -> dict:
+    """What `rule`'s message names: the submit rules' own parameters, and 1 for any other field (the
+    researchers' refusals name sizes, files and folders)."""
+    params = {**rules.submit_message_params(score=1, timeout_minutes=120, min_reason_length=10), "missing": 2,
+              "platform": "Prolific", "name": "PROLIFIC_PID"}
+    fields = {field for _, field, _, _ in string.Formatter().parse(str(rule.message)) if field}
+    return {**{field: 1 for field in fields}, **params}
 
 
 def test_every_rule_message_is_a_plain_string_in_the_active_language():
     table = [value for value in vars(rules).values() if isinstance(value, rules.Rule)]
     assert len(table) > 20
     for rule in table:
+        if rule in rules.RESEARCHERS_ONLY:  # researchers' pages stay English: a plain string, never translated
+            assert type(rule.message) is str, rule.name
+            continue
         with translation.override("zh-hans"):
-            chinese = rule.error(**_rule_params()).message
-        english = rule.error(**_rule_params()).message  # outside any override: English
+            chinese = rule.error(**_rule_params(rule)).message
+        english = rule.error(**_rule_params(rule)).message  # outside any override: English
         assert type(chinese) is str and type(english) is str, rule.name
         assert HAN.search(chinese) and not HAN.search(english), (rule.name, chinese, english)
     with translation.override("zh-hans"):
@@ -207,14 +214,14 @@ def _rate_all(client, slug, annotator, number, *, miss_checker):
 
 @pytest.mark.django_db
 def test_every_annotator_page_in_chinese_has_no_english_left(client, chinese_campaign):
-    slug, code = chinese_campaign.slug, "CODE-1234"
+    slug = chinese_campaign.slug
     home = client.get("/", HTTP_ACCEPT_LANGUAGE="zh-CN,zh;q=0.9,en;q=0.5")
     assert_chinese(home.content.decode())
     assert home["Content-Language"] == "zh-hans" and "Accept-Language" in home["Vary"]
     assert_chinese(client.get(f"/c/{slug}/closed/").content.decode())
     refused = client.get(f"/c/{slug}/", {"PROLIFIC_PID": "not a valid id\n"})
     assert refused.status_code == 400
-    assert_chinese(refused.content.decode())
+    assert_chinese(refused.content.decode(), {"Prolific", "PROLIFIC", "PID"})  # the platform and its parameter, named
 
     assert client.get(f"/c/{slug}/", {"PROLIFIC_PID": "5f0c1a2b3c4d5e6f7a8b9c0d"}).status_code == 302
     assert_chinese(client.get(f"/c/{slug}/consent/").content.decode())
@@ -320,7 +327,8 @@ def test_the_annotator_chooses_where_the_campaign_lets_them(client, make_campaig
     assert 'value="en" lang="en" aria-pressed="true"' in consent
     answer = client.post("/c/study/api/ratings/", {"token": "x", "score": "3", "reason": "blurry"},
                          content_type="application/json", HTTP_ACCEPT_LANGUAGE="zh-CN")
-    assert answer.status_code == 400 and not HAN.search(answer.json()["error"])
+    # No annotator yet (the row comes with consent): refused, in the language they chose.
+    assert answer.status_code == 403 and not HAN.search(answer.json()["error"])
     client.post("/c/study/language/", {"language": "zh-hans", "next": "/c/study/consent/"})
     answer = client.post("/c/study/api/ratings/", {"token": "x", "score": "3", "reason": "blurry"},
                          content_type="application/json")

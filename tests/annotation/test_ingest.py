@@ -2,10 +2,8 @@
 from __future__ import annotations
 
 import csv
-import errno
 import hashlib
 import hmac
-import os
 import shutil
 import subprocess
 from pathlib import Path

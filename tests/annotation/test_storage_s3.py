@@ -13,7 +13,6 @@ from urllib.parse import parse_qs, urlparse
 import pytest
 from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured
-from django.core.files.storage import default_storage
 
 from annotation import storage
 from annotation.ingest import prepare_file, read_metadata
