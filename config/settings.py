@@ -137,9 +137,13 @@ if DATABASES["default"]["ENGINE"].endswith("sqlite3"):
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 # Sessions live on the server, so logging out revokes them (a signed cookie stays valid until it
-# expires, whoever holds a copy). cached_db reads through the process's cache: an annotator's
-# session is written once (entry) and then read from memory by nearly every request of a study.
-SESSION_ENGINE = "django.contrib.sessions.backends.cached_db"
+# expires, whoever holds a copy). In the database, read on every request: not cached_db, whose cache
+# is each process's own memory here, so a session changed in one web process (consent binds the
+# annotator, logout deletes it) was still read stale from another's. Measured with bench/soak.py
+# (gunicorn, 2 processes, 6 min): with cached_db 168 of 12,139 requests met a stale session (consent
+# answered by the consent page again, ratings refused with no_annotator); the revocation promised
+# above would not hold across processes either.
+SESSION_ENGINE = "django.contrib.sessions.backends.db"
 SESSION_COOKIE_AGE = 60 * 60 * 24 * 30  # annotators return over days (several sessions, a study's weeks)
 # New visitors (no study cookie) entering from one address: at most this many per window, so a script
 # cannot fill a campaign with annotators. Generous: a lab's annotators may share one address.

@@ -85,9 +85,9 @@ def seed_history(sessions: int) -> int:
     }
     statements = [
         """INSERT INTO annotation_annotator (campaign_id, source, external_id, platform_params, consent_id, consented_at,
-               age_group, gender, education, prior_knowledge, demographics_at, created_at)
+               age_group, gender, education, prior_knowledge, demographics_at, created_at, entry_token)
            SELECT %(campaign)s, 'prolific', %(prefix)s || g, '{}', %(consent)s, now() - interval '1 day',
-                  %(age)s, %(gender)s, %(education)s, %(prior)s, now() - interval '1 day', now() - interval '1 day'
+                  %(age)s, %(gender)s, %(education)s, %(prior)s, now() - interval '1 day', now() - interval '1 day', ''
            FROM generate_series(0, %(n)s - 1) g""",
         """INSERT INTO annotation_annotationsession (campaign_id, annotator_id, status, started_at, last_activity_at, finished_at)
            SELECT %(campaign)s, id, 'qualified', now() - interval '1 day', now() - interval '1 day', now() - interval '1 day'
