@@ -322,14 +322,17 @@ PLAY_EVENT_MAX_BYTES = 2 * 1024
 @require_POST
 def play_event_api(request, slug):
     """The rating and lecture pages' playback events: {"event": "start" | "end", "token": a rating
-    page's token} or {"event": ..., "demo": a lecture demo's id}; the server's clock times them."""
+    page's token} or {"event": ..., "demo": a lecture demo's id}; the server's clock times them.
+    Its refusals reach the page, so they speak the page's language, as the rating endpoint's do."""
     annotator_id = request.session.get(_cookie_key(slug))
+    language.activate_from_session(request, slug)
     annotator = Annotator.objects.filter(pk=annotator_id, campaign__slug=slug).first() if annotator_id else None
     if annotator is None:
-        return JsonResponse({"code": "no_annotator", "error": "Your browser lost this study's cookie. Open the study link again.",
+        return JsonResponse({"code": "no_annotator", "error": gettext("Your browser lost this study's cookie. Open the study link again."),
                              "redirect": reverse("annotation:entry", kwargs={"slug": slug})}, status=403)
+    unreadable = JsonResponse({"code": "invalid", "error": gettext("The player's report could not be read. Reload the page.")}, status=400)
     if request.content_type != "application/json" or _content_length(request) > PLAY_EVENT_MAX_BYTES:
-        return JsonResponse({"code": "invalid", "error": "The player's report could not be read. Reload the page."}, status=400)
+        return unreadable
     try:
         data = json.loads(request.body)
         event = data["event"]
@@ -343,7 +346,7 @@ def play_event_api(request, slug):
                 raise ValueError(demo)
             video_id = services.play_video_of_demo(annotator=annotator, demo_id=int(demo))
     except (ValueError, KeyError, TypeError, RecursionError):
-        return JsonResponse({"code": "invalid", "error": "The player's report could not be read. Reload the page."}, status=400)
+        return unreadable
     except ApplicationError as error:
         return JsonResponse(error.as_dict(), status=error.status)
     try:

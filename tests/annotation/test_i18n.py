@@ -333,6 +333,8 @@ def test_the_annotator_chooses_where_the_campaign_lets_them(client, make_campaig
     answer = client.post("/c/study/api/ratings/", {"token": "x", "score": "3", "reason": "blurry"},
                          content_type="application/json")
     assert HAN.search(answer.json()["error"])
+    played = client.post("/c/study/api/plays/", {"event": "end", "token": "x"}, content_type="application/json")
+    assert played.status_code == 403 and HAN.search(played.json()["error"])  # the player's reports answer in it too
     # Only this site's pages to go back to; an unknown language changes nothing.
     assert client.post("/c/study/language/", {"language": "en", "next": "https://evil.example/"})["Location"] == "/c/study/"
     client.post("/c/study/language/", {"language": "fr", "next": "/c/study/consent/"})
